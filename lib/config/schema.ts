@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/** Whole number from an environment string, with bounds. */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL with scheme ${protocols.map((p) => p.replace(":", "://")).join(" or ")}`,
+  );
+const brokers = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()))
+  .refine((list) => list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), "must be host:port[,host:port...]");
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+/**
+ * Every setting ChatTalk reads, keyed by its environment variable name.
+ * A backend's URL being present selects its real adapter; absent selects the embedded one.
+ */
+export const configSchema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(3000),
+  DATA_DIR: z.string().min(1).default("./data"),
+  NODE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, "letters, digits, '.', '_' or '-', at most 64")
+    .optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+
+  KAFKA_BROKERS: brokers.optional(),
+  KAFKA_TOPIC: z
+    .string()
+    .regex(/^[\w.-]{1,200}$/, "not a valid Kafka topic name")
+    .default("chattalk.rooms"),
+  KAFKA_PARTITIONS: int(1, 1000).default(6),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
+  MONGO_DB: z.string().min(1).default("chattalk"),
+
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_ISSUER: z.string().min(1).default("chattalk"),
+  JWT_AUDIENCE: z.string().min(1).default("chattalk"),
+  ACCESS_TOKEN_TTL_SEC: int(10, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SEC: int(60, 90 * 86_400).default(30 * 86_400),
+
+  STOMP_MAX_FRAME_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  STOMP_MAX_HEADERS: int(4, 1000).default(32),
+  STOMP_MAX_HEADER_LINE_BYTES: int(64, 64 * 1024).default(4096),
+  STOMP_MAX_BODY_BYTES: int(16, 16 * 1024 * 1024).default(32 * 1024),
+  MESSAGE_MAX_CHARS: int(1, 100_000).default(4000),
+  HEARTBEAT_MS: int(0, 600_000).default(10_000),
+  HEARTBEAT_MIN_CLIENT_MS: int(0, 600_000).default(1_000),
+  SEND_RATE_PER_SEC: z.coerce.number().positive().max(100_000).default(10),
+  SEND_BURST: int(1, 100_000).default(20),
+  SEND_BUFFER_LIMIT_BYTES: int(4096, 256 * 1024 * 1024).default(1024 * 1024),
+  IDLE_TIMEOUT_SEC: int(0, 960).default(120),
+  CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  MAX_CONNECTIONS_PER_USER: int(1, 10_000).default(10),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 10_000).default(200),
+  BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  TRUST_PROXY: bool.default(false),
+});
+
+export type Config = z.infer<typeof configSchema>;
