@@ -1,0 +1,90 @@
+/** Users, rooms and memberships. Postgres in a cluster, bun:sqlite in the one-process default. */
+
+export interface User {
+  id: string;
+  username: string;
+  createdAt: string;
+}
+
+export interface UserWithSecret extends User {
+  passwordHash: string;
+}
+
+export interface Room {
+  id: string;
+  name: string;
+  ownerId: string;
+  maxMembers: number;
+  memberCount: number;
+  createdAt: string;
+}
+
+export interface Member {
+  id: string;
+  username: string;
+  joinedAt: string;
+}
+
+/** A refresh token as stored: only its hash, and the family it rotates within. */
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  familyId: string;
+  userId: string;
+  expiresAt: string;
+  /** Set when the token was exchanged for a new pair; a second use revokes the family. */
+  usedAt: string | null;
+  revokedAt: string | null;
+}
+
+export class ConflictError extends Error {
+  constructor(
+    readonly code: "username_taken" | "room_full" | "already_member",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface UserStore {
+  /** Throws ConflictError("username_taken") when the normalised username exists. */
+  createUser(username: string, passwordHash: string): Promise<User>;
+  findByUsername(username: string): Promise<UserWithSecret | null>;
+  findById(id: string): Promise<User | null>;
+  saveRefreshToken(record: Omit<RefreshTokenRecord, "usedAt" | "revokedAt">): Promise<void>;
+  /** Marks the token used and returns it as it was before, atomically; null if unknown. */
+  useRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  revokeRefreshFamily(familyId: string): Promise<void>;
+}
+
+export interface RoomStore {
+  /** Creates the room with its creator as first member. */
+  createRoom(input: { name: string; ownerId: string; maxMembers: number }): Promise<Room>;
+  getRoom(roomId: string): Promise<Room | null>;
+  /** Rooms the user is a member of, newest first. */
+  listForMember(userId: string): Promise<Room[]>;
+  /** Rooms the user is not a member of, newest first, paged. */
+  listDiscoverable(userId: string, opts: { limit: number; offset: number }): Promise<Room[]>;
+  /**
+   * Adds the user atomically against the cap: concurrent joins never exceed maxMembers, on either
+   * adapter and across processes. Throws ConflictError("room_full" | "already_member").
+   */
+  join(roomId: string, userId: string, readPosition: number): Promise<Room>;
+  /** Returns false if the user was not a member. */
+  leave(roomId: string, userId: string): Promise<boolean>;
+  deleteRoom(roomId: string): Promise<void>;
+  isMember(roomId: string, userId: string): Promise<boolean>;
+  members(roomId: string): Promise<Member[]>;
+  /** The user's read position in the room (highest seq seen), or null if not a member. */
+  getReadPosition(roomId: string, userId: string): Promise<number | null>;
+  /** Moves the read position forward only (max of old and new). */
+  advanceReadPosition(roomId: string, userId: string, seq: number): Promise<void>;
+  /** Read positions of all the user's rooms (for unread counts). */
+  readPositions(userId: string): Promise<Map<string, number>>;
+}
+
+export interface Stores {
+  users: UserStore;
+  rooms: RoomStore;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
