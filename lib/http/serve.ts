@@ -1,0 +1,56 @@
+import type { Server } from "bun";
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { ConnData } from "../stomp/endpoint.ts";
+import { jsonError } from "../stomp/endpoint.ts";
+import { webSocketHandler } from "../stomp/options.ts";
+import { clientIp } from "./client-ip.ts";
+
+/**
+ * A piece of an app mounted at a path prefix. `handle` may upgrade the request to a WebSocket
+ * (returning undefined) or answer it.
+ */
+export interface Mount {
+  prefix: string;
+  handle(req: Request, server: Server<ConnData>, ip: string): Response | undefined | Promise<Response | undefined>;
+}
+
+function matches(path: string, prefix: string): boolean {
+  return prefix === "/" || path === prefix || path.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+}
+
+/** One Bun.serve for a list of mounts, longest prefix first. Used by every process entry point. */
+export function serveMounts(config: Config, mounts: Mount[]): Server<ConnData> {
+  const ordered = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+  const server = Bun.serve<ConnData>({
+    hostname: config.HOST,
+    port: config.PORT,
+    idleTimeout: 60,
+    async fetch(req, srv) {
+      const path = new URL(req.url).pathname;
+      const mount = ordered.find((m) => matches(path, m.prefix));
+      if (!mount) return jsonError(404, "not_found", `no route for ${path}`);
+      return mount.handle(req, srv, clientIp(req, srv, config.TRUST_PROXY));
+    },
+    websocket: webSocketHandler(config),
+    error(err) {
+      return jsonError(500, "internal", err instanceof Error ? err.message : "internal error");
+    },
+  });
+  return server;
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits. */
+export function stopOnSignal(stop: () => Promise<void>, log: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down", { signal });
+    stop()
+      .catch((err) => log("error", "shutdown failed", { err: String(err) }))
+      .finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}
