@@ -1,0 +1,43 @@
+/**
+ * `bun run bench`: runs every benchmark side by side in one process run and writes
+ * docs/benchmarks.md. Each benchmark compares against a baseline measured in the same run, so the
+ * figures that matter are ratios, not absolute times on a noisy 2-core machine.
+ * `bun run bench codec fanout` runs only the named ones (and does not rewrite the document).
+ */
+import { cpus } from "node:os";
+
+const all: Record<string, string> = {
+  codec: "./codec.ts",
+  fanout: "./fanout.ts",
+  connections: "./connections.ts",
+};
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(all);
+const sections: string[] = [];
+for (const name of names) {
+  const path = all[name];
+  if (!path) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(all).join(", ")}`);
+    process.exit(2);
+  }
+  console.error(`bench: running ${name}`);
+  const mod = (await import(path)) as { default: () => Promise<string> };
+  const section = await mod.default();
+  console.log(section);
+  sections.push(section);
+}
+
+if (wanted.length === 0) {
+  const doc = [
+    "# Benchmarks",
+    "",
+    "Produced by `bun run bench` (all of them, in one run; this file is rewritten by it).",
+    `Run on ${new Date().toISOString().slice(0, 10)}: Bun ${Bun.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores.`,
+    "Figures are ratios against a baseline measured side by side in the same run; absolute numbers vary with machine load.",
+    "",
+    ...sections,
+  ].join("\n");
+  await Bun.write(new URL("../docs/benchmarks.md", import.meta.url), `${doc}\n`);
+  console.error("bench: wrote docs/benchmarks.md");
+}
