@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ChatMessage, newDraft } from "../chat/message.ts";
+import { busContract, eventually } from "./contract.ts";
+import { createMemoryBus } from "./memory.ts";
+import { BusUnavailableError } from "./types.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "chattalk-bus-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const alice = { id: "u-alice", username: "alice" };
+
+describe("memory bus contract (file)", () => {
+  const path = join(dir, "contract.db");
+  busContract({ open: async () => createMemoryBus(path, { retryMinMs: 5, retryMaxMs: 20 }) });
+});
+
+describe("memory bus", () => {
+  test("the log and committed positions survive closing and reopening the file", async () => {
+    const path = join(dir, "reopen.db");
+    const first = createMemoryBus(path);
+    const before = await Promise.all(
+      [1, 2, 3].map((i) => first.publish(newDraft("r", "message", alice, `${i}`))),
+    );
+    const handled: ChatMessage[] = [];
+    const stop = await first.consume("g", async (batch) => {
+      handled.push(...batch);
+    });
+    await eventually(() => handled.length === 3, "the first three");
+    await stop();
+    await first.close();
+
+    const second = createMemoryBus(path);
+    const later = await second.publish(newDraft("r", "message", alice, "4"));
+    expect(later.seq).toBeGreaterThan(before[2]!.seq);
+    const resumed: ChatMessage[] = [];
+    const stopResumed = await second.consume("g", async (batch) => {
+      resumed.push(...batch);
+    });
+    await eventually(() => resumed.length === 1, "the message published after the restart");
+    await stopResumed();
+    expect(resumed).toEqual([later]);
+    const fresh: ChatMessage[] = [];
+    const stopFresh = await second.consume("new-group", async (batch) => {
+      fresh.push(...batch);
+    });
+    await eventually(() => fresh.length === 4, "a new group to read from the start");
+    await stopFresh();
+    expect(fresh.map((m) => m.text)).toEqual(["1", "2", "3", "4"]);
+    await second.close();
+  });
+
+  test("a second consumer of a group waits until the first stops, then resumes from its commit", async () => {
+    const bus = createMemoryBus(":memory:");
+    const one: string[] = [];
+    const two: string[] = [];
+    const stopOne = await bus.consume("g", async (batch) => {
+      one.push(...batch.map((m) => m.text));
+    });
+    const stopTwo = await bus.consume("g", async (batch) => {
+      two.push(...batch.map((m) => m.text));
+    });
+    await bus.publish(newDraft("r", "message", alice, "a"));
+    await eventually(() => one.length === 1, "the active member");
+    await stopOne();
+    await bus.publish(newDraft("r", "message", alice, "b"));
+    await eventually(() => two.length === 1, "the standby member to take over");
+    await stopTwo();
+    expect(one).toEqual(["a"]);
+    expect(two).toEqual(["b"]);
+    await bus.close();
+  });
+
+  test("delivery keeps seq order when a subscriber publishes from inside its handler", async () => {
+    const bus = createMemoryBus(":memory:");
+    const seen: number[] = [];
+    await bus.subscribe((m) => {
+      if (m.text === "first") void bus.publish(newDraft("r", "message", alice, "reply"));
+    });
+    await bus.subscribe((m) => seen.push(m.seq));
+    await bus.publish(newDraft("r", "message", alice, "first"));
+    await eventually(() => seen.length === 2, "both messages");
+    expect(seen[1]!).toBeGreaterThan(seen[0]!);
+    await bus.close();
+  });
+
+  test("separate :memory: buses do not share a log, and a closed bus refuses to publish", async () => {
+    const one = createMemoryBus(":memory:");
+    const two = createMemoryBus(":memory:");
+    const seen: ChatMessage[] = [];
+    await two.subscribe((m) => seen.push(m));
+    await one.publish(newDraft("r", "message", alice, "x"));
+    await two.publish(newDraft("r", "message", alice, "y"));
+    await eventually(() => seen.length === 1, "its own message");
+    expect(seen.map((m) => m.text)).toEqual(["y"]);
+    await one.close();
+    await two.close();
+    expect(one.publish(newDraft("r", "message", alice, "z"))).rejects.toBeInstanceOf(BusUnavailableError);
+  });
+});

@@ -1,0 +1,275 @@
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import { type Logger, silentLogger } from "../log/index.ts";
+import { BusUnavailableError, type ControlEvent, type MessageBus, type Unsubscribe } from "./types.ts";
+
+export interface MemoryBusOptions {
+  /** Most messages handed to a consume() handler at once. */
+  batchSize?: number;
+  /** First and longest wait before a failed consume() batch is retried. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  log?: Logger;
+}
+
+type Listener<T> = (value: T) => void;
+
+interface Row {
+  seq: number;
+  body: string;
+}
+
+/**
+ * The log shared by every bus opened on one file in this process, so that two handles behave like two
+ * replicas on one Kafka: same seq for each message, every handle sees every message.
+ */
+class Log {
+  readonly db: Database;
+  readonly insert: Statement;
+  readonly readFrom: Statement<Row, [number, number]>;
+  readonly committed: Statement<{ seq: number }, [string]>;
+  readonly commit: Statement;
+  readonly listeners = new Set<Listener<ChatMessage>>();
+  readonly controlListeners = new Set<Listener<ControlEvent>>();
+  /** Woken on every append, so idle consumers wait without polling. */
+  private waiters: (() => void)[] = [];
+  private queue: (() => void)[] = [];
+  private draining = false;
+  /** One active consumer per group; the others wait their turn like standby group members. */
+  readonly groupOwners = new Map<string, Promise<void>>();
+  refs = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly key: string,
+  ) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.run("PRAGMA journal_mode = WAL");
+    // NORMAL in WAL mode: a committed publish survives a process crash (the guarantee a single Kafka
+    // broker gives with acks=all, as it does not fsync either); FULL would fsync every message.
+    this.db.run("PRAGMA synchronous = NORMAL");
+    this.db.run("PRAGMA busy_timeout = 5000");
+    this.db.run(
+      "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, body TEXT NOT NULL)",
+    );
+    this.db.run("CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT PRIMARY KEY, seq INTEGER NOT NULL)");
+    this.insert = this.db.prepare("INSERT INTO log (room_id, body) VALUES (?, ?)");
+    this.readFrom = this.db.prepare("SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
+    this.committed = this.db.prepare("SELECT seq FROM consumer_offsets WHERE grp = ?");
+    this.commit = this.db.prepare(
+      "INSERT INTO consumer_offsets (grp, seq) VALUES (?, ?) ON CONFLICT (grp) DO UPDATE SET seq = excluded.seq",
+    );
+  }
+
+  append(draft: MessageDraft): ChatMessage {
+    const body = JSON.stringify(draft);
+    const seq = Number(this.insert.run(draft.roomId, body).lastInsertRowid);
+    const message: ChatMessage = { ...draft, seq };
+    this.deliver(() => {
+      for (const listener of this.listeners) listener(message);
+    });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    return message;
+  }
+
+  control(event: ControlEvent): void {
+    this.deliver(() => {
+      for (const listener of this.controlListeners) listener(event);
+    });
+  }
+
+  /**
+   * Deliveries run in a microtask, one after another in append order, so a listener that publishes
+   * from inside its handler cannot make other listeners see a later seq before an earlier one.
+   */
+  private deliver(job: () => void): void {
+    this.queue.push(job);
+    if (this.draining) return;
+    this.draining = true;
+    queueMicrotask(() => {
+      for (let i = 0; i < this.queue.length; i++) this.queue[i]!();
+      this.queue = [];
+      this.draining = false;
+    });
+  }
+
+  nextAppend(): Promise<void> {
+    return new Promise((wake) => this.waiters.push(wake));
+  }
+
+  wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  release(): void {
+    if (--this.refs > 0) return;
+    openLogs.delete(this.key);
+    this.db.close();
+  }
+}
+
+const openLogs = new Map<string, Log>();
+
+function openLog(path: string): Log {
+  const key = path === ":memory:" ? `:memory:${crypto.randomUUID()}` : resolve(path);
+  let log = openLogs.get(key);
+  if (!log) {
+    log = new Log(path === ":memory:" ? path : key, key);
+    openLogs.set(key, log);
+  }
+  log.refs++;
+  return log;
+}
+
+/** Calls a listener, keeping one faulty subscriber from breaking delivery to the others. */
+function guarded<T>(handler: (value: T) => void, log: Logger, what: string): Listener<T> {
+  return (value) => {
+    try {
+      handler(value);
+    } catch (err) {
+      log("error", `${what} handler failed`, { err: String(err) });
+    }
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+interface Stop {
+  stopped: boolean;
+  /** Resolves when stop() is called, to cut a retry wait short. */
+  signal: Promise<void>;
+  stop(): void;
+}
+
+function newStop(): Stop {
+  let resolveSignal!: () => void;
+  const signal = new Promise<void>((done) => {
+    resolveSignal = done;
+  });
+  const stop: Stop = {
+    stopped: false,
+    signal,
+    stop() {
+      stop.stopped = true;
+      resolveSignal();
+    },
+  };
+  return stop;
+}
+
+/**
+ * The embedded bus of the one-process default: a durable append-only log in SQLite (WAL), `seq` = the
+ * log position, live delivery in process, and consumer groups whose committed position lives in the same
+ * file. `path` is a file or ":memory:"; handles opened on one path in one process share the log.
+ */
+export function createMemoryBus(path: string, options: MemoryBusOptions = {}): MessageBus {
+  const { batchSize = 500, retryMinMs = 50, retryMaxMs = 5_000, log = silentLogger } = options;
+  const shared = openLog(path);
+  const mine = new Set<Listener<ChatMessage>>();
+  const mineControl = new Set<Listener<ControlEvent>>();
+  const consumers = new Set<Unsubscribe>();
+  let closed = false;
+
+  const consumeLoop = async (group: string, handler: (batch: ChatMessage[]) => Promise<void>, stop: Stop) => {
+    let position = shared.committed.get(group)?.seq ?? 0;
+    let delay = retryMinMs;
+    while (!stop.stopped) {
+      const rows = shared.readFrom.all(position, batchSize);
+      if (rows.length === 0) {
+        await shared.nextAppend();
+        continue;
+      }
+      const batch = rows.map((row) => ({ ...(JSON.parse(row.body) as MessageDraft), seq: row.seq }));
+      try {
+        await handler(batch);
+      } catch (err) {
+        log("warn", "bus consumer batch failed, will retry", { group, err: String(err), retryInMs: delay });
+        await Promise.race([sleep(delay), stop.signal]);
+        delay = Math.min(delay * 2, retryMaxMs);
+        continue;
+      }
+      delay = retryMinMs;
+      position = rows[rows.length - 1]!.seq;
+      // Committed even when asked to stop meanwhile: the handler finished this batch.
+      shared.commit.run(group, position);
+    }
+  };
+
+  return {
+    async publish(draft) {
+      if (closed) throw new BusUnavailableError("bus is closed");
+      try {
+        return shared.append(draft);
+      } catch (err) {
+        throw new BusUnavailableError(`bus append failed: ${String(err)}`);
+      }
+    },
+
+    async subscribe(handler) {
+      const listener = guarded(handler, log, "bus subscriber");
+      shared.listeners.add(listener);
+      mine.add(listener);
+      return async () => {
+        shared.listeners.delete(listener);
+        mine.delete(listener);
+      };
+    },
+
+    async consume(group, handler) {
+      const stop = newStop();
+      // Wait for the group's current owner to stop before reading its committed position.
+      const previous = shared.groupOwners.get(group) ?? Promise.resolve();
+      let release!: () => void;
+      const owned = new Promise<void>((done) => {
+        release = done;
+      });
+      shared.groupOwners.set(group, owned);
+      const running = previous
+        .then(() => (stop.stopped ? undefined : consumeLoop(group, handler, stop)))
+        .catch((err) => log("error", "bus consumer stopped", { group, err: String(err) }))
+        .finally(() => {
+          release();
+          if (shared.groupOwners.get(group) === owned) shared.groupOwners.delete(group);
+        });
+      const unsubscribe = async () => {
+        stop.stop();
+        consumers.delete(unsubscribe);
+        shared.wakeAll();
+        await running;
+      };
+      consumers.add(unsubscribe);
+      return unsubscribe;
+    },
+
+    async publishControl(event) {
+      if (closed) throw new BusUnavailableError("bus is closed");
+      shared.control(event);
+    },
+
+    async subscribeControl(handler) {
+      const listener = guarded(handler, log, "bus control");
+      shared.controlListeners.add(listener);
+      mineControl.add(listener);
+      return async () => {
+        shared.controlListeners.delete(listener);
+        mineControl.delete(listener);
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const listener of mine) shared.listeners.delete(listener);
+      for (const listener of mineControl) shared.controlListeners.delete(listener);
+      await Promise.all([...consumers].map((stop) => stop()));
+      shared.release();
+    },
+  };
+}
