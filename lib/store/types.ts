@@ -45,9 +45,15 @@ export class ConflictError extends Error {
   }
 }
 
+/** The room named in a join does not exist (any more). */
+export class RoomNotFoundError extends Error {
+  override readonly name = "RoomNotFoundError";
+}
+
 export interface UserStore {
-  /** Throws ConflictError("username_taken") when the normalised username exists. */
+  /** Stores the username normalised (see normalizeUsername). Throws ConflictError("username_taken") when it exists. */
   createUser(username: string, passwordHash: string): Promise<User>;
+  /** Looks up by the normalised form, so "Alice " finds "alice". */
   findByUsername(username: string): Promise<UserWithSecret | null>;
   findById(id: string): Promise<User | null>;
   saveRefreshToken(record: Omit<RefreshTokenRecord, "usedAt" | "revokedAt">): Promise<void>;
@@ -66,12 +72,14 @@ export interface RoomStore {
   listDiscoverable(userId: string, opts: { limit: number; offset: number }): Promise<Room[]>;
   /**
    * Adds the user atomically against the cap: concurrent joins never exceed maxMembers, on either
-   * adapter and across processes. Throws ConflictError("room_full" | "already_member").
+   * adapter and across processes. Throws ConflictError("room_full" | "already_member") or
+   * RoomNotFoundError.
    */
   join(roomId: string, userId: string, readPosition: number): Promise<Room>;
   /** Returns false if the user was not a member. */
   leave(roomId: string, userId: string): Promise<boolean>;
-  deleteRoom(roomId: string): Promise<void>;
+  /** Deletes the room and its memberships; false if there was no such room. */
+  deleteRoom(roomId: string): Promise<boolean>;
   isMember(roomId: string, userId: string): Promise<boolean>;
   members(roomId: string): Promise<Member[]>;
   /** The user's read position in the room (highest seq seen), or null if not a member. */

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ConflictError, RoomNotFoundError, type Stores, type User } from "./types.ts";
+
+/** A database for one contract run: its stores, a way to open a second independent client, cleanup. */
+export interface StoreFixture {
+  stores: Stores;
+  /** Another Stores on the same database through its own connection(s), as a second process would. */
+  openAnother(): Promise<Stores>;
+  dispose(): Promise<void>;
+}
+
+const unique = () => Bun.randomUUIDv7().slice(-12).replace(/-/g, "");
+
+/** The behaviour every Stores adapter must have. Each test uses fresh usernames, so reruns pass. */
+export function runStoreContract(name: string, open: () => Promise<StoreFixture>): void {
+  describe(`store contract: ${name}`, () => {
+    let fx: StoreFixture;
+    let s: Stores;
+    const newUser = (prefix = "u") => s.users.createUser(`${prefix}${unique()}`, "hash");
+
+    beforeAll(async () => {
+      fx = await open();
+      s = fx.stores;
+    });
+    afterAll(async () => {
+      await fx?.dispose();
+    });
+
+    test("ping answers", async () => {
+      await s.ping();
+    });
+
+    test("users are stored normalised and unique on that form", async () => {
+      const raw = `  Alice${unique()} `;
+      const user = await s.users.createUser(raw, "argon-hash");
+      expect(user.username).toBe(raw.trim().toLowerCase());
+      expect(await s.users.findById(user.id)).toEqual(user);
+      const found = await s.users.findByUsername(raw.trim().toUpperCase());
+      expect(found).toEqual({ ...user, passwordHash: "argon-hash" });
+      const dup = await s.users.createUser(raw.trim().toUpperCase(), "other").catch((e: unknown) => e);
+      expect(dup).toBeInstanceOf(ConflictError);
+      expect((dup as ConflictError).code).toBe("username_taken");
+      expect(await s.users.findByUsername("nobody-here")).toBeNull();
+      expect(await s.users.findById(Bun.randomUUIDv7())).toBeNull();
+    });
+
+    test("a refresh token is used once; the record shows earlier use; families revoke together", async () => {
+      const user = await newUser();
+      const familyId = Bun.randomUUIDv7();
+      const expiresAt = new Date(Date.now() + 60_000).toISOString();
+      const a = `a${unique()}`;
+      const b = `b${unique()}`;
+      const other = `o${unique()}`;
+      await s.users.saveRefreshToken({ tokenHash: a, familyId, userId: user.id, expiresAt });
+      await s.users.saveRefreshToken({ tokenHash: b, familyId, userId: user.id, expiresAt });
+      await s.users.saveRefreshToken({
+        tokenHash: other,
+        familyId: Bun.randomUUIDv7(),
+        userId: user.id,
+        expiresAt,
+      });
+
+      const first = await s.users.useRefreshToken(a);
+      expect(first).toMatchObject({ tokenHash: a, familyId, userId: user.id, usedAt: null, revokedAt: null });
+      expect(new Date(first!.expiresAt).getTime()).toBe(new Date(expiresAt).getTime());
+      const second = await s.users.useRefreshToken(a);
+      expect(second?.usedAt).not.toBeNull();
+      expect(await s.users.useRefreshToken("unknown")).toBeNull();
+
+      await s.users.revokeRefreshFamily(familyId);
+      expect((await s.users.useRefreshToken(b))?.revokedAt).not.toBeNull();
+      expect((await s.users.useRefreshToken(other))?.revokedAt).toBeNull();
+    });
+
+    test("the creator of a room is its first member", async () => {
+      const owner = await newUser();
+      const room = await s.rooms.createRoom({ name: "general", ownerId: owner.id, maxMembers: 3 });
+      expect(room).toMatchObject({ name: "general", ownerId: owner.id, maxMembers: 3, memberCount: 1 });
+      expect(Number.isNaN(Date.parse(room.createdAt))).toBe(false);
+      expect(await s.rooms.getRoom(room.id)).toEqual(room);
+      expect(await s.rooms.isMember(room.id, owner.id)).toBe(true);
+      expect(await s.rooms.getReadPosition(room.id, owner.id)).toBe(0);
+      expect((await s.rooms.members(room.id)).map((m) => m.username)).toEqual([owner.username]);
+      expect(await s.rooms.getRoom(Bun.randomUUIDv7())).toBeNull();
+    });
+
+    test("listForMember and listDiscoverable split rooms by membership, newest first, paged", async () => {
+      const owner = await newUser();
+      const viewer = await newUser();
+      const r1 = await s.rooms.createRoom({ name: "one", ownerId: owner.id, maxMembers: 5 });
+      const r2 = await s.rooms.createRoom({ name: "two", ownerId: owner.id, maxMembers: 5 });
+      const r3 = await s.rooms.createRoom({ name: "three", ownerId: owner.id, maxMembers: 5 });
+      await s.rooms.join(r2.id, viewer.id, 0);
+
+      expect((await s.rooms.listForMember(owner.id)).map((r) => r.id)).toEqual([r3.id, r2.id, r1.id]);
+      expect((await s.rooms.listForMember(viewer.id)).map((r) => r.id)).toEqual([r2.id]);
+      const discover = (await s.rooms.listDiscoverable(viewer.id, { limit: 1000, offset: 0 })).map(
+        (r) => r.id,
+      );
+      expect(discover).toContain(r1.id);
+      expect(discover).toContain(r3.id);
+      expect(discover).not.toContain(r2.id);
+      expect(discover.indexOf(r3.id)).toBeLessThan(discover.indexOf(r1.id));
+      const page = await s.rooms.listDiscoverable(viewer.id, { limit: 1, offset: 1 });
+      expect(page).toHaveLength(1);
+      expect(page[0]!.id).toBe(discover[1]!);
+    });
+
+    test("join admits up to the cap, then room_full; twice is already_member; unknown room", async () => {
+      const owner = await newUser();
+      const [a, b] = [await newUser(), await newUser()];
+      const room = await s.rooms.createRoom({ name: "pair", ownerId: owner.id, maxMembers: 2 });
+      const joined = await s.rooms.join(room.id, a.id, 41);
+      expect(joined.memberCount).toBe(2);
+      expect(await s.rooms.getReadPosition(room.id, a.id)).toBe(41);
+      const codeOf = (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (e: ConflictError) => e.code,
+        );
+      expect(await codeOf(s.rooms.join(room.id, a.id, 0))).toBe("already_member");
+      expect(await codeOf(s.rooms.join(room.id, b.id, 0))).toBe("room_full");
+      await expect(s.rooms.join(Bun.randomUUIDv7(), b.id, 0)).rejects.toBeInstanceOf(RoomNotFoundError);
+      expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(2);
+    });
+
+    test("leave frees a place; leaving twice reports false", async () => {
+      const owner = await newUser();
+      const a = await newUser();
+      const room = await s.rooms.createRoom({ name: "x", ownerId: owner.id, maxMembers: 2 });
+      await s.rooms.join(room.id, a.id, 0);
+      expect(await s.rooms.leave(room.id, a.id)).toBe(true);
+      expect(await s.rooms.leave(room.id, a.id)).toBe(false);
+      expect(await s.rooms.isMember(room.id, a.id)).toBe(false);
+      expect(await s.rooms.getReadPosition(room.id, a.id)).toBeNull();
+      expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(1);
+      expect((await s.rooms.join(room.id, a.id, 0)).memberCount).toBe(2);
+    });
+
+    test("deleteRoom removes the room and its memberships", async () => {
+      const owner = await newUser();
+      const room = await s.rooms.createRoom({ name: "gone", ownerId: owner.id, maxMembers: 2 });
+      expect(await s.rooms.deleteRoom(room.id)).toBe(true);
+      expect(await s.rooms.deleteRoom(room.id)).toBe(false);
+      expect(await s.rooms.getRoom(room.id)).toBeNull();
+      expect(await s.rooms.isMember(room.id, owner.id)).toBe(false);
+      expect(await s.rooms.members(room.id)).toEqual([]);
+      expect(await s.rooms.listForMember(owner.id)).toEqual([]);
+    });
+
+    test("read positions only move forward and are listed per room", async () => {
+      const owner = await newUser();
+      const r1 = await s.rooms.createRoom({ name: "a", ownerId: owner.id, maxMembers: 2 });
+      const r2 = await s.rooms.createRoom({ name: "b", ownerId: owner.id, maxMembers: 2 });
+      await s.rooms.advanceReadPosition(r1.id, owner.id, 10);
+      await s.rooms.advanceReadPosition(r1.id, owner.id, 7);
+      await s.rooms.advanceReadPosition(r2.id, owner.id, 3);
+      expect(await s.rooms.getReadPosition(r1.id, owner.id)).toBe(10);
+      expect(await s.rooms.readPositions(owner.id)).toEqual(
+        new Map([
+          [r1.id, 10],
+          [r2.id, 3],
+        ]),
+      );
+      const stranger = await newUser();
+      await s.rooms.advanceReadPosition(r1.id, stranger.id, 99);
+      expect(await s.rooms.getReadPosition(r1.id, stranger.id)).toBeNull();
+    });
+
+    test("1,000 concurrent joins through two independent clients into a room capped at 5 admit exactly 5", async () => {
+      const other = await fx.openAnother();
+      try {
+        const owner = await newUser("own");
+        const room = await s.rooms.createRoom({ name: "capped", ownerId: owner.id, maxMembers: 5 });
+        await s.rooms.leave(room.id, owner.id); // all five places free for the joiners
+        const users: User[] = [];
+        for (let i = 0; i < 1000; i += 100) {
+          users.push(...(await Promise.all(Array.from({ length: 100 }, () => newUser("c")))));
+        }
+        const results = await Promise.allSettled(
+          users.map((u, i) => (i % 2 === 0 ? s : other).rooms.join(room.id, u.id, 0)),
+        );
+        const admitted = results.filter((r) => r.status === "fulfilled").length;
+        const refused = results.filter(
+          (r) =>
+            r.status === "rejected" && r.reason instanceof ConflictError && r.reason.code === "room_full",
+        ).length;
+        expect(admitted).toBe(5);
+        expect(refused).toBe(995);
+        expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(5);
+        expect(await s.rooms.members(room.id)).toHaveLength(5);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,86 @@
+import type { Sql } from "postgres";
+import { ConflictError, type RefreshTokenRecord, type User, type UserStore } from "../types.ts";
+import { normalizeUsername } from "../username.ts";
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: Date;
+}
+
+interface RefreshRow {
+  token_hash: string;
+  family_id: string;
+  user_id: string;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  username: r.username,
+  createdAt: r.created_at.toISOString(),
+});
+
+const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
+  tokenHash: r.token_hash,
+  familyId: r.family_id,
+  userId: r.user_id,
+  expiresAt: r.expires_at.toISOString(),
+  usedAt: r.used_at?.toISOString() ?? null,
+  revokedAt: r.revoked_at?.toISOString() ?? null,
+});
+
+export const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === "23505";
+
+export function postgresUserStore(sql: Sql): UserStore {
+  return {
+    async createUser(username, passwordHash) {
+      try {
+        const [row] = await sql<UserRow[]>`
+          INSERT INTO users (id, username, password_hash)
+          VALUES (${Bun.randomUUIDv7()}, ${normalizeUsername(username)}, ${passwordHash})
+          RETURNING *`;
+        return toUser(row!);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError("username_taken", "that username is taken");
+        throw err;
+      }
+    },
+
+    async findByUsername(username) {
+      const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE username = ${normalizeUsername(username)}`;
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+    },
+
+    async findById(id) {
+      const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE id = ${id}`;
+      return row ? toUser(row) : null;
+    },
+
+    async saveRefreshToken(r) {
+      await sql`
+        INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
+        VALUES (${r.tokenHash}, ${r.familyId}, ${r.userId}, ${r.expiresAt})`;
+    },
+
+    async useRefreshToken(tokenHash) {
+      // The row lock makes two concurrent uses of one token see each other: the second finds used_at set.
+      return sql.begin(async (tx) => {
+        const [row] = await tx<
+          RefreshRow[]
+        >`SELECT * FROM refresh_tokens WHERE token_hash = ${tokenHash} FOR UPDATE`;
+        if (!row) return null;
+        if (row.used_at === null)
+          await tx`UPDATE refresh_tokens SET used_at = now() WHERE token_hash = ${tokenHash}`;
+        return toRefresh(row);
+      });
+    },
+
+    async revokeRefreshFamily(familyId) {
+      await sql`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = ${familyId} AND revoked_at IS NULL`;
+    },
+  };
+}

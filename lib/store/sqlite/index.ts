@@ -1,0 +1,28 @@
+import { Database } from "bun:sqlite";
+import type { Stores } from "../types.ts";
+import { sqliteRoomStore } from "./rooms.ts";
+import { migrateSqlite } from "./schema.ts";
+import { sqliteUserStore } from "./users.ts";
+
+/**
+ * The embedded stores on one SQLite file (or ":memory:"). WAL lets readers run beside the one writer;
+ * busy_timeout makes a second process wait for the write lock rather than fail.
+ */
+export function createSqliteStores(path: string): Stores {
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA synchronous = NORMAL");
+  migrateSqlite(db);
+  return {
+    users: sqliteUserStore(db),
+    rooms: sqliteRoomStore(db),
+    async ping() {
+      db.query("SELECT 1").get();
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { Database } from "bun:sqlite";
+
+/**
+ * The embedded schema, versioned with SQLite's user_version: entry i brings the database from
+ * version i to i + 1. Append new entries; never edit an applied one.
+ */
+const migrations: string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+  CREATE TABLE rooms (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    max_members INTEGER NOT NULL CHECK (max_members >= 1),
+    member_count INTEGER NOT NULL DEFAULT 0 CHECK (member_count >= 0 AND member_count <= max_members),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE memberships (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    joined_at TEXT NOT NULL,
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, user_id)
+  );
+  CREATE INDEX memberships_user ON memberships(user_id);
+  `,
+];
+
+/** Applies the migrations this database has not seen yet, each in its own immediate transaction. */
+export function migrateSqlite(db: Database): void {
+  for (;;) {
+    const applied = db.transaction(() => {
+      const { user_version: version } = db.query("PRAGMA user_version").get() as { user_version: number };
+      const next = migrations[version];
+      if (next === undefined) return false;
+      db.exec(next);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      return true;
+    });
+    if (!applied.immediate()) return;
+  }
+}

@@ -1,0 +1,105 @@
+import type { Database } from "bun:sqlite";
+import {
+  ConflictError,
+  type RefreshTokenRecord,
+  type User,
+  type UserStore,
+  type UserWithSecret,
+} from "../types.ts";
+import { normalizeUsername } from "../username.ts";
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: string;
+}
+
+interface RefreshRow {
+  token_hash: string;
+  family_id: string;
+  user_id: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, createdAt: r.created_at });
+
+const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
+  tokenHash: r.token_hash,
+  familyId: r.family_id,
+  userId: r.user_id,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+  revokedAt: r.revoked_at,
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+export function sqliteUserStore(db: Database): UserStore {
+  return {
+    async createUser(username, passwordHash) {
+      const row: UserRow = {
+        id: Bun.randomUUIDv7(),
+        username: normalizeUsername(username),
+        password_hash: passwordHash,
+        created_at: new Date().toISOString(),
+      };
+      try {
+        db.query(
+          "INSERT INTO users (id, username, password_hash, created_at) VALUES ($id, $username, $password_hash, $created_at)",
+        ).run({ ...row });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError("username_taken", "that username is taken");
+        throw err;
+      }
+      return toUser(row);
+    },
+
+    async findByUsername(username) {
+      const row = db
+        .query("SELECT * FROM users WHERE username = $username")
+        .get({ username: normalizeUsername(username) }) as UserRow | null;
+      return row ? ({ ...toUser(row), passwordHash: row.password_hash } satisfies UserWithSecret) : null;
+    },
+
+    async findById(id) {
+      const row = db.query("SELECT * FROM users WHERE id = $id").get({ id }) as UserRow | null;
+      return row ? toUser(row) : null;
+    },
+
+    async saveRefreshToken(r) {
+      db.query(
+        `INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
+         VALUES ($tokenHash, $familyId, $userId, $expiresAt)`,
+      ).run({ tokenHash: r.tokenHash, familyId: r.familyId, userId: r.userId, expiresAt: r.expiresAt });
+    },
+
+    async useRefreshToken(tokenHash) {
+      const use = db.transaction(() => {
+        const row = db
+          .query("SELECT * FROM refresh_tokens WHERE token_hash = $tokenHash")
+          .get({ tokenHash }) as RefreshRow | null;
+        if (!row) return null;
+        if (row.used_at === null) {
+          db.query("UPDATE refresh_tokens SET used_at = $now WHERE token_hash = $tokenHash").run({
+            now: new Date().toISOString(),
+            tokenHash,
+          });
+        }
+        return toRefresh(row);
+      });
+      return use.immediate();
+    },
+
+    async revokeRefreshFamily(familyId) {
+      db.query(
+        "UPDATE refresh_tokens SET revoked_at = $now WHERE family_id = $familyId AND revoked_at IS NULL",
+      ).run({ now: new Date().toISOString(), familyId });
+    },
+  };
+}
