@@ -1,0 +1,113 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ChatMessage, ChatMessageType } from "../chat/message.ts";
+import type { Backlog } from "./types.ts";
+
+interface Row {
+  id: string;
+  room_id: string;
+  seq: number;
+  type: ChatMessageType;
+  sender_id: string;
+  sender_name: string;
+  text: string;
+  sent_at: string;
+}
+
+const toMessage = (row: Row): ChatMessage => ({
+  id: row.id,
+  roomId: row.room_id,
+  seq: row.seq,
+  type: row.type,
+  sender: { id: row.sender_id, username: row.sender_name },
+  text: row.text,
+  sentAt: row.sent_at,
+});
+
+/** The embedded backlog: one SQLite table keyed by (room, seq). `path` is a file or ":memory:". */
+export function createSqliteBacklog(path: string): Backlog {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  db.run("PRAGMA busy_timeout = 5000");
+  db.run(`CREATE TABLE IF NOT EXISTS messages (
+    room_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    sender_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (room_id, seq)
+  ) WITHOUT ROWID`);
+
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at)
+     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt)`,
+  );
+  const appendAll = db.transaction((messages: readonly ChatMessage[]) => {
+    for (const m of messages) {
+      insert.run({
+        roomId: m.roomId,
+        seq: m.seq,
+        id: m.id,
+        type: m.type,
+        senderId: m.sender.id,
+        senderName: m.sender.username,
+        text: m.text,
+        sentAt: m.sentAt,
+      });
+    }
+  });
+  const after = db.prepare<Row, [string, number, number]>(
+    "SELECT * FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?",
+  );
+  const before = db.prepare<Row, [string, number, number]>(
+    "SELECT * FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+  );
+  const countAfter = db.prepare<{ n: number }, [string, number]>(
+    "SELECT COUNT(*) AS n FROM messages WHERE room_id = ? AND seq > ?",
+  );
+  const lastSeq = db.prepare<{ seq: number | null }, [string]>(
+    "SELECT MAX(seq) AS seq FROM messages WHERE room_id = ?",
+  );
+  let closed = false;
+  const open = () => {
+    if (closed) throw new Error("backlog is closed");
+  };
+
+  return {
+    async append(messages) {
+      open();
+      if (messages.length > 0) appendAll(messages);
+    },
+    async after(roomId, afterSeq, limit) {
+      open();
+      return after.all(roomId, afterSeq, limit).map(toMessage);
+    },
+    async before(roomId, beforeSeq, limit) {
+      open();
+      return before.all(roomId, beforeSeq, limit).map(toMessage).reverse();
+    },
+    async countAfter(roomId, afterSeq) {
+      open();
+      return countAfter.get(roomId, afterSeq)?.n ?? 0;
+    },
+    async lastSeq(roomId) {
+      open();
+      return lastSeq.get(roomId)?.seq ?? 0;
+    },
+    async ping() {
+      open();
+      db.query("SELECT 1").get();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
