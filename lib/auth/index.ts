@@ -1,0 +1,24 @@
+import type { Config } from "../config/index.ts";
+import { resolveJwtSecret } from "./secret.ts";
+import { createTokenService, type TokenService } from "./tokens.ts";
+
+export { AuthError, type AuthErrorReason } from "./errors.ts";
+export { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN, type PasswordHasher } from "./password.ts";
+export {
+  createRefreshTokens,
+  hashRefreshToken,
+  newRefreshToken,
+  type RefreshTokenService,
+} from "./refresh.ts";
+export { resolveJwtSecret } from "./secret.ts";
+export { type AccessPrincipal, bearerToken, createTokenService, type TokenService } from "./tokens.ts";
+
+/** The token service every process of one installation builds the same way (http-api issues, ws-node verifies). */
+export function tokenServiceFromConfig(config: Config): TokenService {
+  return createTokenService({
+    secret: resolveJwtSecret(config),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    accessTtlSec: config.ACCESS_TOKEN_TTL_SEC,
+  });
+}
