@@ -130,6 +130,14 @@ describe("framing", () => {
     expect(text(f)).toBe("abc");
   });
 
+  test("a Buffer chunk (as Bun delivers binary messages) gives plain, copied bodies", () => {
+    const chunk = Buffer.from("SEND\n\nabc\0");
+    const f = one(chunk);
+    chunk.fill(0);
+    expect(text(f)).toBe("abc");
+    expect(Buffer.isBuffer(f.body)).toBe(false);
+  });
+
   test("an incomplete tail is copied, so the caller may reuse its chunk", () => {
     const p = new FrameParser(roomy);
     const chunk = utf8.encode("SEND\na:1\n\nab");

@@ -199,7 +199,8 @@ export class FrameParser {
       out.push({
         command: this.command,
         headers: this.headers,
-        body: bodyEnd === pos ? new Uint8Array(0) : data.slice(pos, bodyEnd),
+        // A copy, never a view: Buffer#slice would alias the caller's memory or our reused buffer.
+        body: new Uint8Array(data.subarray(pos, bodyEnd)),
       });
       this.headers = EMPTY_HEADERS;
       this.phase = IDLE;
