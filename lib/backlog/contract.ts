@@ -6,6 +6,8 @@ import type { Backlog } from "./types.ts";
 export interface BacklogFixture {
   open(): Promise<Backlog>;
   teardown?(): Promise<void>;
+  /** Per-test limit; real services need more than bun's 5 s default. */
+  timeoutMs?: number;
 }
 
 let counter = 0;
@@ -26,78 +28,103 @@ function message(roomId: string, seq: number, text = `text ${seq}`): ChatMessage
 export function backlogContract(fixture: BacklogFixture): void {
   let backlog: Backlog;
   const run = crypto.randomUUID().slice(0, 8);
+  const timeout = fixture.timeoutMs ?? 5_000;
   const room = (name: string) => `${run}-${name}`;
 
   beforeAll(async () => {
     backlog = await fixture.open();
-  });
+  }, timeout);
   afterAll(async () => {
     await backlog?.close();
     await fixture.teardown?.();
-  });
+  }, timeout);
 
-  test("ping succeeds and an empty room has lastSeq 0 and no messages", async () => {
-    await backlog.ping();
-    const r = room("empty");
-    expect(await backlog.lastSeq(r)).toBe(0);
-    expect(await backlog.after(r, 0, 10)).toEqual([]);
-    expect(await backlog.before(r, 100, 10)).toEqual([]);
-    expect(await backlog.countAfter(r, 0)).toBe(0);
-    await backlog.append([]);
-  });
+  test(
+    "ping succeeds and an empty room has lastSeq 0 and no messages",
+    async () => {
+      await backlog.ping();
+      const r = room("empty");
+      expect(await backlog.lastSeq(r)).toBe(0);
+      expect(await backlog.after(r, 0, 10)).toEqual([]);
+      expect(await backlog.before(r, 100, 10)).toEqual([]);
+      expect(await backlog.countAfter(r, 0)).toBe(0);
+      await backlog.append([]);
+    },
+    timeout,
+  );
 
-  test("append stores messages exactly as given, and after() pages ascending with gaps", async () => {
-    const r = room("page");
-    const seqs = [3, 5, 9, 10, 14, 20];
-    const stored = seqs.map((s) => message(r, s));
-    // Out of order on purpose: queries order by seq, not by insertion.
-    await backlog.append([stored[3]!, stored[0]!, stored[5]!]);
-    await backlog.append([stored[1]!, stored[2]!, stored[4]!]);
-    expect(await backlog.after(r, 0, 100)).toEqual(stored);
-    expect((await backlog.after(r, 5, 2)).map((m) => m.seq)).toEqual([9, 10]);
-    expect((await backlog.after(r, 20, 10)).map((m) => m.seq)).toEqual([]);
-    expect(await backlog.lastSeq(r)).toBe(20);
-  });
+  test(
+    "append stores messages exactly as given, and after() pages ascending with gaps",
+    async () => {
+      const r = room("page");
+      const seqs = [3, 5, 9, 10, 14, 20];
+      const stored = seqs.map((s) => message(r, s));
+      // Out of order on purpose: queries order by seq, not by insertion.
+      await backlog.append([stored[3]!, stored[0]!, stored[5]!]);
+      await backlog.append([stored[1]!, stored[2]!, stored[4]!]);
+      expect(await backlog.after(r, 0, 100)).toEqual(stored);
+      expect((await backlog.after(r, 5, 2)).map((m) => m.seq)).toEqual([9, 10]);
+      expect((await backlog.after(r, 20, 10)).map((m) => m.seq)).toEqual([]);
+      expect(await backlog.lastSeq(r)).toBe(20);
+    },
+    timeout,
+  );
 
-  test("before() returns the newest `limit` below beforeSeq, ascending", async () => {
-    const r = room("before");
-    await backlog.append([1, 2, 4, 7, 8, 11].map((s) => message(r, s)));
-    expect((await backlog.before(r, 8, 3)).map((m) => m.seq)).toEqual([2, 4, 7]);
-    expect((await backlog.before(r, 100, 2)).map((m) => m.seq)).toEqual([8, 11]);
-    expect((await backlog.before(r, 1, 5)).map((m) => m.seq)).toEqual([]);
-  });
+  test(
+    "before() returns the newest `limit` below beforeSeq, ascending",
+    async () => {
+      const r = room("before");
+      await backlog.append([1, 2, 4, 7, 8, 11].map((s) => message(r, s)));
+      expect((await backlog.before(r, 8, 3)).map((m) => m.seq)).toEqual([2, 4, 7]);
+      expect((await backlog.before(r, 100, 2)).map((m) => m.seq)).toEqual([8, 11]);
+      expect((await backlog.before(r, 1, 5)).map((m) => m.seq)).toEqual([]);
+    },
+    timeout,
+  );
 
-  test("appending the same (room, seq) again is a no-op, also within one batch", async () => {
-    const r = room("idem");
-    const first = [1, 2, 3].map((s) => message(r, s, "original"));
-    await backlog.append(first);
-    await backlog.append([message(r, 2, "replayed"), message(r, 4), message(r, 3, "replayed")]);
-    await backlog.append([message(r, 5), message(r, 5, "twice in one batch")]);
-    const all = await backlog.after(r, 0, 100);
-    expect(all.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(all.slice(0, 3)).toEqual(first);
-    expect(all[4]!.text).toBe("text 5");
-  });
+  test(
+    "appending the same (room, seq) again is a no-op, also within one batch",
+    async () => {
+      const r = room("idem");
+      const first = [1, 2, 3].map((s) => message(r, s, "original"));
+      await backlog.append(first);
+      await backlog.append([message(r, 2, "replayed"), message(r, 4), message(r, 3, "replayed")]);
+      await backlog.append([message(r, 5), message(r, 5, "twice in one batch")]);
+      const all = await backlog.after(r, 0, 100);
+      expect(all.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(all.slice(0, 3)).toEqual(first);
+      expect(all[4]!.text).toBe("text 5");
+    },
+    timeout,
+  );
 
-  test("rooms are separate, and countAfter counts what after() would return", async () => {
-    const a = room("ca");
-    const b = room("cb");
-    await backlog.append([...[1, 2, 3, 4].map((s) => message(a, s)), ...[2, 6].map((s) => message(b, s))]);
-    expect(await backlog.countAfter(a, 0)).toBe(4);
-    expect(await backlog.countAfter(a, 2)).toBe(2);
-    expect(await backlog.countAfter(b, 2)).toBe(1);
-    expect(await backlog.countAfter(b, 6)).toBe(0);
-    expect(await backlog.lastSeq(b)).toBe(6);
-    expect((await backlog.after(b, 0, 10)).every((m) => m.roomId === b)).toBe(true);
-  });
+  test(
+    "rooms are separate, and countAfter counts what after() would return",
+    async () => {
+      const a = room("ca");
+      const b = room("cb");
+      await backlog.append([...[1, 2, 3, 4].map((s) => message(a, s)), ...[2, 6].map((s) => message(b, s))]);
+      expect(await backlog.countAfter(a, 0)).toBe(4);
+      expect(await backlog.countAfter(a, 2)).toBe(2);
+      expect(await backlog.countAfter(b, 2)).toBe(1);
+      expect(await backlog.countAfter(b, 6)).toBe(0);
+      expect(await backlog.lastSeq(b)).toBe(6);
+      expect((await backlog.after(b, 0, 10)).every((m) => m.roomId === b)).toBe(true);
+    },
+    timeout,
+  );
 
-  test("a large batch round-trips, and seqs beyond 2^31 keep their value", async () => {
-    const r = room("big");
-    const base = 2 ** 33;
-    await backlog.append(Array.from({ length: 500 }, (_, i) => message(r, base + i)));
-    expect(await backlog.countAfter(r, 0)).toBe(500);
-    expect(await backlog.lastSeq(r)).toBe(base + 499);
-    const page = await backlog.after(r, base + 100, 3);
-    expect(page.map((m) => m.seq)).toEqual([base + 101, base + 102, base + 103]);
-  });
+  test(
+    "a large batch round-trips, and seqs beyond 2^31 keep their value",
+    async () => {
+      const r = room("big");
+      const base = 2 ** 33;
+      await backlog.append(Array.from({ length: 500 }, (_, i) => message(r, base + i)));
+      expect(await backlog.countAfter(r, 0)).toBe(500);
+      expect(await backlog.lastSeq(r)).toBe(base + 499);
+      const page = await backlog.after(r, base + 100, 3);
+      expect(page.map((m) => m.seq)).toEqual([base + 101, base + 102, base + 103]);
+    },
+    timeout,
+  );
 }

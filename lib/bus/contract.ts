@@ -9,14 +9,20 @@ import type { ControlEvent, MessageBus } from "./types.ts";
 export interface BusFixture {
   open(): Promise<MessageBus>;
   teardown?(): Promise<void>;
+  /** Per-test limit; real services need more than bun's 5 s default. */
+  timeoutMs?: number;
 }
 
 const alice = { id: "u-alice", username: "alice" };
 
 /** Waits for a condition that other callbacks make true; fails loudly instead of hanging. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(10);
   }
@@ -37,134 +43,155 @@ export function busContract(fixture: BusFixture): void {
   let a: MessageBus;
   let b: MessageBus;
   const run = crypto.randomUUID().slice(0, 8);
+  const timeout = fixture.timeoutMs ?? 5_000;
   const room = (name: string) => `${run}-${name}`;
 
   beforeAll(async () => {
     a = await fixture.open();
     b = await fixture.open();
-  });
+  }, timeout);
   afterAll(async () => {
     await a?.close();
     await b?.close();
     await fixture.teardown?.();
-  });
+  }, timeout);
 
-  test("publish resolves with seq strictly increasing per room, in call order", async () => {
-    const rooms = [room("p1"), room("p2"), room("p3")];
-    const published = await Promise.all(
-      Array.from({ length: 90 }, (_, i) => a.publish(newDraft(rooms[i % 3]!, "message", alice, `m${i}`))),
-    );
-    for (const [, seqs] of byRoom(published)) {
-      expect(seqs).toHaveLength(30);
-      expectStrictlyIncreasing(seqs);
-    }
-    expect(published.map((m) => m.text)).toEqual(Array.from({ length: 90 }, (_, i) => `m${i}`));
-  });
-
-  test("every subscriber on every handle gets each message once, in seq order per room, same seq", async () => {
-    const rooms = [room("s1"), room("s2")];
-    const seenA: ChatMessage[] = [];
-    const seenB: ChatMessage[] = [];
-    const mine = (m: ChatMessage) => rooms.includes(m.roomId);
-    const stopA = await a.subscribe((m) => mine(m) && seenA.push(m));
-    const stopB = await b.subscribe((m) => mine(m) && seenB.push(m));
-    const published = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        (i % 2 ? a : b).publish(newDraft(rooms[i % 2]!, "message", alice, `s${i}`)),
-      ),
-    );
-    await eventually(() => seenA.length >= 60 && seenB.length >= 60, "both subscribers to see 60 messages");
-    await Bun.sleep(50);
-    await stopA();
-    await stopB();
-
-    const expected = new Map(published.map((m) => [m.id, m.seq]));
-    for (const seen of [seenA, seenB]) {
-      expect(seen).toHaveLength(60);
-      expect(new Set(seen.map((m) => m.id)).size).toBe(60);
-      for (const m of seen) expect(m.seq).toBe(expected.get(m.id)!);
-      for (const [, seqs] of byRoom(seen)) expectStrictlyIncreasing(seqs);
-    }
-    expect(seenA[0]).toEqual(published.find((m) => m.id === seenA[0]!.id)!);
-  });
-
-  test("a subscriber sees nothing after it unsubscribes", async () => {
-    const r = room("u1");
-    const seen: ChatMessage[] = [];
-    const stop = await a.subscribe((m) => m.roomId === r && seen.push(m));
-    await a.publish(newDraft(r, "message", alice, "before"));
-    await eventually(() => seen.length === 1, "the first message");
-    await stop();
-    const other: ChatMessage[] = [];
-    const stopOther = await a.subscribe((m) => m.roomId === r && other.push(m));
-    await a.publish(newDraft(r, "message", alice, "after"));
-    await eventually(() => other.length === 1, "the second message on another subscriber");
-    await stopOther();
-    expect(seen.map((m) => m.text)).toEqual(["before"]);
-  });
-
-  test("consume redelivers a batch whose handler threw, and commits only what resolved", async () => {
-    const r = room("c1");
-    const group = `${run}-writer`;
-    const mine = (batch: ChatMessage[]) => batch.filter((m) => m.roomId === r);
-    const first = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => a.publish(newDraft(r, "message", alice, `c${i}`))),
-    );
-
-    const failed: ChatMessage[] = [];
-    const handled: ChatMessage[] = [];
-    let throws = 1;
-    const stop = await a.consume(group, async (batch) => {
-      if (throws > 0 && mine(batch).length > 0) {
-        throws--;
-        failed.push(...mine(batch));
-        throw new Error("backlog is down");
+  test(
+    "publish resolves with seq strictly increasing per room, in call order",
+    async () => {
+      const rooms = [room("p1"), room("p2"), room("p3")];
+      const published = await Promise.all(
+        Array.from({ length: 90 }, (_, i) => a.publish(newDraft(rooms[i % 3]!, "message", alice, `m${i}`))),
+      );
+      for (const [, seqs] of byRoom(published)) {
+        expect(seqs).toHaveLength(30);
+        expectStrictlyIncreasing(seqs);
       }
-      handled.push(...mine(batch));
-    });
-    await eventually(() => handled.length >= 10, "the 10 messages to be handled after a failure");
-    await stop();
-    expect(failed.length).toBeGreaterThan(0);
-    expect(handled.map((m) => m.id)).toEqual(first.map((m) => m.id));
+      expect(published.map((m) => m.text)).toEqual(Array.from({ length: 90 }, (_, i) => `m${i}`));
+    },
+    timeout,
+  );
 
-    // A consumer that never succeeds commits nothing.
-    const second = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => a.publish(newDraft(r, "message", alice, `d${i}`))),
-    );
-    const refused: ChatMessage[] = [];
-    const stopRefusing = await b.consume(group, async (batch) => {
-      refused.push(...mine(batch));
-      throw new Error("still down");
-    });
-    await eventually(() => refused.length >= 5, "the refusing consumer to see the new messages");
-    await stopRefusing();
+  test(
+    "every subscriber on every handle gets each message once, in seq order per room, same seq",
+    async () => {
+      const rooms = [room("s1"), room("s2")];
+      const seenA: ChatMessage[] = [];
+      const seenB: ChatMessage[] = [];
+      const mine = (m: ChatMessage) => rooms.includes(m.roomId);
+      const stopA = await a.subscribe((m) => mine(m) && seenA.push(m));
+      const stopB = await b.subscribe((m) => mine(m) && seenB.push(m));
+      const published = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? a : b).publish(newDraft(rooms[i % 2]!, "message", alice, `s${i}`)),
+        ),
+      );
+      await eventually(() => seenA.length >= 60 && seenB.length >= 60, "both subscribers to see 60 messages");
+      await Bun.sleep(50);
+      await stopA();
+      await stopB();
 
-    // After a restart: nothing committed comes again, nothing uncommitted is lost.
-    const restarted: ChatMessage[] = [];
-    const stopRestarted = await b.consume(group, async (batch) => {
-      restarted.push(...mine(batch));
-    });
-    await eventually(() => restarted.length >= 5, "the restarted consumer to catch up");
-    await Bun.sleep(100);
-    await stopRestarted();
-    expect(restarted.map((m) => m.id)).toEqual(second.map((m) => m.id));
-  });
+      const expected = new Map(published.map((m) => [m.id, m.seq]));
+      for (const seen of [seenA, seenB]) {
+        expect(seen).toHaveLength(60);
+        expect(new Set(seen.map((m) => m.id)).size).toBe(60);
+        for (const m of seen) expect(m.seq).toBe(expected.get(m.id)!);
+        for (const [, seqs] of byRoom(seen)) expectStrictlyIncreasing(seqs);
+      }
+      expect(seenA[0]).toEqual(published.find((m) => m.id === seenA[0]!.id)!);
+    },
+    timeout,
+  );
 
-  test("control events reach every control subscriber on every handle", async () => {
-    const seenA: ControlEvent[] = [];
-    const seenB: ControlEvent[] = [];
-    const r = room("ctl");
-    const stopA = await a.subscribeControl((e) => e.roomId === r && seenA.push(e));
-    const stopB = await b.subscribeControl((e) => e.roomId === r && seenB.push(e));
-    const events: ControlEvent[] = [
-      { type: "member-removed", roomId: r, userId: "u-bob" },
-      { type: "room-deleted", roomId: r },
-    ];
-    for (const e of events) await b.publishControl(e);
-    await eventually(() => seenA.length >= 2 && seenB.length >= 2, "both control subscribers");
-    await stopA();
-    await stopB();
-    expect(seenA).toEqual(events);
-    expect(seenB).toEqual(events);
-  });
+  test(
+    "a subscriber sees nothing after it unsubscribes",
+    async () => {
+      const r = room("u1");
+      const seen: ChatMessage[] = [];
+      const stop = await a.subscribe((m) => m.roomId === r && seen.push(m));
+      await a.publish(newDraft(r, "message", alice, "before"));
+      await eventually(() => seen.length === 1, "the first message");
+      await stop();
+      const other: ChatMessage[] = [];
+      const stopOther = await a.subscribe((m) => m.roomId === r && other.push(m));
+      await a.publish(newDraft(r, "message", alice, "after"));
+      await eventually(() => other.length === 1, "the second message on another subscriber");
+      await stopOther();
+      expect(seen.map((m) => m.text)).toEqual(["before"]);
+    },
+    timeout,
+  );
+
+  test(
+    "consume redelivers a batch whose handler threw, and commits only what resolved",
+    async () => {
+      const r = room("c1");
+      const group = `${run}-writer`;
+      const mine = (batch: ChatMessage[]) => batch.filter((m) => m.roomId === r);
+      const first = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => a.publish(newDraft(r, "message", alice, `c${i}`))),
+      );
+
+      const failed: ChatMessage[] = [];
+      const handled: ChatMessage[] = [];
+      let throws = 1;
+      const stop = await a.consume(group, async (batch) => {
+        if (throws > 0 && mine(batch).length > 0) {
+          throws--;
+          failed.push(...mine(batch));
+          throw new Error("backlog is down");
+        }
+        handled.push(...mine(batch));
+      });
+      await eventually(() => handled.length >= 10, "the 10 messages to be handled after a failure");
+      await stop();
+      expect(failed.length).toBeGreaterThan(0);
+      expect(handled.map((m) => m.id)).toEqual(first.map((m) => m.id));
+
+      // A consumer that never succeeds commits nothing.
+      const second = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => a.publish(newDraft(r, "message", alice, `d${i}`))),
+      );
+      const refused: ChatMessage[] = [];
+      const stopRefusing = await b.consume(group, async (batch) => {
+        refused.push(...mine(batch));
+        throw new Error("still down");
+      });
+      await eventually(() => refused.length >= 5, "the refusing consumer to see the new messages");
+      await stopRefusing();
+
+      // After a restart: nothing committed comes again, nothing uncommitted is lost.
+      const restarted: ChatMessage[] = [];
+      const stopRestarted = await b.consume(group, async (batch) => {
+        restarted.push(...mine(batch));
+      });
+      await eventually(() => restarted.length >= 5, "the restarted consumer to catch up");
+      await Bun.sleep(100);
+      await stopRestarted();
+      expect(restarted.map((m) => m.id)).toEqual(second.map((m) => m.id));
+    },
+    timeout,
+  );
+
+  test(
+    "control events reach every control subscriber on every handle",
+    async () => {
+      const seenA: ControlEvent[] = [];
+      const seenB: ControlEvent[] = [];
+      const r = room("ctl");
+      const stopA = await a.subscribeControl((e) => e.roomId === r && seenA.push(e));
+      const stopB = await b.subscribeControl((e) => e.roomId === r && seenB.push(e));
+      const events: ControlEvent[] = [
+        { type: "member-removed", roomId: r, userId: "u-bob" },
+        { type: "room-deleted", roomId: r },
+      ];
+      for (const e of events) await b.publishControl(e);
+      await eventually(() => seenA.length >= 2 && seenB.length >= 2, "both control subscribers");
+      await stopA();
+      await stopB();
+      expect(seenA).toEqual(events);
+      expect(seenB).toEqual(events);
+    },
+    timeout,
+  );
 }

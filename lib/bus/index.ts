@@ -1,9 +1,11 @@
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import { createKafkaBus } from "./kafka.ts";
 import { createMemoryBus } from "./memory.ts";
 import type { MessageBus } from "./types.ts";
 
+export { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
 export { createMemoryBus, type MemoryBusOptions } from "./memory.ts";
 export * from "./types.ts";
 
@@ -17,9 +19,14 @@ export interface CreateBusOptions {
 export async function createBus(config: Config, options: CreateBusOptions = {}): Promise<MessageBus> {
   const log = options.log ?? silentLogger;
   if (config.KAFKA_BROKERS) {
-    throw new Error(
-      "KAFKA_BROKERS is set but the Kafka bus adapter is not in this build yet (lib/bus/kafka.ts)",
-    );
+    return createKafkaBus({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.KAFKA_TOPIC,
+      partitions: config.KAFKA_PARTITIONS,
+      sendTimeoutMs: config.BUS_SEND_TIMEOUT_MS,
+      ...(config.NODE_ID ? { nodeId: config.NODE_ID } : {}),
+      log,
+    });
   }
   return createMemoryBus(options.path ?? join(config.DATA_DIR, "bus.db"), { log });
 }

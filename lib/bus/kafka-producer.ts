@@ -1,0 +1,210 @@
+import type { Kafka, Producer, RecordMetadata } from "kafkajs";
+import type { Logger } from "../log/index.ts";
+import { BusUnavailableError } from "./types.ts";
+
+export interface BatchingProducerOptions {
+  /** Bound on a publish from call to acknowledgement, connecting included. */
+  sendTimeoutMs: number;
+  /** Publishes waiting or in flight beyond this are refused at once. */
+  maxPending: number;
+  /** How long a lone publish waits for company before its request goes out. */
+  lingerMs: number;
+  /** A waiting batch this large goes out without lingering; also the most records per request. */
+  maxBatch: number;
+  log: Logger;
+}
+
+export interface OutgoingRecord {
+  topic: string;
+  partition: number;
+  key: string;
+  value: string;
+}
+
+interface Pending extends OutgoingRecord {
+  settled: boolean;
+  timer: ReturnType<typeof setTimeout>;
+  resolve(offset: number): void;
+  reject(err: Error): void;
+}
+
+class SendTimeout extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SendTimeout(`no answer from Kafka within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Sends records through one idempotent producer, one request at a time, gathering concurrent publishes
+ * into that request. Each record's offset is its partition's baseOffset in the produce response plus its
+ * index among that partition's records in the request: Kafka appends a partition's records of one
+ * request as one batch, in order.
+ *
+ * When a request fails or times out, every record in it is rejected and the producer is replaced: a
+ * fresh producer id keeps later records from reusing the sequence numbers of a batch whose fate is
+ * unknown (the broker would drop them as duplicates), and reconnects once Kafka is back.
+ */
+export class BatchingProducer {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private sending = false;
+  private linger: ReturnType<typeof setTimeout> | undefined;
+  private producer: Producer | undefined;
+  private connected: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: BatchingProducerOptions,
+  ) {}
+
+  /** Resolves with the record's offset in its partition once Kafka has acknowledged it (acks=all). */
+  send(record: OutgoingRecord): Promise<number> {
+    if (this.closed) return Promise.reject(new BusUnavailableError("bus is closed"));
+    if (this.queue.length + this.inFlight >= this.options.maxPending) {
+      return Promise.reject(new BusUnavailableError("too many publishes waiting for Kafka"));
+    }
+    return new Promise<number>((resolve, reject) => {
+      const pending: Pending = {
+        ...record,
+        settled: false,
+        timer: setTimeout(
+          () => this.fail(pending, `Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`),
+          this.options.sendTimeoutMs,
+        ),
+        resolve: (offset) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(pending.timer);
+          resolve(offset);
+        },
+        reject: (err) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(pending.timer);
+          reject(err);
+        },
+      };
+      this.queue.push(pending);
+      this.schedule();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.linger);
+    for (const pending of this.queue.splice(0)) pending.reject(new BusUnavailableError("bus is closed"));
+    await this.replaceProducer();
+  }
+
+  private fail(pending: Pending, reason: string): void {
+    const at = this.queue.indexOf(pending);
+    // Still waiting: it never reaches Kafka. Already in flight: it may still be written (at least once).
+    if (at >= 0) this.queue.splice(at, 1);
+    pending.reject(new BusUnavailableError(reason));
+  }
+
+  private schedule(): void {
+    if (this.sending || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.maxBatch) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+      void this.flush();
+    } else {
+      this.linger ??= setTimeout(() => {
+        this.linger = undefined;
+        void this.flush();
+      }, this.options.lingerMs);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.sending) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    if (batch.length === 0) return;
+    this.sending = true;
+    this.inFlight = batch.length;
+    try {
+      const producer = await this.ready();
+      const topics = new Map<string, { partition: number; key: string; value: string }[]>();
+      for (const { topic, partition, key, value } of batch) {
+        const list = topics.get(topic) ?? [];
+        list.push({ partition, key, value });
+        topics.set(topic, list);
+      }
+      const request = producer.sendBatch({
+        acks: -1,
+        topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })),
+      });
+      const result = await within(request, this.options.sendTimeoutMs);
+      this.settle(batch, result);
+    } catch (err) {
+      this.options.log("warn", "kafka send failed; replacing the producer", {
+        err: String(err),
+        records: batch.length,
+      });
+      for (const pending of batch)
+        pending.reject(new BusUnavailableError(`Kafka send failed: ${String(err)}`));
+      await this.replaceProducer();
+    } finally {
+      this.sending = false;
+      this.inFlight = 0;
+      if (this.queue.length > 0) {
+        clearTimeout(this.linger);
+        this.linger = undefined;
+        void this.flush();
+      }
+    }
+  }
+
+  private settle(batch: readonly Pending[], result: readonly RecordMetadata[]): void {
+    const base = new Map<string, number>();
+    for (const meta of result) {
+      if (meta.errorCode !== 0 || meta.baseOffset === undefined) continue;
+      base.set(`${meta.topicName}/${meta.partition}`, Number(meta.baseOffset));
+    }
+    const next = new Map<string, number>();
+    for (const pending of batch) {
+      const where = `${pending.topic}/${pending.partition}`;
+      const first = base.get(where);
+      const index = next.get(where) ?? 0;
+      next.set(where, index + 1);
+      if (first === undefined) pending.reject(new BusUnavailableError(`Kafka gave no offset for ${where}`));
+      else pending.resolve(first + index);
+    }
+  }
+
+  private async ready(): Promise<Producer> {
+    if (this.closed) throw new BusUnavailableError("bus is closed");
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Bounded so a dead request gives up; within() bounds the wait regardless.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+      });
+      this.producer = producer;
+      this.connected = producer.connect();
+    }
+    const producer = this.producer;
+    await within(this.connected!, this.options.sendTimeoutMs);
+    return producer;
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    this.connected = undefined;
+    if (!old) return;
+    try {
+      await within(old.disconnect(), 2_000);
+    } catch (err) {
+      this.options.log("debug", "kafka producer disconnect failed", { err: String(err) });
+    }
+  }
+}

@@ -1,0 +1,261 @@
+import { hostname } from "node:os";
+import {
+  type Admin,
+  type Consumer,
+  type ISocketFactory,
+  Kafka,
+  type KafkaMessage,
+  logLevel,
+  Partitioners,
+} from "kafkajs";
+import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import { type Logger, silentLogger } from "../log/index.ts";
+import { BatchingProducer } from "./kafka-producer.ts";
+import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  /** Room messages go here; control events go to `${topic}.control`. */
+  topic: string;
+  /** Partitions for topics this bus creates; existing topics keep theirs. */
+  partitions: number;
+  sendTimeoutMs: number;
+  /** Names this process's ephemeral fan-out group. */
+  nodeId?: string;
+  log?: Logger;
+  maxPending?: number;
+  lingerMs?: number;
+  maxBatch?: number;
+  /** First and longest wait before a failed consume() batch is retried. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Replaces kafkajs's TCP sockets; tests use it to cut this client off from the broker. */
+  socketFactory?: ISocketFactory;
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** kafkajs's log lines, routed into ours; its errors during an outage are warnings for us. */
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      if (level <= logLevel.WARN) log("warn", `kafka: ${message}`, fields);
+      else log("debug", `kafka: ${message}`, fields);
+    };
+}
+
+async function ensureTopics(admin: Admin, topics: string[], partitions: number, log: Logger): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+    });
+    log("info", "kafka topics created", { topics: missing, partitions });
+  } catch (err) {
+    // Another replica may have created them at the same moment.
+    const now = new Set(await admin.listTopics());
+    if (!missing.every((t) => now.has(t))) throw err;
+  }
+}
+
+function parseRecord<T>(record: KafkaMessage, log: Logger): T | undefined {
+  try {
+    return JSON.parse(record.value?.toString() ?? "") as T;
+  } catch {
+    log("error", "kafka: skipping a record that is not JSON", { offset: record.offset });
+    return undefined;
+  }
+}
+
+/**
+ * The Kafka bus between replicas. A room's messages are keyed by room id, so they share one partition
+ * and `seq` is the record's offset in it: every replica and the backlog writer read the same number.
+ */
+export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageBus> {
+  const { topic, log = silentLogger, retryMinMs = 100, retryMaxMs = 5_000 } = options;
+  const controlTopic = `${topic}.control`;
+  const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`;
+  const kafka = new Kafka({
+    clientId: `chattalk-${nodeId}`,
+    brokers: options.brokers,
+    logCreator: kafkaLogCreator(log),
+    logLevel: logLevel.INFO,
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [topic, controlTopic], options.partitions, log);
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic, controlTopic] });
+  const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions]));
+  const partitioner = Partitioners.DefaultPartitioner();
+  // Chosen here rather than inside kafkajs so that each record's partition, and so its offset, is known.
+  const partitionFor = (name: string, key: string) =>
+    partitioner({
+      topic: name,
+      partitionMetadata: partitionsOf.get(name) ?? [],
+      message: { key, value: null },
+    });
+
+  const producer = new BatchingProducer(kafka, {
+    sendTimeoutMs: options.sendTimeoutMs,
+    maxPending: options.maxPending ?? 10_000,
+    lingerMs: options.lingerMs ?? 2,
+    maxBatch: options.maxBatch ?? 100,
+    log,
+  });
+
+  const listeners = new Set<(message: ChatMessage) => void>();
+  const controlListeners = new Set<(event: ControlEvent) => void>();
+  const consumers = new Set<Unsubscribe>();
+  let fanout: Promise<Unsubscribe> | undefined;
+  let closed = false;
+
+  const dispatch = <T>(set: Set<(value: T) => void>, value: T) => {
+    for (const listener of set) {
+      try {
+        listener(value);
+      } catch (err) {
+        log("error", "bus subscriber failed", { err: String(err) });
+      }
+    }
+  };
+
+  /**
+   * One consumer per process reads both topics for every local subscriber. Its group is new and its
+   * own, so it gets every partition; its start is set to the current end of each partition before it
+   * joins, so it delivers exactly what is published from now on.
+   */
+  const startFanout = async (): Promise<Unsubscribe> => {
+    const groupId = `chattalk-fanout-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
+    for (const name of [topic, controlTopic]) {
+      const ends = await admin.fetchTopicOffsets(name);
+      await admin.setOffsets({
+        groupId,
+        topic: name,
+        partitions: ends.map(({ partition, offset }) => ({ partition, offset })),
+      });
+    }
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic, controlTopic], fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const record of batch.messages) {
+          if (batch.topic === controlTopic) {
+            const event = parseRecord<ControlEvent>(record, log);
+            if (event) dispatch(controlListeners, event);
+          } else {
+            const draft = parseRecord<MessageDraft>(record, log);
+            if (draft) dispatch(listeners, { ...draft, seq: Number(record.offset) });
+          }
+        }
+      },
+    });
+    return async () => {
+      await consumer.disconnect();
+      await admin
+        .deleteGroups([groupId])
+        .catch((err) => log("debug", "kafka: fan-out group not deleted", { err: String(err) }));
+    };
+  };
+
+  const listen = async <T>(set: Set<T>, listener: T): Promise<Unsubscribe> => {
+    fanout ??= startFanout().catch((err) => {
+      fanout = undefined;
+      throw err;
+    });
+    await fanout;
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+    };
+  };
+
+  const consumeBatches = async (consumer: Consumer, handler: (batch: ChatMessage[]) => Promise<void>) => {
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const last = batch.messages.at(-1);
+        if (!last) return;
+        const messages: ChatMessage[] = [];
+        for (const record of batch.messages) {
+          const draft = parseRecord<MessageDraft>(record, log);
+          if (draft) messages.push({ ...draft, seq: Number(record.offset) });
+        }
+        let delay = retryMinMs;
+        for (;;) {
+          // Stopped or rebalanced: leave the batch uncommitted for whoever owns the partition next.
+          if (!isRunning() || isStale()) return;
+          try {
+            if (messages.length > 0) await handler(messages);
+            break;
+          } catch (err) {
+            log("warn", "bus consumer batch failed, will retry", { err: String(err), retryInMs: delay });
+            await sleep(delay);
+            await heartbeat();
+            delay = Math.min(delay * 2, retryMaxMs);
+          }
+        }
+        resolveOffset(last.offset);
+        const next = String(Number(last.offset) + 1);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      },
+    });
+  };
+
+  return {
+    async publish(draft) {
+      const partition = partitionFor(topic, draft.roomId);
+      const seq = await producer.send({ topic, partition, key: draft.roomId, value: JSON.stringify(draft) });
+      return { ...draft, seq };
+    },
+
+    subscribe: (handler) => listen(listeners, handler),
+
+    async consume(group, handler) {
+      const consumer = kafka.consumer({
+        groupId: group,
+        maxWaitTimeInMs: 250,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumeBatches(consumer, handler);
+      const stop = async () => {
+        consumers.delete(stop);
+        await consumer.disconnect();
+      };
+      consumers.add(stop);
+      return stop;
+    },
+
+    async publishControl(event) {
+      const partition = partitionFor(controlTopic, event.roomId);
+      await producer.send({
+        topic: controlTopic,
+        partition,
+        key: event.roomId,
+        value: JSON.stringify(event),
+      });
+    },
+
+    subscribeControl: (handler) => listen(controlListeners, handler),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      controlListeners.clear();
+      await Promise.all([...consumers].map((stop) => stop()));
+      if (fanout) await (await fanout.catch(() => undefined))?.();
+      await producer.close();
+      await admin.disconnect();
+    },
+  };
+}
