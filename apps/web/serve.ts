@@ -23,7 +23,10 @@ export async function createWebMount(): Promise<Mount> {
       const path = new URL(req.url).pathname;
       const file = files.get(path === "/index.html" ? "/" : path);
       if (!file || (req.method !== "GET" && req.method !== "HEAD")) {
-        return Response.json({ error: { code: "not_found", message: `no route for ${path}` } }, { status: 404 });
+        return Response.json(
+          { error: { code: "not_found", message: `no route for ${path}` } },
+          { status: 404 },
+        );
       }
       return new Response(file.body, { headers: { "content-type": file.type, "cache-control": "no-cache" } });
     },
@@ -33,5 +36,6 @@ export async function createWebMount(): Promise<Mount> {
 if (import.meta.main) {
   const out = process.argv[2];
   if (!out) throw new Error("usage: bun apps/web/serve.ts <output dir>");
-  for (const [path, f] of await buildWeb()) await Bun.write(`${out}${path === "/" ? "/index.html" : path}`, f.body);
+  for (const [path, f] of await buildWeb())
+    await Bun.write(`${out}${path === "/" ? "/index.html" : path}`, f.body);
 }

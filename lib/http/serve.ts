@@ -12,7 +12,11 @@ import { clientIp } from "./client-ip.ts";
  */
 export interface Mount {
   prefix: string;
-  handle(req: Request, server: Server<ConnData>, ip: string): Response | undefined | Promise<Response | undefined>;
+  handle(
+    req: Request,
+    server: Server<ConnData>,
+    ip: string,
+  ): Response | undefined | Promise<Response | undefined>;
 }
 
 function matches(path: string, prefix: string): boolean {

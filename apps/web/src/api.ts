@@ -78,7 +78,11 @@ export class Api {
   async request<T = unknown>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.session) headers.authorization = `Bearer ${this.session.accessToken}`;
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status === 401 && retry && this.session) {
       await this.refresh();
       return this.request(method, path, body, false);
@@ -93,7 +97,12 @@ export class Api {
 
   private async refresh(): Promise<void> {
     try {
-      const s = await this.request<Session>("POST", "/api/auth/refresh", { refreshToken: this.session?.refreshToken }, false);
+      const s = await this.request<Session>(
+        "POST",
+        "/api/auth/refresh",
+        { refreshToken: this.session?.refreshToken },
+        false,
+      );
       this.save({ ...s, user: s.user ?? this.session!.user });
     } catch (err) {
       this.save(null);

@@ -17,7 +17,11 @@ let roomSub: StompSubscription | null = null;
 let presenceSub: StompSubscription | null = null;
 let shownSeqs = new Set<number>();
 let dividerShown = false;
-let roster = { version: 0, online: new Map<string, UserRef>(), members: [] as (UserRef & { online: boolean })[] };
+let roster = {
+  version: 0,
+  online: new Map<string, UserRef>(),
+  members: [] as (UserRef & { online: boolean })[],
+};
 
 function showAuth(): void {
   $("auth").hidden = false;
@@ -88,7 +92,11 @@ function subscribeRoom(): void {
   const last = Math.max(0, ...shownSeqs);
   // x-since-seq: continue after what this page already shows, so a reconnect has no gap.
   const headers: Record<string, string> = last > 0 ? { "x-since-seq": String(last) } : {};
-  roomSub = chat.subscribe(`/topic/rooms/${current.id}`, (m) => render(JSON.parse(m.body), m.headers["x-replay"] === "true"), headers);
+  roomSub = chat.subscribe(
+    `/topic/rooms/${current.id}`,
+    (m) => render(JSON.parse(m.body), m.headers["x-replay"] === "true"),
+    headers,
+  );
 }
 
 function onPresenceConnect(): void {
@@ -103,7 +111,11 @@ function subscribePresence(): void {
 function onPresence(m: IMessage): void {
   const ev = JSON.parse(m.body);
   if (ev.type === "snapshot") {
-    roster = { version: ev.version, online: new Map(ev.online.map((u: UserRef) => [u.id, u])), members: ev.members ?? [] };
+    roster = {
+      version: ev.version,
+      online: new Map(ev.online.map((u: UserRef) => [u.id, u])),
+      members: ev.members ?? [],
+    };
   } else if (ev.type === "diff") {
     if (ev.version !== roster.version + 1) {
       // A gap: resubscribe for a fresh snapshot.

@@ -1,0 +1,78 @@
+import type { Backlog } from "../../lib/backlog/types.ts";
+import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
+import type { Config } from "../../lib/config/index.ts";
+import type { Logger } from "../../lib/log/index.ts";
+import { StompEndpoint } from "../../lib/stomp/endpoint.ts";
+import { endpointOptions } from "../../lib/stomp/options.ts";
+import type { Principal, StompSession } from "../../lib/stomp/session.ts";
+import type { RoomStore } from "../../lib/store/types.ts";
+import { ReadPositionWriter } from "./read-positions.ts";
+import { RoomHub } from "./room-hub.ts";
+import { RoomsApp } from "./rooms-app.ts";
+
+export interface WsNodeDeps {
+  config: Config;
+  rooms: RoomStore;
+  bus: MessageBus;
+  backlog: Backlog;
+  verifyToken(token: string): Promise<Principal>;
+  log: Logger;
+  onRoomSubscription?(event: "subscribe" | "unsubscribe", session: StompSession, roomId: string): void;
+}
+
+export interface WsNode {
+  readonly endpoint: StompEndpoint;
+  readonly hub: RoomHub;
+  /** Starts consuming the bus; call before accepting connections. */
+  start(): Promise<void>;
+  /** Drains: clients closed cleanly, read positions written, bus subscriptions closed. */
+  stop(): Promise<void>;
+}
+
+export const WS_SERVER_NAME = "ChatTalk-ws-node/0.1";
+
+/** The messaging node: STOMP endpoint + room fan-out, fed by the bus. Mount `endpoint` at /ws. */
+export function createWsNode(d: WsNodeDeps): WsNode {
+  const { config, log } = d;
+  let endpoint: StompEndpoint | undefined;
+  const hub = new RoomHub((topic, data) => endpoint?.publish(topic, data), {
+    maxHeld: 10_000,
+    maxPending: 1_000,
+    recentPerRoom: 256,
+    recentRooms: 1_000,
+  });
+  const readPositions = new ReadPositionWriter(d.rooms, log);
+  const app = new RoomsApp({
+    rooms: d.rooms,
+    bus: d.bus,
+    backlog: d.backlog,
+    hub,
+    readPositions,
+    verifyToken: d.verifyToken,
+    maxMessageChars: config.MESSAGE_MAX_CHARS,
+    replay: { pageSize: 200, waitForBacklogMs: 3_000, pauseAboveBytes: config.SEND_BUFFER_LIMIT_BYTES / 2 },
+    log,
+    onRoomSubscription: d.onRoomSubscription,
+  });
+  endpoint = new StompEndpoint(app, endpointOptions(config, WS_SERVER_NAME, log));
+  const unsubscribes: Unsubscribe[] = [];
+  let deliveredTimer: ReturnType<typeof setInterval> | undefined;
+
+  return {
+    endpoint,
+    hub,
+    async start() {
+      unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
+      unsubscribes.push(await d.bus.subscribeControl((e) => app.onControl(e)));
+      readPositions.start();
+      deliveredTimer = setInterval(() => app.recordDelivered(), 1000);
+    },
+    async stop() {
+      app.recordDelivered();
+      await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
+      if (deliveredTimer) clearInterval(deliveredTimer);
+      await readPositions.stop();
+      for (const u of unsubscribes.splice(0)) await u();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Logger } from "../../lib/log/index.ts";
+import type { RoomStore } from "../../lib/store/types.ts";
+
+/**
+ * Read positions change on every delivery; writing each one would hammer the store. Positions are
+ * coalesced per (room, user) and written in one pass per interval; only forward moves are kept.
+ */
+export class ReadPositionWriter {
+  private pending = new Map<string, { roomId: string; userId: string; seq: number }>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly rooms: RoomStore,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
+  }
+
+  advance(roomId: string, userId: string, seq: number): void {
+    const key = `${roomId}\u0000${userId}`;
+    const cur = this.pending.get(key);
+    if (!cur) this.pending.set(key, { roomId, userId, seq });
+    else if (seq > cur.seq) cur.seq = seq;
+  }
+
+  /** Writes everything pending; concurrent calls share one pass. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (this.pending.size > 0) await this.write();
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    const results = await Promise.allSettled(
+      batch.map((p) => this.rooms.advanceReadPosition(p.roomId, p.userId, p.seq)),
+    );
+    let failed = 0;
+    for (const [i, r] of results.entries()) {
+      if (r.status === "rejected") {
+        failed++;
+        const p = batch[i]!;
+        this.advance(p.roomId, p.userId, p.seq); // retried on the next pass
+      }
+    }
+    if (failed > 0) this.log("warn", "read positions not saved; will retry", { failed });
+  }
+}

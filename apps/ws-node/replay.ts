@@ -1,0 +1,67 @@
+import type { Backlog } from "../../lib/backlog/types.ts";
+import type { Logger } from "../../lib/log/index.ts";
+import type { RoomHub, RoomSub } from "./room-hub.ts";
+
+export interface ReplayOptions {
+  pageSize: number;
+  /** How long to wait for a lagging backlog writer before falling back to the node's recent messages. */
+  waitForBacklogMs: number;
+  /** Pause between pages while the client's unsent data is above this many bytes. */
+  pauseAboveBytes: number;
+}
+
+/**
+ * Sends a new subscription everything after `since`, then hands it over to live delivery, with no gap
+ * and no duplicate: missed messages come from the backlog; what the backlog writer has not stored yet
+ * comes from the node's recent messages; messages arriving meanwhile are held by the hub and sent
+ * after. Missed ones carry `x-replay: true`.
+ */
+export async function replayInto(
+  rs: RoomSub,
+  since: number,
+  hub: RoomHub,
+  backlog: Backlog,
+  opts: ReplayOptions,
+  log: Logger,
+): Promise<void> {
+  const roomId = rs.roomId;
+  // Everything up to here was published before this subscription existed: it counts as missed.
+  const seenAtStart = hub.latestSeq(roomId) ?? 0;
+  rs.lastSent = since;
+  const deadline = performance.now() + opts.waitForBacklogMs;
+  for (;;) {
+    const page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
+    if (!live(rs)) return;
+    for (const m of page) hub.sendTo(rs, m, m.seq <= seenAtStart || !seenAtStart);
+    if (page.length === opts.pageSize) {
+      await pauseWhileBuffered(rs, opts.pauseAboveBytes);
+      continue;
+    }
+    // The backlog is complete up to what this node had seen, or the writer lags behind it.
+    if (rs.lastSent >= seenAtStart || performance.now() >= deadline) break;
+    await Bun.sleep(25);
+  }
+  if (rs.lastSent < seenAtStart) {
+    const gap = hub.recent.between(roomId, rs.lastSent, seenAtStart);
+    const oldest = hub.recent.oldestSeq(roomId);
+    if (gap.length === 0 || (oldest !== undefined && oldest > rs.lastSent + 1 && rs.lastSent > since)) {
+      log("warn", "replay may be incomplete: backlog behind and recent messages do not reach back", {
+        roomId,
+        lastSent: rs.lastSent,
+        seenAtStart,
+      });
+    }
+    for (const m of gap) hub.sendTo(rs, m, true);
+  }
+  if (!live(rs)) return;
+  for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= seenAtStart);
+  hub.endReplay(rs);
+}
+
+function live(rs: RoomSub): boolean {
+  return rs.session.state === "connected" && rs.session.subscriptions.get(rs.sub.id) === rs.sub;
+}
+
+async function pauseWhileBuffered(rs: RoomSub, limit: number): Promise<void> {
+  for (let i = 0; i < 200 && live(rs) && rs.session.ws.getBufferedAmount() > limit; i++) await Bun.sleep(10);
+}

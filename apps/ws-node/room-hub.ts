@@ -1,0 +1,230 @@
+import type { ChatMessage } from "../../lib/chat/message.ts";
+import { CloseCode } from "../../lib/stomp/errors.ts";
+import type { StompVersion } from "../../lib/stomp/frame.ts";
+import { encodeMessage } from "../../lib/stomp/message.ts";
+import type { StompSession, Subscription } from "../../lib/stomp/session.ts";
+import { roomDestination } from "./destinations.ts";
+import { RecentMessages } from "./recent-messages.ts";
+
+/** One client subscription to a room on this node. */
+export interface RoomSub {
+  readonly session: StompSession;
+  readonly sub: Subscription;
+  readonly roomId: string;
+  readonly userId: string;
+  /** Bun topic of the group it is published through once live. */
+  readonly topic: string;
+  /**
+   * replay: live messages are held while missed ones are sent; catchup: replay sent messages this
+   * node has not yet received from the bus, so those are skipped until a newer one arrives; live:
+   * delivered through its group.
+   */
+  mode: "replay" | "catchup" | "live";
+  held: ChatMessage[];
+  /** Client ack modes: seqs delivered and not yet acknowledged, ascending. */
+  pending: number[];
+  /** Highest seq sent to it (client ack modes and replay). */
+  lastSent: number;
+}
+
+/** Subscribers that receive identical MESSAGE bytes: same room, subscription id, version and ack mode. */
+interface Group {
+  topic: string;
+  subId: string;
+  version: StompVersion;
+  withAck: boolean;
+  members: number;
+}
+
+export interface LocalRoom {
+  groups: Map<string, Group>;
+  subs: Set<RoomSub>;
+  /** Subscriptions needing work per message (held for replay, or client ack). */
+  perMessage: number;
+}
+
+export interface RoomHubOptions {
+  maxHeld: number;
+  maxPending: number;
+  recentPerRoom: number;
+  recentRooms: number;
+}
+
+/** MESSAGE `ack` values are `<subscription id>@<seq>`: the id keeps rooms sharing a seq apart. */
+export function ackValue(subId: string, seq: number): string {
+  return `${subId}@${seq}`;
+}
+
+export function parseAckValue(value: string): { subId: string; seq: number } | undefined {
+  const at = value.lastIndexOf("@");
+  if (at < 0) return undefined;
+  const seq = Number(value.slice(at + 1));
+  return Number.isSafeInteger(seq) && seq >= 0 ? { subId: value.slice(0, at), seq } : undefined;
+}
+
+/**
+ * Local fan-out of room messages. A message is serialized once per group and published once per
+ * group through Bun's pub/sub, so delivery to a thousand sockets is one native loop, not a JS loop.
+ */
+export class RoomHub {
+  private readonly rooms = new Map<string, LocalRoom>();
+  readonly recent: RecentMessages;
+  delivered = 0;
+
+  constructor(
+    /** Bun's server.publish for the node's endpoint. */
+    private readonly publish: (topic: string, data: string | Uint8Array) => void,
+    private readonly opts: RoomHubOptions,
+  ) {
+    this.recent = new RecentMessages(opts.recentPerRoom, opts.recentRooms);
+  }
+
+  /** Latest seq of the room this node has seen on the bus, if any. */
+  latestSeq(roomId: string): number | undefined {
+    return this.recent.latestSeq(roomId);
+  }
+
+  /** Registers a subscription in replay mode: live messages are held for it until it goes live. */
+  add(session: StompSession, sub: Subscription, roomId: string, userId: string): RoomSub {
+    const withAck = sub.ack !== "auto";
+    const topic = `r/${roomId}/${session.version}/${withAck ? "c" : "a"}/${sub.id}`;
+    const rs: RoomSub = {
+      session,
+      sub,
+      roomId,
+      userId,
+      topic,
+      mode: "replay",
+      held: [],
+      pending: [],
+      lastSent: 0,
+    };
+    const room = this.room(roomId);
+    room.subs.add(rs);
+    room.perMessage++;
+    return rs;
+  }
+
+  /**
+   * Ends the replay. If it sent messages beyond what this node has seen on the bus, those will still
+   * arrive here: the subscription skips them (catch-up) and joins its group at the first newer one.
+   */
+  endReplay(rs: RoomSub): void {
+    if (rs.mode !== "replay") return;
+    rs.held = [];
+    const latest = this.latestSeq(rs.roomId) ?? 0;
+    if (rs.lastSent > latest) rs.mode = "catchup";
+    else this.goLive(rs);
+  }
+
+  private goLive(rs: RoomSub): void {
+    const room = this.rooms.get(rs.roomId);
+    if (!room || !room.subs.has(rs) || rs.mode === "live") return;
+    rs.mode = "live";
+    if (rs.sub.ack === "auto") room.perMessage--;
+    let group = room.groups.get(rs.topic);
+    if (!group) {
+      const withAck = rs.sub.ack !== "auto";
+      group = { topic: rs.topic, subId: rs.sub.id, version: rs.session.version, withAck, members: 0 };
+      room.groups.set(rs.topic, group);
+    }
+    group.members++;
+    rs.session.ws.subscribe(rs.topic);
+  }
+
+  remove(rs: RoomSub): void {
+    const room = this.rooms.get(rs.roomId);
+    if (!room || !room.subs.delete(rs)) return;
+    if (rs.mode !== "live" || rs.sub.ack !== "auto") room.perMessage--;
+    if (rs.mode === "live") {
+      const group = room.groups.get(rs.topic);
+      if (group && --group.members === 0) room.groups.delete(rs.topic);
+      if (rs.session.state !== "closed") rs.session.ws.unsubscribe(rs.topic);
+    }
+    if (room.subs.size === 0) this.rooms.delete(rs.roomId);
+  }
+
+  subsOf(roomId: string): ReadonlySet<RoomSub> {
+    return this.rooms.get(roomId)?.subs ?? new Set();
+  }
+
+  /** Every room with subscribers on this node. */
+  localRooms(): IterableIterator<[string, LocalRoom]> {
+    return this.rooms.entries();
+  }
+
+  /** A message from the bus: remember it, then publish once per group. */
+  deliver(msg: ChatMessage): void {
+    this.recent.push(msg);
+    const room = this.rooms.get(msg.roomId);
+    if (!room) return;
+    const body = JSON.stringify(msg);
+    const destination = roomDestination(msg.roomId);
+    for (const g of room.groups.values()) {
+      const frame = encodeMessage({
+        destination,
+        subscription: g.subId,
+        messageId: msg.id,
+        body,
+        version: g.version,
+        ack: g.withAck ? ackValue(g.subId, msg.seq) : undefined,
+      });
+      this.publish(g.topic, frame);
+      this.delivered += g.members;
+    }
+    if (room.perMessage === 0) return;
+    for (const rs of room.subs) {
+      if (rs.mode === "replay") {
+        rs.held.push(msg);
+        if (rs.held.length > this.opts.maxHeld) {
+          rs.session.fail("slow consumer", "too many messages arrived during replay", CloseCode.slowConsumer);
+        }
+      } else if (rs.mode === "catchup") {
+        if (msg.seq <= rs.lastSent) continue;
+        this.sendTo(rs, msg, false);
+        this.goLive(rs);
+      } else if (rs.sub.ack !== "auto") {
+        this.track(rs, msg.seq);
+      }
+    }
+  }
+
+  /** Sends one message directly to one subscription (replay), tracking it for client acks. */
+  sendTo(rs: RoomSub, msg: ChatMessage, replay: boolean): void {
+    const withAck = rs.sub.ack !== "auto";
+    const frame = encodeMessage({
+      destination: roomDestination(msg.roomId),
+      subscription: rs.sub.id,
+      messageId: msg.id,
+      body: JSON.stringify(msg),
+      version: rs.session.version,
+      ack: withAck ? ackValue(rs.sub.id, msg.seq) : undefined,
+      extraHeaders: replay ? [["x-replay", "true"]] : undefined,
+    });
+    rs.session.sendRaw(frame);
+    this.delivered++;
+    if (withAck) this.track(rs, msg.seq);
+    else rs.lastSent = msg.seq;
+  }
+
+  private track(rs: RoomSub, seq: number): void {
+    rs.lastSent = seq;
+    rs.pending.push(seq);
+    if (rs.pending.length > this.opts.maxPending) {
+      rs.session.fail(
+        "slow consumer",
+        `more than ${this.opts.maxPending} unacknowledged messages on subscription ${rs.sub.id}`,
+        CloseCode.slowConsumer,
+      );
+    }
+  }
+
+  private room(roomId: string): LocalRoom {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = { groups: new Map(), subs: new Set(), perMessage: 0 };
+      this.rooms.set(roomId, room);
+    }
+    return room;
+  }
+}

@@ -1,0 +1,193 @@
+import type { Backlog } from "../../lib/backlog/types.ts";
+import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
+import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
+import type { Logger } from "../../lib/log/index.ts";
+import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
+import type { Frame, Headers } from "../../lib/stomp/frame.ts";
+import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
+import type { RoomStore } from "../../lib/store/types.ts";
+import { parseRoomDestination } from "./destinations.ts";
+import type { ReadPositionWriter } from "./read-positions.ts";
+import { type ReplayOptions, replayInto } from "./replay.ts";
+import { parseAckValue, type RoomHub, type RoomSub } from "./room-hub.ts";
+
+export interface RoomsAppDeps {
+  rooms: RoomStore;
+  bus: MessageBus;
+  backlog: Backlog;
+  hub: RoomHub;
+  readPositions: ReadPositionWriter;
+  verifyToken(token: string): Promise<Principal>;
+  maxMessageChars: number;
+  replay: ReplayOptions;
+  log: Logger;
+  /** Told of every subscription change, for presence. */
+  onRoomSubscription?(event: "subscribe" | "unsubscribe", session: StompSession, roomId: string): void;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The room subscriptions of one connection, by subscription id. */
+function roomSubs(session: StompSession): Map<string, RoomSub> {
+  session.appState ??= new Map<string, RoomSub>();
+  return session.appState as Map<string, RoomSub>;
+}
+
+/** The bearer token from CONNECT: `Authorization: Bearer <jwt>` or the `passcode` header. */
+export function connectToken(h: Headers): string | undefined {
+  const auth = h.Authorization ?? h.authorization;
+  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim();
+  return h.passcode || undefined;
+}
+
+/** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
+export class RoomsApp implements StompApp {
+  private readonly bodySchema;
+
+  constructor(private readonly d: RoomsAppDeps) {
+    this.bodySchema = sendBodySchema(d.maxMessageChars);
+  }
+
+  async authenticate(h: Headers): Promise<Principal> {
+    const token = connectToken(h);
+    if (!token)
+      throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
+    try {
+      return await this.d.verifyToken(token);
+    } catch (err) {
+      throw new StompError("authentication failed", err instanceof Error ? err.message : "invalid token");
+    }
+  }
+
+  async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {
+    const roomId = parseRoomDestination(sub.destination);
+    if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
+    const userId = session.principal!.userId;
+    const readPosition = await this.d.rooms.getReadPosition(roomId, userId);
+    if (readPosition === null) throw new StompError("forbidden", `not a member of room ${roomId}`);
+    const sinceHeader = sub.headers["x-since-seq"];
+    if (sinceHeader !== undefined && !/^\d{1,15}$/.test(sinceHeader)) {
+      throw new StompError("invalid header: x-since-seq", "x-since-seq must be a non-negative integer");
+    }
+    const since = sinceHeader === undefined ? readPosition : Number(sinceHeader);
+    const rs = this.d.hub.add(session, sub, roomId, userId);
+    roomSubs(session).set(sub.id, rs);
+    this.d.onRoomSubscription?.("subscribe", session, roomId);
+    return () => {
+      replayInto(rs, since, this.d.hub, this.d.backlog, this.d.replay, this.d.log)
+        .then(() => {
+          if (rs.sub.ack === "auto" && rs.lastSent > since)
+            this.d.readPositions.advance(roomId, userId, rs.lastSent);
+        })
+        .catch((err) => {
+          this.d.log("error", "replay failed", { roomId, err: String(err) });
+          session.fail("replay failed", "missed messages could not be loaded; reconnect to retry");
+        });
+    };
+  }
+
+  unsubscribe(session: StompSession, sub: Subscription): void {
+    const rs = roomSubs(session).get(sub.id);
+    if (!rs) return;
+    roomSubs(session).delete(sub.id);
+    // A clean unsubscribe with nothing left unsent means everything so far was delivered.
+    if (rs.sub.ack === "auto" && rs.mode === "live" && session.ws.getBufferedAmount() === 0) {
+      const latest = this.d.hub.latestSeq(rs.roomId);
+      if (latest !== undefined) this.d.readPositions.advance(rs.roomId, rs.userId, latest);
+    }
+    this.d.hub.remove(rs);
+    this.d.onRoomSubscription?.("unsubscribe", session, rs.roomId);
+  }
+
+  async send(session: StompSession, frame: Frame): Promise<void> {
+    const destination = frame.headers.destination!;
+    const roomId = parseRoomDestination(destination);
+    if (!roomId) throw new RefusedError("unknown_destination", `cannot send to ${destination}`);
+    const contentType = frame.headers["content-type"];
+    if (contentType !== undefined && !contentType.startsWith("application/json")) {
+      throw new RefusedError("invalid_message", "content-type must be application/json");
+    }
+    const text = parseText(frame.body, this.bodySchema);
+    const p = session.principal!;
+    if (!(await this.d.rooms.isMember(roomId, p.userId))) {
+      throw new RefusedError("forbidden", `not a member of room ${roomId}`);
+    }
+    try {
+      await this.d.bus.publish(newDraft(roomId, "message", { id: p.userId, username: p.username }, text));
+    } catch (err) {
+      if (err instanceof BusUnavailableError) {
+        throw new RefusedError("unavailable", "message not accepted: the message bus is unavailable; retry");
+      }
+      throw err;
+    }
+  }
+
+  ack(session: StompSession, id: string, positive: boolean, hint: string | undefined): void {
+    const parsed = parseAckValue(id);
+    const rs = parsed && roomSubs(session).get(parsed.subId);
+    if (!parsed || !rs || (hint !== undefined && hint !== rs.sub.id) || rs.sub.ack === "auto") {
+      throw new StompError("invalid ack id", `no message to acknowledge with id ${id}`);
+    }
+    const at = rs.pending.indexOf(parsed.seq);
+    if (at < 0) throw new StompError("invalid ack id", `message ${id} is not awaiting acknowledgement`);
+    if (positive) {
+      // client: cumulative; client-individual: this message only. NACKed messages stay unread
+      // and come back as missed messages on the next subscription.
+      if (rs.sub.ack === "client") rs.pending.splice(0, at + 1);
+      else rs.pending.splice(at, 1);
+    }
+    const readUpTo = rs.pending.length > 0 ? rs.pending[0]! - 1 : rs.lastSent;
+    this.d.readPositions.advance(rs.roomId, rs.userId, readUpTo);
+  }
+
+  closed(session: StompSession): void {
+    for (const rs of roomSubs(session).values()) {
+      this.d.hub.remove(rs);
+      this.d.onRoomSubscription?.("unsubscribe", session, rs.roomId);
+    }
+    roomSubs(session).clear();
+  }
+
+  /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */
+  onControl(event: ControlEvent): void {
+    for (const rs of [...this.d.hub.subsOf(event.roomId)]) {
+      if (event.type === "member-removed" && rs.userId !== event.userId) continue;
+      const { session, sub } = rs;
+      session.subscriptions.delete(sub.id);
+      this.unsubscribe(session, sub);
+      const why = event.type === "room-deleted" ? "the room was deleted" : "you are no longer a member";
+      const told = session.notify("subscription_revoked", `subscription ${sub.id} ended: ${why}`, {
+        subscription: sub.id,
+        roomId: event.roomId,
+      });
+      if (!told) session.fail("subscription revoked", `subscription ${sub.id} ended: ${why}`);
+    }
+  }
+
+  /** Auto-ack subscriptions with nothing unsent have seen everything up to the room's latest seq. */
+  recordDelivered(): void {
+    for (const [roomId, room] of this.d.hub.localRooms()) {
+      const latest = this.d.hub.latestSeq(roomId);
+      if (latest === undefined) continue;
+      for (const rs of room.subs) {
+        if (rs.sub.ack === "auto" && rs.mode === "live" && rs.session.ws.getBufferedAmount() === 0) {
+          this.d.readPositions.advance(roomId, rs.userId, latest);
+        }
+      }
+    }
+  }
+}
+
+function parseText(body: Uint8Array, schema: ReturnType<typeof sendBodySchema>): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch {
+    throw new RefusedError("invalid_message", 'body must be JSON: {"text": "..."}');
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    throw new RefusedError("invalid_message", result.error.issues.map((i) => i.message).join("; "));
+  }
+  return result.data.text;
+}

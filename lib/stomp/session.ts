@@ -1,0 +1,400 @@
+import type { ServerWebSocket } from "bun";
+import type { ConnData, StompEndpoint } from "./endpoint.ts";
+import { CloseCode, RefusedError, StompError } from "./errors.ts";
+import type { Frame, Headers, StompVersion } from "./frame.ts";
+import { negotiateHeartbeat, negotiateVersion, SUPPORTED_VERSIONS } from "./negotiate.ts";
+import { FrameParser, type ParserLimits, StompParseError } from "./parser.ts";
+import { encodeFrame, HEARTBEAT } from "./serializer.ts";
+import { TransactionLog } from "./transactions.ts";
+
+export type AckMode = "auto" | "client" | "client-individual";
+
+export interface Principal {
+  userId: string;
+  username: string;
+}
+
+export interface Subscription {
+  readonly id: string;
+  readonly destination: string;
+  readonly ack: AckMode;
+  readonly headers: Headers;
+}
+
+/** Where the core sends non-fatal notices (rate limits, revoked subscriptions); handled by the core. */
+export const ERRORS_DESTINATION = "/user/queue/errors";
+
+/**
+ * What an application (ws-node, presence-node) plugs into the STOMP core. Throwing a StompError from
+ * any hook sends ERROR (with receipt-id when the frame had one) and closes the connection.
+ */
+export interface StompApp {
+  authenticate(headers: Headers, session: StompSession): Promise<Principal>;
+  /**
+   * Accepts or refuses a subscription. It may return a continuation, run after the RECEIPT is sent,
+   * that starts delivering (a replay of missed messages, a presence snapshot).
+   */
+  subscribe(session: StompSession, sub: Subscription): Promise<(() => void) | undefined>;
+  unsubscribe(session: StompSession, sub: Subscription): void;
+  /** Resolves once the message is durably accepted; the RECEIPT waits for it. */
+  send(session: StompSession, frame: Frame): Promise<void>;
+  /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
+  ack(session: StompSession, id: string, positive: boolean, subscriptionHint: string | undefined): void;
+  closed(session: StompSession): void;
+}
+
+export interface SessionLimits {
+  parser: ParserLimits;
+  maxSubscriptions: number;
+  /** Frames parsed but not yet handled (a client pipelining past slow SENDs). */
+  maxQueuedFrames: number;
+}
+
+type State = "connecting" | "connected" | "closing" | "closed";
+
+/** One STOMP connection: framing, CONNECT, heart-beats, receipts, transactions and errors. */
+export class StompSession {
+  readonly id: string;
+  version: StompVersion = "1.2";
+  principal: Principal | undefined;
+  state: State = "connecting";
+  readonly openedAt = performance.now();
+  lastReceivedAt = this.openedAt;
+  lastSentAt = this.openedAt;
+  sendEveryMs = 0;
+  expectEveryMs = 0;
+  readonly subscriptions = new Map<string, Subscription>();
+  /** App-private per-connection state. */
+  appState: unknown;
+  private readonly parser: FrameParser;
+  private queue: Frame[] = [];
+  private draining = false;
+  private transactions: TransactionLog | undefined;
+  private wantsNotices = false;
+
+  constructor(
+    readonly ws: ServerWebSocket<ConnData>,
+    private readonly endpoint: StompEndpoint,
+    private readonly app: StompApp,
+    private readonly limits: SessionLimits,
+  ) {
+    this.id = endpoint.nextSessionId();
+    this.parser = new FrameParser(limits.parser, "1.2");
+  }
+
+  get remoteAddress(): string {
+    return this.ws.data.remoteAddress;
+  }
+
+  /** Sends a frame or heart-beat; returns Bun's send status (0 = dropped, -1 = queued under backpressure). */
+  sendRaw(data: string | Uint8Array): number {
+    if (this.state === "closed") return 0;
+    this.lastSentAt = performance.now();
+    return this.ws.send(data);
+  }
+
+  sendFrame(
+    command: string,
+    headers: Headers | ReadonlyArray<readonly [string, string]>,
+    body?: string,
+  ): number {
+    return this.sendRaw(encodeFrame(command, headers, body, this.version));
+  }
+
+  sendHeartbeat(): void {
+    this.sendRaw(HEARTBEAT);
+  }
+
+  /** A non-fatal notice on /user/queue/errors; false when the client does not listen there. */
+  notify(code: string, message: string, extra: Record<string, unknown> = {}, receiptId?: string): boolean {
+    if (!this.wantsNotices) return false;
+    const headers: [string, string][] = [
+      ["destination", ERRORS_DESTINATION],
+      ["subscription", this.noticeSubscription],
+      ["message-id", `n-${this.id}-${++this.noticeSeq}`],
+      ["content-type", "application/json"],
+    ];
+    if (receiptId !== undefined) headers.push(["receipt-id", receiptId]);
+    this.sendFrame("MESSAGE", headers, JSON.stringify({ code, message, ...extra }));
+    return true;
+  }
+  private noticeSubscription = "";
+  private noticeSeq = 0;
+
+  /** Sends ERROR, then closes once it is flushed. Idempotent. */
+  fail(
+    message: string,
+    details = "",
+    closeCode: number = CloseCode.policy,
+    receiptId?: string,
+    extra?: Headers,
+  ): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    const headers: [string, string][] = [["message", message.replace(/[\r\n]/g, " ")]];
+    if (receiptId !== undefined) headers.push(["receipt-id", receiptId]);
+    if (extra) for (const k in extra) headers.push([k, extra[k]!]);
+    headers.push(["content-type", "text/plain"]);
+    this.sendFrame("ERROR", headers, details || message);
+    this.close(closeCode, message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.state = "closing";
+    this.queue = [];
+    // WebSocket close reasons are limited to 123 bytes.
+    this.ws.close(code, reason.slice(0, 100));
+  }
+
+  /** Bytes from the socket: parse, queue, and handle frames one at a time in order. */
+  onBytes(data: string | Uint8Array): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.lastReceivedAt = performance.now();
+    let frames: Frame[];
+    try {
+      frames = this.parser.push(data);
+    } catch (err) {
+      if (err instanceof StompParseError) {
+        const code = err.limit ? CloseCode.tooBig : CloseCode.protocol;
+        this.fail(err.limit ? `limit exceeded: ${err.limit}` : "malformed frame", err.message, code);
+        return;
+      }
+      throw err;
+    }
+    if (frames.length === 0) return;
+    if (this.queue.length + frames.length > this.limits.maxQueuedFrames) {
+      this.fail("too many frames in flight", `at most ${this.limits.maxQueuedFrames} frames may wait`);
+      return;
+    }
+    for (const f of frames) this.queue.push(f);
+    if (!this.draining) void this.drain();
+  }
+
+  onClose(): void {
+    if (this.state === "closed") return;
+    const wasConnected = this.principal !== undefined;
+    this.state = "closed";
+    this.queue = [];
+    this.transactions = undefined; // open transactions are aborted: their frames are discarded
+    if (wasConnected) this.app.closed(this);
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && (this.state === "connecting" || this.state === "connected")) {
+        const frame = this.queue.shift()!;
+        try {
+          await this.handle(frame);
+        } catch (err) {
+          this.failFor(frame, err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private failFor(frame: Frame, err: unknown): void {
+    const receipt = frame.headers.receipt;
+    if (err instanceof StompError) {
+      this.fail(err.message, err.details, err.closeCode, receipt);
+    } else {
+      this.endpoint.log("error", "stomp handler failed", { command: frame.command, err: String(err) });
+      this.fail("internal error", "the server could not process the frame", CloseCode.internal, receipt);
+    }
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    if (this.state === "connecting") return this.handleConnect(frame);
+    const h = frame.headers;
+    switch (frame.command) {
+      case "SEND":
+        if (!h.destination) throw new StompError("missing header: destination");
+        if (h.transaction !== undefined) return this.inTransaction(h.transaction, frame);
+        if (await this.trySend(frame)) this.receipt(frame);
+        return;
+      case "SUBSCRIBE":
+        return this.handleSubscribe(frame);
+      case "UNSUBSCRIBE": {
+        const id = h.id;
+        if (id === undefined) throw new StompError("missing header: id");
+        if (id === this.noticeSubscription && this.wantsNotices) {
+          this.wantsNotices = false;
+          this.noticeSubscription = "";
+          return this.receipt(frame);
+        }
+        const sub = this.subscriptions.get(id);
+        if (!sub) throw new StompError("unknown subscription", `no subscription with id ${id}`);
+        this.subscriptions.delete(id);
+        this.app.unsubscribe(this, sub);
+        return this.receipt(frame);
+      }
+      case "ACK":
+      case "NACK": {
+        const id = this.version === "1.2" ? h.id : h["message-id"];
+        if (id === undefined)
+          throw new StompError(`missing header: ${this.version === "1.2" ? "id" : "message-id"}`);
+        if (h.transaction !== undefined) return this.inTransaction(h.transaction, frame);
+        this.app.ack(this, id, frame.command === "ACK", h.subscription);
+        return this.receipt(frame);
+      }
+      case "BEGIN":
+        this.transactionsLog().begin(required(h, "transaction"));
+        return this.receipt(frame);
+      case "COMMIT": {
+        const frames = this.transactionsLog().take(required(h, "transaction"));
+        await this.commit(frames);
+        return this.receipt(frame);
+      }
+      case "ABORT":
+        this.transactionsLog().take(required(h, "transaction"));
+        return this.receipt(frame);
+      case "DISCONNECT":
+        this.receipt(frame);
+        this.close(CloseCode.normal, "disconnect");
+        return;
+      case "CONNECT":
+      case "STOMP":
+        throw new StompError("already connected");
+      default:
+        throw new StompError(
+          "unknown command",
+          `unknown command ${JSON.stringify(frame.command.slice(0, 40))}`,
+        );
+    }
+  }
+
+  private async handleConnect(frame: Frame): Promise<void> {
+    if (frame.command !== "CONNECT" && frame.command !== "STOMP") {
+      throw new StompError(
+        "expected CONNECT",
+        `the first frame must be CONNECT or STOMP, got ${frame.command.slice(0, 40)}`,
+      );
+    }
+    const h = frame.headers;
+    const version = negotiateVersion(h["accept-version"]);
+    if (!version) {
+      this.fail(
+        "unsupported version",
+        `supported versions are ${SUPPORTED_VERSIONS.join(",")}`,
+        CloseCode.protocol,
+        undefined,
+        {
+          version: [...SUPPORTED_VERSIONS].reverse().join(","),
+        },
+      );
+      return;
+    }
+    this.version = version;
+    this.parser.version = version;
+    const hb = negotiateHeartbeat(
+      version === "1.0" ? undefined : h["heart-beat"],
+      this.endpoint.heartbeatPolicy,
+    );
+    if (!hb) throw new StompError("malformed header: heart-beat", "heart-beat must be two integers: cx,cy");
+    this.principal = await this.app.authenticate(h, this);
+    if (this.state !== "connecting") return;
+    this.endpoint.admit(this); // throws when the user has too many connections
+    this.sendEveryMs = hb.plan.sendEveryMs;
+    this.expectEveryMs = hb.plan.expectEveryMs;
+    this.state = "connected";
+    this.sendFrame("CONNECTED", [
+      ["version", version],
+      ["heart-beat", hb.reply],
+      ["session", this.id],
+      ["server", this.endpoint.serverName],
+      ["user-name", this.principal.username],
+    ]);
+  }
+
+  private async handleSubscribe(frame: Frame): Promise<void> {
+    const h = frame.headers;
+    const destination = h.destination;
+    if (!destination) throw new StompError("missing header: destination");
+    // STOMP 1.0 made the id optional; later versions require it. Default it to the destination.
+    const id = h.id ?? (this.version === "1.0" ? destination : undefined);
+    if (id === undefined) throw new StompError("missing header: id");
+    if (this.subscriptions.has(id) || (this.wantsNotices && id === this.noticeSubscription)) {
+      throw new StompError("duplicate subscription id", `subscription ${id} already exists`);
+    }
+    const ack = h.ack ?? "auto";
+    if (ack !== "auto" && ack !== "client" && ack !== "client-individual") {
+      throw new StompError("invalid header: ack", "ack must be auto, client or client-individual");
+    }
+    if (destination === ERRORS_DESTINATION) {
+      this.wantsNotices = true;
+      this.noticeSubscription = id;
+      return this.receipt(frame);
+    }
+    if (this.subscriptions.size >= this.limits.maxSubscriptions) {
+      throw new StompError(
+        "limit exceeded: subscriptions",
+        `at most ${this.limits.maxSubscriptions} per connection`,
+      );
+    }
+    const sub: Subscription = { id, destination, ack, headers: h };
+    this.subscriptions.set(id, sub);
+    let start: (() => void) | undefined;
+    try {
+      start = await this.app.subscribe(this, sub);
+    } catch (err) {
+      this.subscriptions.delete(id);
+      throw err;
+    }
+    // The RECEIPT comes first, so a client waiting on it sees the first messages after it.
+    this.receipt(frame);
+    if (start && this.state === "connected") start();
+  }
+
+  private async commit(frames: Frame[]): Promise<void> {
+    for (const f of frames) {
+      if (f.command === "SEND") {
+        if (!(await this.trySend(f))) return;
+      } else {
+        const id = (this.version === "1.2" ? f.headers.id : f.headers["message-id"])!;
+        this.app.ack(this, id, f.command === "ACK", f.headers.subscription);
+      }
+    }
+  }
+
+  /** Rate limit, then the app; a refusal becomes a notice or an ERROR (never a silent drop). */
+  private async trySend(frame: Frame): Promise<boolean> {
+    try {
+      if (!this.endpoint.allowSend(this)) {
+        const retryAfterMs = this.endpoint.sendRetryAfterMs(this);
+        throw new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, {
+          retryAfterMs,
+        });
+      }
+      await this.app.send(this, frame);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err;
+      const extra = { destination: frame.headers.destination, ...err.extra };
+      if (this.notify(err.code, err.message, extra, frame.headers.receipt)) return false;
+      throw err;
+    }
+  }
+
+  private receipt(frame: Frame): void {
+    const r = frame.headers.receipt;
+    if (r !== undefined && this.state !== "closed") this.sendFrame("RECEIPT", [["receipt-id", r]]);
+  }
+
+  private transactionsLog(): TransactionLog {
+    this.transactions ??= new TransactionLog(this.endpoint.transactionLimits);
+    return this.transactions;
+  }
+
+  private inTransaction(name: string, frame: Frame): void {
+    this.transactionsLog().add(name, frame);
+    this.receipt(frame);
+  }
+}
+
+function required(h: Headers, name: string): string {
+  const v = h[name];
+  if (v === undefined) throw new StompError(`missing header: ${name}`);
+  return v;
+}
