@@ -3,13 +3,19 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export type Logger = (level: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => void;
+export type Logger = (
+  level: Exclude<LogLevel, "silent">,
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
   const min = rank[level];
   return (lvl, msg, fields) => {
     if (rank[lvl] < min) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`,
+    );
   };
 }
 
