@@ -1,0 +1,40 @@
+/** A messaging node as its own process: `bun apps/ws-node/main.ts`. */
+
+import { createBackends } from "../../lib/backends.ts";
+import { startBacklogWriter } from "../../lib/backlog/index.ts";
+import { loadConfig } from "../../lib/config/index.ts";
+import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
+import { createLogger } from "../../lib/log/index.ts";
+import { wsNodeMounts } from "./mount.ts";
+import { createWsNode } from "./node.ts";
+
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL, { app: "ws-node" });
+const backends = await createBackends(config, log);
+const node = createWsNode({
+  config,
+  rooms: backends.stores.rooms,
+  bus: backends.bus,
+  backlog: backends.backlog,
+  verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+  log,
+});
+await node.start();
+// Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
+const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
+const server = serveMounts(
+  config,
+  wsNodeMounts(node, async () => {
+    await Promise.all([backends.stores.ping(), backends.backlog.ping()]);
+    return true;
+  }),
+);
+node.endpoint.attach(server);
+log("info", "ws-node listening", { url: `ws://${server.hostname}:${server.port}/ws`, node: backends.nodeId });
+
+stopOnSignal(async () => {
+  await node.stop();
+  server.stop(true);
+  await stopWriter();
+  await backends.close();
+}, log);
