@@ -1,0 +1,121 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { PasswordHasher } from "../../lib/auth/password.ts";
+import { createPasswordHasher } from "../../lib/auth/password.ts";
+import { createRefreshTokens } from "../../lib/auth/refresh.ts";
+import type { TokenService } from "../../lib/auth/tokens.ts";
+import type { Backlog } from "../../lib/backlog/types.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
+import type { Config } from "../../lib/config/index.ts";
+import { type Logger, silentLogger } from "../../lib/log/index.ts";
+import { KeyedRateLimiter } from "../../lib/ratelimit/token-bucket.ts";
+import type { Stores } from "../../lib/store/types.ts";
+import type { ApiApp, ApiEnv, RouteDeps } from "./context.ts";
+import { docsCsp, docsHtml } from "./docs-page.ts";
+import { ApiError, errorResponse, renderError, validationError } from "./errors.ts";
+import { registerAuthRoutes } from "./routes/auth.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerMessageRoutes } from "./routes/messages.ts";
+import { registerRoomRoutes } from "./routes/rooms.ts";
+
+export type { ApiEnv } from "./context.ts";
+
+export interface RateLimit {
+  ratePerSec: number;
+  burst: number;
+}
+
+export interface HttpApiDeps {
+  config: Config;
+  stores: Stores;
+  bus: MessageBus;
+  backlog: Backlog;
+  tokens: TokenService;
+  log?: Logger;
+  /** argon2id by default; tests pass a cheaper cost. */
+  passwords?: PasswordHasher;
+  /** Login attempts: 5 at once, then one per 20 s per username; 20 at once, then one per 3 s per address. */
+  loginLimits?: { perUsername?: RateLimit; perIp?: RateLimit };
+  /** Milliseconds since the epoch, for refresh-token expiry and rate limits; tests move it. */
+  now?: () => number;
+}
+
+export const DEFAULT_LOGIN_LIMITS = {
+  perUsername: { ratePerSec: 1 / 20, burst: 5 },
+  perIp: { ratePerSec: 1 / 3, burst: 20 },
+} satisfies Record<string, RateLimit>;
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * The HTTP API: auth, rooms, membership and history under /api, plus /healthz and /readyz. The
+ * caller's address arrives as `app.fetch(req, { clientIp })` (see ApiEnv), used for per-IP limits.
+ */
+export function createHttpApi(deps: HttpApiDeps): ApiApp {
+  const log = deps.log ?? silentLogger;
+  const now = deps.now ?? Date.now;
+  const limiter = (l: RateLimit) => new KeyedRateLimiter(l.ratePerSec, l.burst, 100_000, now);
+  const d: RouteDeps = {
+    config: deps.config,
+    stores: deps.stores,
+    bus: deps.bus,
+    backlog: deps.backlog,
+    tokens: deps.tokens,
+    log,
+    passwords: deps.passwords ?? createPasswordHasher(),
+    refresh: createRefreshTokens({
+      users: deps.stores.users,
+      ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,
+      now,
+    }),
+    loginByUsername: limiter(deps.loginLimits?.perUsername ?? DEFAULT_LOGIN_LIMITS.perUsername),
+    loginByIp: limiter(deps.loginLimits?.perIp ?? DEFAULT_LOGIN_LIMITS.perIp),
+  };
+
+  const app: ApiApp = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return errorResponse(c, validationError(result.error, result.target));
+    },
+  });
+  app.onError((err, c) => renderError(err, c, log));
+  app.notFound((c) =>
+    errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
+  );
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new ApiError(413, "payload_too_large", `bodies are limited to ${MAX_BODY_BYTES} bytes`),
+        ),
+    }),
+  );
+
+  registerHealthRoutes(app, d);
+  registerAuthRoutes(app, d);
+  registerRoomRoutes(app, d);
+  registerMessageRoutes(app, d);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "ChatTalk",
+      version: "0.1.0",
+      description:
+        "Accounts, rooms and membership. Errors are always `{error: {code, message, fields?}}`. Live messages " +
+        "travel over STOMP at /ws with the same access token.",
+    },
+  });
+  app.get("/api/docs", (c) => {
+    c.header("Content-Security-Policy", docsCsp);
+    return c.html(docsHtml);
+  });
+  return app;
+}

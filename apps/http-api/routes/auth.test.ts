@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { createTokenService } from "../../../lib/auth/tokens.ts";
+import { startTestApi, type TestApi, uniqueName } from "../testing.ts";
+
+let api: TestApi;
+afterEach(async () => {
+  await api?.dispose();
+});
+
+describe("POST /api/auth/signup", () => {
+  test("201 with the user and a token pair; the username is normalised", async () => {
+    api = await startTestApi();
+    const name = uniqueName("Alice");
+    const res = await api.call("POST", "/api/auth/signup", {
+      body: { username: ` ${name} `, password: "password123" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.user).toEqual({ id: expect.any(String), username: name.toLowerCase() });
+    expect(res.body.tokenType).toBe("Bearer");
+    expect(res.body.expiresIn).toBe(900);
+    expect(await api.tokens.verifyAccessToken(res.body.accessToken)).toEqual({
+      userId: res.body.user.id,
+      username: name.toLowerCase(),
+    });
+    expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const stored = await api.stores.users.findByUsername(name);
+    expect(stored?.passwordHash.startsWith("$argon2id$")).toBe(true);
+  });
+
+  test("400 names each bad field", async () => {
+    api = await startTestApi();
+    const res = await api.call("POST", "/api/auth/signup", { body: { username: "a!", password: "short" } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("validation_failed");
+    expect(Object.keys(res.body.error.fields).sort()).toEqual(["password", "username"]);
+    expect(res.body.error.fields.password).toContain("at least 8");
+    const long = await api.call("POST", "/api/auth/signup", {
+      body: { username: "bob", password: "x".repeat(129) },
+    });
+    expect(long.body.error.fields.password).toContain("at most 128");
+    const missing = await api.call("POST", "/api/auth/signup", { body: {} });
+    expect(Object.keys(missing.body.error.fields).sort()).toEqual(["password", "username"]);
+  });
+
+  test("400 for malformed JSON, 415 for another content type, in the same error shape", async () => {
+    api = await startTestApi();
+    const res = await api.call("POST", "/api/auth/signup", { body: "{nope" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("bad_request");
+    const noType = await api.call("POST", "/api/auth/signup", {
+      body: "username=a",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(noType.status).toBe(415);
+    expect(noType.body.error.code).toBe("unsupported_media_type");
+  });
+
+  test("409 username_taken, also for another case or width of the same name", async () => {
+    api = await startTestApi();
+    const name = uniqueName("carol");
+    await api.signup(name);
+    const res = await api.call("POST", "/api/auth/signup", {
+      body: { username: name.toUpperCase(), password: "password123" },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("username_taken");
+  });
+});
+
+describe("POST /api/auth/login", () => {
+  test("200 with a token pair for the right password, any case of the username", async () => {
+    api = await startTestApi();
+    const { user } = await api.signup();
+    const res = await api.call("POST", "/api/auth/login", {
+      body: { username: user.username.toUpperCase(), password: "password123" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.user).toEqual(user);
+    expect((await api.tokens.verifyAccessToken(res.body.accessToken)).userId).toBe(user.id);
+  });
+
+  test("401 invalid_credentials for a wrong password or an unknown user, with the same answer", async () => {
+    api = await startTestApi();
+    const { user } = await api.signup();
+    const wrong = await api.call("POST", "/api/auth/login", {
+      body: { username: user.username, password: "wrong-pass" },
+    });
+    const unknown = await api.call("POST", "/api/auth/login", {
+      body: { username: "nobody-x", password: "password123" },
+    });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body).toEqual(unknown.body);
+    expect(wrong.body.error.code).toBe("invalid_credentials");
+  });
+
+  test("400 with field reasons", async () => {
+    api = await startTestApi();
+    const res = await api.call("POST", "/api/auth/login", { body: { username: "ab" } });
+    expect(res.status).toBe(400);
+    expect(Object.keys(res.body.error.fields).sort()).toEqual(["password", "username"]);
+  });
+
+  test("429 with Retry-After once a username has used its attempts, from any address", async () => {
+    let clock = 1_000_000;
+    api = await startTestApi({
+      now: () => clock,
+      loginLimits: { perUsername: { ratePerSec: 0.1, burst: 2 } },
+    });
+    const { user } = await api.signup();
+    const attempt = (ip: string) =>
+      api.call("POST", "/api/auth/login", {
+        body: { username: user.username, password: "bad-password" },
+        ip,
+      });
+    expect((await attempt("198.51.100.1")).status).toBe(401);
+    expect((await attempt("198.51.100.2")).status).toBe(401);
+    const limited = await attempt("198.51.100.3");
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe("rate_limited");
+    expect(limited.headers.get("retry-after")).toBe("10");
+    // The right password is refused too while limited; after the wait it works again.
+    const right = await api.call("POST", "/api/auth/login", {
+      body: { username: user.username, password: "password123" },
+    });
+    expect(right.status).toBe(429);
+    clock += 10_000;
+    const later = await api.call("POST", "/api/auth/login", {
+      body: { username: user.username, password: "password123" },
+    });
+    expect(later.status).toBe(200);
+  });
+
+  test("429 per address across usernames; other addresses are unaffected", async () => {
+    api = await startTestApi({ now: () => 5, loginLimits: { perIp: { ratePerSec: 0.5, burst: 3 } } });
+    const attempt = (username: string, ip: string) =>
+      api.call("POST", "/api/auth/login", { body: { username, password: "password123" }, ip });
+    for (const name of ["aaa", "bbb", "ccc"]) expect((await attempt(name, "203.0.113.9")).status).toBe(401);
+    const limited = await attempt("ddd", "203.0.113.9");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("2");
+    expect((await attempt("ddd", "203.0.113.10")).status).toBe(401);
+  });
+});
+
+describe("POST /api/auth/refresh", () => {
+  test("200 with a new pair; the old refresh token is spent", async () => {
+    api = await startTestApi();
+    const { refreshToken, user } = await api.signup();
+    const res = await api.call("POST", "/api/auth/refresh", { body: { refreshToken } });
+    expect(res.status).toBe(200);
+    expect(res.body.user).toEqual(user);
+    expect(res.body.refreshToken).not.toBe(refreshToken);
+    expect((await api.tokens.verifyAccessToken(res.body.accessToken)).userId).toBe(user.id);
+  });
+
+  test("reusing a spent token is 401 and revokes the newest token of the family", async () => {
+    api = await startTestApi();
+    const { refreshToken } = await api.signup();
+    const next = await api.call("POST", "/api/auth/refresh", { body: { refreshToken } });
+    const reuse = await api.call("POST", "/api/auth/refresh", { body: { refreshToken } });
+    expect(reuse.status).toBe(401);
+    expect(reuse.body.error.code).toBe("refresh_token_invalid");
+    const after = await api.call("POST", "/api/auth/refresh", {
+      body: { refreshToken: next.body.refreshToken },
+    });
+    expect(after.status).toBe(401);
+  });
+
+  test("401 for an unknown token, 400 without one", async () => {
+    api = await startTestApi();
+    const unknown = await api.call("POST", "/api/auth/refresh", { body: { refreshToken: "x".repeat(43) } });
+    expect(unknown.status).toBe(401);
+    const missing = await api.call("POST", "/api/auth/refresh", { body: {} });
+    expect(missing.status).toBe(400);
+    expect(Object.keys(missing.body.error.fields)).toEqual(["refreshToken"]);
+  });
+});
+
+describe("POST /api/auth/logout", () => {
+  test("204 and the refresh token no longer works; idempotent", async () => {
+    api = await startTestApi();
+    const { refreshToken } = await api.signup();
+    expect((await api.call("POST", "/api/auth/logout", { body: { refreshToken } })).status).toBe(204);
+    expect((await api.call("POST", "/api/auth/refresh", { body: { refreshToken } })).status).toBe(401);
+    expect((await api.call("POST", "/api/auth/logout", { body: { refreshToken } })).status).toBe(204);
+  });
+
+  test("400 without a refresh token", async () => {
+    api = await startTestApi();
+    const res = await api.call("POST", "/api/auth/logout", { body: { refreshToken: 5 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields.refreshToken).toBeString();
+  });
+});
+
+describe("GET /api/me", () => {
+  test("200 with the caller", async () => {
+    api = await startTestApi();
+    const { token, user } = await api.signup();
+    const res = await api.call("GET", "/api/me", { token });
+    expect(res.status).toBe(200);
+    expect(res.body.user).toMatchObject(user);
+    expect(res.body.user.createdAt).toBeString();
+  });
+
+  test("401 token_missing, token_expired, token_invalid (tampered) with WWW-Authenticate", async () => {
+    api = await startTestApi();
+    const { token, user } = await api.signup();
+    const missing = await api.call("GET", "/api/me");
+    expect(missing.status).toBe(401);
+    expect(missing.body.error.code).toBe("token_missing");
+    expect(missing.headers.get("www-authenticate")).toStartWith("Bearer");
+
+    const past = createTokenService({
+      secret: new TextEncoder().encode("test-secret-test-secret-test-secret-0123"),
+      issuer: "chattalk",
+      audience: "chattalk",
+      accessTtlSec: 60,
+      now: () => Date.now() - 3_600_000,
+    });
+    const expired = await api.call("GET", "/api/me", { token: await past.issueAccessToken(user) });
+    expect(expired.status).toBe(401);
+    expect(expired.body.error.code).toBe("token_expired");
+
+    const [h, p, s] = token.split(".");
+    const tampered = await api.call("GET", "/api/me", { token: `${h}.${p}.${s!.slice(0, -2)}AA` });
+    expect(tampered.status).toBe(401);
+    expect(tampered.body.error.code).toBe("token_invalid");
+  });
+});

@@ -1,0 +1,133 @@
+import { createRoute } from "@hono/zod-openapi";
+import { AuthError } from "../../../lib/auth/errors.ts";
+import { normalizeUsername } from "../../../lib/store/username.ts";
+import {
+  type ApiApp,
+  bearerSecurity,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  type RouteDeps,
+  requireUser,
+} from "../context.ts";
+import { ApiError, unauthorized } from "../errors.ts";
+import { AuthResponseSchema, CredentialsSchema, MeSchema, RefreshRequestSchema } from "../schemas.ts";
+
+const signup = createRoute({
+  method: "post",
+  path: "/api/auth/signup",
+  tags: ["auth"],
+  summary: "Create an account and log in",
+  description: "Usernames are NFKC-normalised, trimmed and lowercased; passwords are 8 to 128 characters.",
+  request: { body: jsonBody(CredentialsSchema) },
+  responses: {
+    201: jsonContent(AuthResponseSchema, "Created; tokens for the new user"),
+    ...errorResponses(400, 409),
+  },
+});
+
+const login = createRoute({
+  method: "post",
+  path: "/api/auth/login",
+  tags: ["auth"],
+  summary: "Log in with username and password",
+  description: "Rate limited per username and per client address; 429 carries Retry-After (seconds).",
+  request: { body: jsonBody(CredentialsSchema) },
+  responses: {
+    200: jsonContent(AuthResponseSchema, "Tokens"),
+    ...errorResponses(400, 401, 429),
+  },
+});
+
+const refresh = createRoute({
+  method: "post",
+  path: "/api/auth/refresh",
+  tags: ["auth"],
+  summary: "Exchange a refresh token for a new pair",
+  description:
+    "Each refresh token works once. Presenting a spent one revokes every token descended from the same login.",
+  request: { body: jsonBody(RefreshRequestSchema) },
+  responses: {
+    200: jsonContent(AuthResponseSchema, "A new access and refresh token"),
+    ...errorResponses(400, 401),
+  },
+});
+
+const logout = createRoute({
+  method: "post",
+  path: "/api/auth/logout",
+  tags: ["auth"],
+  summary: "Revoke a refresh token and its whole family",
+  description:
+    "Idempotent: an unknown or already revoked token also answers 204. Access tokens expire on their own.",
+  request: { body: jsonBody(RefreshRequestSchema) },
+  responses: { 204: { description: "Logged out" }, ...errorResponses(400) },
+});
+
+const me = createRoute({
+  method: "get",
+  path: "/api/me",
+  tags: ["auth"],
+  summary: "The caller",
+  security: bearerSecurity,
+  responses: { 200: jsonContent(MeSchema, "The authenticated user"), ...errorResponses(401) },
+});
+
+export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
+  const grant = async (user: { id: string; username: string }, refreshToken?: string) => ({
+    user: { id: user.id, username: user.username },
+    accessToken: await d.tokens.issueAccessToken(user),
+    refreshToken: refreshToken ?? (await d.refresh.issue(user.id)),
+    tokenType: "Bearer" as const,
+    expiresIn: d.tokens.accessTtlSec,
+  });
+
+  app.openapi(signup, async (c) => {
+    const { username, password } = c.req.valid("json");
+    const user = await d.stores.users.createUser(username, await d.passwords.hash(password));
+    return c.json(await grant(user), 201);
+  });
+
+  app.openapi(login, async (c) => {
+    const { username, password } = c.req.valid("json");
+    const name = normalizeUsername(username);
+    // The address bucket first, so a flood from one client cannot lock a victim's username by itself.
+    const waitMs = d.loginByIp.take(c.env?.clientIp ?? "unknown") || d.loginByUsername.take(name);
+    if (waitMs > 0) {
+      throw new ApiError(429, "rate_limited", "too many login attempts; retry later", {
+        retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
+    }
+    const user = await d.stores.users.findByUsername(name);
+    if (!user) {
+      await d.passwords.verifyNothing(password);
+    } else if (await d.passwords.verify(password, user.passwordHash)) {
+      return c.json(await grant(user), 200);
+    }
+    throw new ApiError(401, "invalid_credentials", "wrong username or password");
+  });
+
+  app.openapi(refresh, async (c) => {
+    const { refreshToken } = c.req.valid("json");
+    try {
+      const next = await d.refresh.rotate(refreshToken);
+      const user = await d.stores.users.findById(next.userId);
+      if (!user) throw new AuthError("invalid", "the user no longer exists");
+      return c.json(await grant(user, next.refreshToken), 200);
+    } catch (err) {
+      if (err instanceof AuthError) throw unauthorized(err, "refresh_token");
+      throw err;
+    }
+  });
+
+  app.openapi(logout, async (c) => {
+    await d.refresh.revoke(c.req.valid("json").refreshToken);
+    return c.body(null, 204);
+  });
+
+  app.openapi({ ...me, middleware: requireUser(d.tokens) }, async (c) => {
+    const user = await d.stores.users.findById(c.var.user.userId);
+    if (!user) throw unauthorized(new AuthError("invalid", "the user no longer exists"));
+    return c.json({ user }, 200);
+  });
+}
