@@ -27,10 +27,25 @@ export async function replayInto(
   const roomId = rs.roomId;
   // Everything up to here was published before this subscription existed: it counts as missed.
   const seenAtStart = hub.latestSeq(roomId) ?? 0;
-  rs.lastSent = since;
+  // A client may ask for more than exists (x-since-seq from another room, a stale tab): start at most
+  // from the room's end, or live messages would be skipped as already sent.
+  let backlogDown = false;
+  const backlogLast = await backlog.lastSeq(roomId).catch(() => {
+    backlogDown = true;
+    return 0;
+  });
+  rs.lastSent = Math.min(since, Math.max(seenAtStart, backlogLast));
   const deadline = performance.now() + opts.waitForBacklogMs;
-  for (;;) {
-    const page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
+  while (!backlogDown) {
+    let page: Awaited<ReturnType<Backlog["after"]>>;
+    try {
+      page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
+    } catch (err) {
+      // Chat goes on without the backlog: recent messages still cover what this node saw.
+      log("warn", "backlog unavailable during replay", { roomId, err: String(err) });
+      backlogDown = true;
+      break;
+    }
     if (!live(rs)) return;
     for (const m of page) hub.sendTo(rs, m, m.seq <= seenAtStart || !seenAtStart);
     if (page.length === opts.pageSize) {
@@ -44,18 +59,24 @@ export async function replayInto(
   if (rs.lastSent < seenAtStart) {
     const gap = hub.recent.between(roomId, rs.lastSent, seenAtStart);
     const oldest = hub.recent.oldestSeq(roomId);
-    if (gap.length === 0 || (oldest !== undefined && oldest > rs.lastSent + 1 && rs.lastSent > since)) {
-      log("warn", "replay may be incomplete: backlog behind and recent messages do not reach back", {
-        roomId,
-        lastSent: rs.lastSent,
-        seenAtStart,
-      });
-    }
+    const reachesBack = gap.length > 0 && oldest !== undefined && oldest <= rs.lastSent + 1;
     for (const m of gap) hub.sendTo(rs, m, true);
+    if (!reachesBack) incomplete(rs, log, seenAtStart);
+  } else if (backlogDown && since < seenAtStart) {
+    incomplete(rs, log, seenAtStart);
   }
   if (!live(rs)) return;
   for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= seenAtStart);
   hub.endReplay(rs);
+}
+
+/** Some missed messages could not be loaded: say so rather than leave a silent gap. */
+function incomplete(rs: RoomSub, log: Logger, upTo: number): void {
+  log("warn", "replay incomplete", { roomId: rs.roomId, lastSent: rs.lastSent, upTo });
+  rs.session.notify("replay_incomplete", "some missed messages could not be loaded; see the room history", {
+    subscription: rs.sub.id,
+    roomId: rs.roomId,
+  });
 }
 
 function live(rs: RoomSub): boolean {

@@ -140,6 +140,20 @@ export class RoomsApp implements StompApp {
     this.d.readPositions.advance(rs.roomId, rs.userId, readUpTo);
   }
 
+  /**
+   * A client that DISCONNECTs waits for our RECEIPT, which follows every MESSAGE sent before it: so
+   * all of them were delivered. Save that at once, so a reconnect to any node replays nothing twice.
+   */
+  async disconnecting(session: StompSession): Promise<void> {
+    for (const rs of roomSubs(session).values()) {
+      const latest = Math.max(rs.lastSent, this.d.hub.latestSeq(rs.roomId) ?? 0);
+      if (rs.sub.ack === "auto" && rs.mode !== "replay" && latest > 0) {
+        this.d.readPositions.advance(rs.roomId, rs.userId, latest);
+      }
+    }
+    await this.d.readPositions.flush();
+  }
+
   closed(session: StompSession): void {
     for (const rs of roomSubs(session).values()) {
       this.d.hub.remove(rs);

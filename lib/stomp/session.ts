@@ -40,6 +40,8 @@ export interface StompApp {
   send(session: StompSession, frame: Frame): Promise<void>;
   /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
   ack(session: StompSession, id: string, positive: boolean, subscriptionHint: string | undefined): void;
+  /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */
+  disconnecting?(session: StompSession): Promise<void>;
   closed(session: StompSession): void;
 }
 
@@ -251,6 +253,7 @@ export class StompSession {
         this.transactionsLog().take(required(h, "transaction"));
         return this.receipt(frame);
       case "DISCONNECT":
+        await this.app.disconnecting?.(this);
         this.receipt(frame);
         this.close(CloseCode.normal, "disconnect");
         return;
