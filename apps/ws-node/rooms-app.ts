@@ -2,6 +2,7 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import { connectToken } from "../../lib/stomp/auth-header.ts";
 import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
 import type { Frame, Headers } from "../../lib/stomp/frame.ts";
 import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
@@ -31,13 +32,6 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 function roomSubs(session: StompSession): Map<string, RoomSub> {
   session.appState ??= new Map<string, RoomSub>();
   return session.appState as Map<string, RoomSub>;
-}
-
-/** The bearer token from CONNECT: `Authorization: Bearer <jwt>` or the `passcode` header. */
-export function connectToken(h: Headers): string | undefined {
-  const auth = h.Authorization ?? h.authorization;
-  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim();
-  return h.passcode || undefined;
 }
 
 /** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
