@@ -1,0 +1,30 @@
+/** The http-api as its own process: `bun apps/http-api/main.ts`. Migrates the store on start. */
+
+import { createBackends } from "../../lib/backends.ts";
+import { loadConfig } from "../../lib/config/index.ts";
+import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
+import { createLogger } from "../../lib/log/index.ts";
+import { createHttpApi } from "./app.ts";
+import { httpApiMounts } from "./mount.ts";
+
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL, { app: "http-api" });
+const backends = await createBackends(config, log);
+const app = createHttpApi({
+  config,
+  stores: backends.stores,
+  bus: backends.bus,
+  backlog: backends.backlog,
+  tokens: backends.tokens,
+  log,
+});
+const server = serveMounts(config, httpApiMounts(app));
+log("info", "http-api listening", {
+  url: `http://${server.hostname}:${server.port}/api`,
+  node: backends.nodeId,
+});
+
+stopOnSignal(async () => {
+  await server.stop();
+  await backends.close();
+}, log);
