@@ -24,6 +24,42 @@ runStoreContract("sqlite", async () => {
   };
 });
 
+describe("sqlite across processes", () => {
+  test("four processes joining 1,000 users into a room capped at 5 admit exactly 5", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chattalk-store-"));
+    const path = join(dir, "shared.db");
+    const stores = createSqliteStores(path);
+    try {
+      const owner = await stores.users.createUser("proc-owner", "h");
+      const room = await stores.rooms.createRoom({ name: "capped", ownerId: owner.id, maxMembers: 5 });
+      await stores.rooms.leave(room.id, owner.id);
+      const users = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => stores.users.createUser(`proc${i}`, "h")),
+      );
+      const worker = join(import.meta.dir, "join-worker.ts");
+      const outputs = await Promise.all(
+        [0, 1, 2, 3].map(async (k) => {
+          const ids = users.filter((_, i) => i % 4 === k).map((u) => u.id);
+          const child = Bun.spawn([process.execPath, worker, path, room.id, ...ids], {
+            stdout: "pipe",
+            stderr: "inherit",
+          });
+          const out = await new Response(child.stdout).text();
+          expect(await child.exited).toBe(0);
+          return JSON.parse(out) as { admitted: number; full: number };
+        }),
+      );
+      expect(outputs.reduce((n, o) => n + o.admitted, 0)).toBe(5);
+      expect(outputs.reduce((n, o) => n + o.full, 0)).toBe(995);
+      expect((await stores.rooms.getRoom(room.id))?.memberCount).toBe(5);
+      expect(await stores.rooms.members(room.id)).toHaveLength(5);
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("sqlite schema", () => {
   test("migrating twice is a no-op and the database is in WAL mode", () => {
     const dir = mkdtempSync(join(tmpdir(), "chattalk-store-"));
