@@ -6,6 +6,7 @@ import { createBus } from "./bus/index.ts";
 import type { MessageBus } from "./bus/types.ts";
 import type { Config } from "./config/index.ts";
 import type { Logger } from "./log/index.ts";
+import { createPresence, type Presence } from "./presence/index.ts";
 import { createStores } from "./store/index.ts";
 import type { Stores } from "./store/types.ts";
 
@@ -16,6 +17,8 @@ export interface Backends {
   bus: MessageBus;
   backlog: Backlog;
   tokens: TokenService;
+  /** Reporter for messaging nodes, view for presence nodes; each process starts only what it uses. */
+  presence: Presence;
   close(): Promise<void>;
 }
 
@@ -27,13 +30,17 @@ export async function createBackends(config: Config, log: Logger): Promise<Backe
   const stores = await createStores(config);
   const bus = await createBus(config, { log });
   const backlog = await createBacklog(config);
+  const nodeId = nodeIdFrom(config);
+  const presence = createPresence(config, nodeId, log);
   log("info", "backends ready", {
     store: config.DATABASE_URL ? "postgres" : "sqlite",
     bus: config.KAFKA_BROKERS ? "kafka" : "embedded",
     backlog: config.MONGO_URL ? "mongodb" : "sqlite",
+    presence: config.REDIS_URL ? "redis" : "embedded",
   });
   return {
-    nodeId: nodeIdFrom(config),
+    nodeId,
+    presence,
     stores,
     bus,
     backlog,

@@ -17,6 +17,7 @@ const node = createWsNode({
   bus: backends.bus,
   backlog: backends.backlog,
   verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+  presence: backends.presence.reporter,
   log,
 });
 await node.start();

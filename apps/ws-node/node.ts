@@ -2,9 +2,10 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import type { PresenceReporter } from "../../lib/presence/types.ts";
 import { StompEndpoint } from "../../lib/stomp/endpoint.ts";
 import { endpointOptions } from "../../lib/stomp/options.ts";
-import type { Principal, StompSession } from "../../lib/stomp/session.ts";
+import type { Principal } from "../../lib/stomp/session.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { RoomHub } from "./room-hub.ts";
@@ -17,7 +18,7 @@ export interface WsNodeDeps {
   backlog: Backlog;
   verifyToken(token: string): Promise<Principal>;
   log: Logger;
-  onRoomSubscription?(event: "subscribe" | "unsubscribe", session: StompSession, roomId: string): void;
+  presence: PresenceReporter;
 }
 
 export interface WsNode {
@@ -52,7 +53,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     maxMessageChars: config.MESSAGE_MAX_CHARS,
     replay: { pageSize: 200, waitForBacklogMs: 3_000, pauseAboveBytes: config.SEND_BUFFER_LIMIT_BYTES / 2 },
     log,
-    onRoomSubscription: d.onRoomSubscription,
+    presence: d.presence,
   });
   endpoint = new StompEndpoint(app, endpointOptions(config, WS_SERVER_NAME, log));
   const unsubscribes: Unsubscribe[] = [];
@@ -62,6 +63,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     endpoint,
     hub,
     async start() {
+      await d.presence.start();
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
       unsubscribes.push(await d.bus.subscribeControl((e) => app.onControl(e)));
       readPositions.start();
@@ -73,6 +75,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       if (deliveredTimer) clearInterval(deliveredTimer);
       await readPositions.stop();
       for (const u of unsubscribes.splice(0)) await u();
+      await d.presence.stop();
     },
   };
 }

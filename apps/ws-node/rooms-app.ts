@@ -2,6 +2,7 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import type { PresenceReporter } from "../../lib/presence/types.ts";
 import { connectToken } from "../../lib/stomp/auth-header.ts";
 import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
 import type { Frame, Headers } from "../../lib/stomp/frame.ts";
@@ -22,8 +23,8 @@ export interface RoomsAppDeps {
   maxMessageChars: number;
   replay: ReplayOptions;
   log: Logger;
-  /** Told of every subscription change, for presence. */
-  onRoomSubscription?(event: "subscribe" | "unsubscribe", session: StompSession, roomId: string): void;
+  /** Told of every room subscription that starts or ends: "online in a room" for the presence service. */
+  presence: PresenceReporter;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -66,7 +67,7 @@ export class RoomsApp implements StompApp {
     const since = sinceHeader === undefined ? readPosition : Number(sinceHeader);
     const rs = this.d.hub.add(session, sub, roomId, userId);
     roomSubs(session).set(sub.id, rs);
-    this.d.onRoomSubscription?.("subscribe", session, roomId);
+    this.d.presence.add(roomId, { id: userId, username: session.principal!.username }, session.id);
     return () => {
       replayInto(rs, since, this.d.hub, this.d.backlog, this.d.replay, this.d.log)
         .then(() => {
@@ -90,7 +91,7 @@ export class RoomsApp implements StompApp {
       if (latest !== undefined) this.d.readPositions.advance(rs.roomId, rs.userId, latest);
     }
     this.d.hub.remove(rs);
-    this.d.onRoomSubscription?.("unsubscribe", session, rs.roomId);
+    this.d.presence.remove(rs.roomId, rs.userId, session.id);
   }
 
   async send(session: StompSession, frame: Frame): Promise<void> {
@@ -151,7 +152,7 @@ export class RoomsApp implements StompApp {
   closed(session: StompSession): void {
     for (const rs of roomSubs(session).values()) {
       this.d.hub.remove(rs);
-      this.d.onRoomSubscription?.("unsubscribe", session, rs.roomId);
+      this.d.presence.remove(rs.roomId, rs.userId, session.id);
     }
     roomSubs(session).clear();
   }

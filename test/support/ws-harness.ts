@@ -50,6 +50,7 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
     bus: backends.bus,
     backlog: backends.backlog,
     verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+    presence: backends.presence.reporter,
     log: silentLogger,
   });
   await node.start();
