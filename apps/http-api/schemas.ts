@@ -111,19 +111,33 @@ export const RoomIdParams = z.object({
   id: z.uuid("must be a room id (UUID)").openapi({ param: { name: "id", in: "path" } }),
 });
 
+// Query values arrive as strings, so they are coerced; the metadata keeps the document precise.
 const limit = (max: number, fallback: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback).openapi({ type: "integer" });
-const position = z.coerce.number().int().min(0).optional().openapi({ type: "integer" });
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(fallback)
+    .openapi({ type: "integer", minimum: 1, maximum: max, default: fallback });
+const position = (description: string) =>
+  z.coerce.number().int().min(0).optional().openapi({ type: "integer", minimum: 0, description });
 
 export const DiscoverQuery = z.object({
   limit: limit(100, 50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).openapi({ type: "integer" }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .openapi({ type: "integer", minimum: 0, maximum: 1_000_000, default: 0 }),
 });
 
 export const MessagesQuery = z
   .object({
-    after: position.openapi({ description: "Messages with seq > after, oldest first" }),
-    before: position.openapi({ description: "The newest messages with seq < before, oldest first" }),
+    after: position("Messages with seq > after, oldest first"),
+    before: position("The newest messages with seq < before, oldest first"),
     limit: limit(100, 50),
   })
   .refine((q) => q.after === undefined || q.before === undefined, {
