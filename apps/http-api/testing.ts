@@ -7,7 +7,7 @@ import { createTokenService, type TokenService } from "../../lib/auth/tokens.ts"
 import { createSqliteBacklog } from "../../lib/backlog/sqlite.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { createMemoryBus } from "../../lib/bus/memory.ts";
-import type { MessageBus } from "../../lib/bus/types.ts";
+import { BusUnavailableError, type MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
@@ -121,4 +121,24 @@ export async function startTestApi(
     },
   };
   return api;
+}
+
+/** A bus that refuses every publish, as Kafka does when it cannot take a message in time. */
+export const refusingBus = (bus: MessageBus): MessageBus => ({
+  ...bus,
+  publish: async () => {
+    throw new BusUnavailableError("bus down");
+  },
+  publishControl: async () => {
+    throw new BusUnavailableError("bus down");
+  },
+});
+
+/** A well-formed room id that no room has. */
+export const MISSING_ROOM = "01900000-0000-7000-8000-000000000000";
+
+export async function createRoomAs(api: TestApi, owner: { token: string }, maxMembers = 5, name = "lobby") {
+  const res = await api.call("POST", "/api/rooms", { token: owner.token, body: { name, maxMembers } });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.room as { id: string; memberCount: number };
 }
