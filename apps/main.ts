@@ -1,0 +1,65 @@
+/**
+ * The one-process default (`npm start`): every app mounted on one Bun.serve and one port, on the
+ * adapters the configuration selects (embedded ones when no service URL is set). The only module
+ * that knows more than one app.
+ */
+import { startBacklogWriter } from "../lib/backlog/index.ts";
+import { createBackends } from "../lib/backends.ts";
+import { loadConfig } from "../lib/config/index.ts";
+import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
+import { createLogger } from "../lib/log/index.ts";
+import { createHttpApi } from "./http-api/app.ts";
+import { httpApiMounts } from "./http-api/mount.ts";
+import { createPresenceNode } from "./presence-node/node.ts";
+import { createWebMount } from "./web/serve.ts";
+import { createWsNode } from "./ws-node/node.ts";
+
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
+const backends = await createBackends(config, log);
+const verifyToken = (t: string) => backends.tokens.verifyAccessToken(t);
+
+const ws = createWsNode({
+  config,
+  rooms: backends.stores.rooms,
+  bus: backends.bus,
+  backlog: backends.backlog,
+  verifyToken,
+  presence: backends.presence.reporter,
+  log,
+});
+const presence = createPresenceNode({
+  config,
+  rooms: backends.stores.rooms,
+  view: backends.presence.view,
+  verifyToken,
+  log,
+});
+const api = createHttpApi({
+  config,
+  stores: backends.stores,
+  bus: backends.bus,
+  backlog: backends.backlog,
+  tokens: backends.tokens,
+  log,
+});
+
+await ws.start();
+await presence.start();
+const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
+const server = serveMounts(config, [
+  { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
+  { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
+  ...httpApiMounts(api),
+  await createWebMount(),
+]);
+ws.endpoint.attach(server);
+presence.endpoint.attach(server);
+log("info", "ChatTalk is up", { url: `http://${server.hostname}:${server.port}/`, dataDir: config.DATA_DIR });
+
+stopOnSignal(async () => {
+  await Promise.all([ws.stop(), presence.stop()]);
+  server.stop(true);
+  await stopWriter();
+  await backends.close();
+}, log);
