@@ -112,14 +112,17 @@ export function presenceContract(fixture: PresenceFixture): void {
     const unwatch = await view1.watch(r, w.handler);
     nodeA.add(r, user("carol"), "tab1");
     await w.until(["u-carol"], "carol's first tab");
+    // Changes from one node apply in order; from two nodes they may not. A marker on the same node
+    // after each step shows the step has been applied.
     nodeB.add(r, user("carol"), "tab2");
+    nodeB.add(r, user("dave"), "c3");
+    await w.until(["u-carol", "u-dave"], "carol's second tab, then dave");
     nodeA.remove(r, "u-carol", "tab1");
-    // A marker change after the tab close: once it shows, the close has been flushed too.
-    nodeA.add(r, user("dave"), "c3");
-    await w.until(["u-carol", "u-dave"], "dave joins; carol still online");
+    nodeA.add(r, user("eve"), "c3b");
+    await w.until(["u-carol", "u-dave", "u-eve"], "eve joins; carol still online");
     expect(w.diffs().some((d) => d.left.length > 0)).toBe(false);
     nodeB.remove(r, "u-carol", "tab2");
-    await w.until(["u-dave"], "carol's last tab closed");
+    await w.until(["u-dave", "u-eve"], "carol's last tab closed");
     expect(w.violations).toEqual([]);
     unwatch();
   });

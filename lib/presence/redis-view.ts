@@ -72,6 +72,7 @@ export class RedisPresenceView implements PresenceView {
   }
 
   async start(): Promise<void> {
+    if (this.timers.length > 0 || this.closed) return;
     this.timers.push(setInterval(() => void this.probe(), this.o.healthEveryMs ?? 1_000));
     this.timers.push(setInterval(() => void this.flush(), this.o.flushEveryMs ?? 50));
     this.timers.push(setInterval(() => void this.sweep(), this.o.sweepEveryMs ?? 2_000));

@@ -1,0 +1,45 @@
+import type { Config } from "../../lib/config/index.ts";
+import type { Logger } from "../../lib/log/index.ts";
+import type { PresenceView } from "../../lib/presence/types.ts";
+import { StompEndpoint } from "../../lib/stomp/endpoint.ts";
+import { endpointOptions } from "../../lib/stomp/options.ts";
+import type { Principal } from "../../lib/stomp/session.ts";
+import type { RoomStore } from "../../lib/store/types.ts";
+import { PresenceApp } from "./presence-app.ts";
+
+export interface PresenceNodeDeps {
+  config: Config;
+  rooms: RoomStore;
+  view: PresenceView;
+  verifyToken(token: string): Promise<Principal>;
+  log: Logger;
+}
+
+export interface PresenceNode {
+  readonly endpoint: StompEndpoint;
+  /** Starts the view (connects, coalesces, sweeps); call before accepting connections. */
+  start(): Promise<void>;
+  /** Drains: clients closed cleanly (their watches end), then the view is closed. */
+  stop(): Promise<void>;
+  /** False while the presence store is unreachable. */
+  readonly healthy: boolean;
+}
+
+export const PRESENCE_SERVER_NAME = "ChatTalk-presence-node/0.1";
+
+/** The presence service: STOMP endpoint serving live rosters from a PresenceView. Mount `endpoint` at /presence. */
+export function createPresenceNode(d: PresenceNodeDeps): PresenceNode {
+  const app = new PresenceApp({ rooms: d.rooms, view: d.view, verifyToken: d.verifyToken, log: d.log });
+  const endpoint = new StompEndpoint(app, endpointOptions(d.config, PRESENCE_SERVER_NAME, d.log));
+  return {
+    endpoint,
+    start: () => d.view.start(),
+    async stop() {
+      await endpoint.shutdown(d.config.SHUTDOWN_GRACE_MS);
+      await d.view.close();
+    },
+    get healthy() {
+      return d.view.healthy;
+    },
+  };
+}

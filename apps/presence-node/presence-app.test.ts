@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@stomp/stompjs";
+import type { Server } from "bun";
+import { parseConfig } from "../../lib/config/index.ts";
+import { serveMounts } from "../../lib/http/serve.ts";
+import { silentLogger } from "../../lib/log/index.ts";
+import { eventually } from "../../lib/presence/contract.ts";
+import { MemoryPresence } from "../../lib/presence/memory.ts";
+import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
+import type { PresenceReporter, PresenceView } from "../../lib/presence/types.ts";
+import type { ConnData } from "../../lib/stomp/endpoint.ts";
+import type { Principal } from "../../lib/stomp/session.ts";
+import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
+import type { Room, Stores, User } from "../../lib/store/types.ts";
+import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { presenceNodeMounts } from "./mount.ts";
+import { createPresenceNode, type PresenceNode } from "./node.ts";
+import { presenceDestination } from "./presence-app.ts";
+
+interface Backend {
+  view: PresenceView;
+  /** A separate messaging node reporting into the same rosters. */
+  reporter(): Promise<PresenceReporter>;
+  close(): Promise<void>;
+}
+
+/** A presence node in this process on a free port, over a real SQLite room store. */
+export interface PresenceHarness {
+  url: string;
+  stores: Stores;
+  node: PresenceNode;
+  server: Server<ConnData>;
+  user(name: string): Promise<{ user: User; token: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startPresenceHarness(view: PresenceView): Promise<PresenceHarness> {
+  const dir = mkdtempSync(join(tmpdir(), "chattalk-presence-"));
+  const config = parseConfig({
+    DATA_DIR: dir,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    HEARTBEAT_MIN_CLIENT_MS: "100",
+  });
+  const stores = createSqliteStores(join(dir, "test.db"));
+  const principals = new Map<string, Principal>();
+  const node = createPresenceNode({
+    config,
+    rooms: stores.rooms,
+    view,
+    verifyToken: async (token) => {
+      const p = principals.get(token);
+      if (!p) throw new Error("unknown token");
+      return p;
+    },
+    log: silentLogger,
+  });
+  await node.start();
+  const server = serveMounts(
+    config,
+    presenceNodeMounts(node, async () => true),
+  );
+  node.endpoint.attach(server);
+  return {
+    url: `ws://127.0.0.1:${server.port}/presence`,
+    stores,
+    node,
+    server,
+    async user(name) {
+      const user = await stores.users.createUser(`${name}${crypto.randomUUID().slice(0, 6)}`, "x");
+      const token = crypto.randomUUID();
+      principals.set(token, { userId: user.id, username: user.username });
+      return { user, token };
+    },
+    async stop() {
+      await node.stop();
+      server.stop(true);
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A @stomp/stompjs client; `errors` collects ERROR frames' message headers. */
+async function connect(url: string, token: string): Promise<{ client: Client; errors: string[] }> {
+  const errors: string[] = [];
+  const client = await new Promise<Client>((resolve, reject) => {
+    const c = new Client({
+      webSocketFactory: () => new WebSocket(url, ["v12.stomp"]),
+      connectHeaders: { passcode: token },
+      reconnectDelay: 0,
+      heartbeatIncoming: 0,
+      heartbeatOutgoing: 0,
+      onConnect: () => resolve(c),
+      onStompError: (f) => {
+        errors.push(f.headers.message ?? "");
+        reject(new Error(f.headers.message));
+      },
+    });
+    c.activate();
+  });
+  return { client, errors };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: message bodies are checked field by field below
+type Body = any;
+
+export function presenceNodeSuite(open: () => Promise<Backend>): void {
+  let backend: Backend;
+  let h: PresenceHarness;
+  let alice: { user: User; token: string };
+  let bob: { user: User; token: string };
+  let carol: { user: User; token: string };
+  let room: Room;
+
+  beforeAll(async () => {
+    backend = await open();
+    h = await startPresenceHarness(backend.view);
+    alice = await h.user("alice");
+    bob = await h.user("bob");
+    carol = await h.user("carol");
+    room = await h.stores.rooms.createRoom({ name: "presence", ownerId: alice.user.id, maxMembers: 10 });
+    await h.stores.rooms.join(room.id, bob.user.id, 0);
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await backend?.close();
+  });
+
+  test("a member gets a snapshot with every member, then diffs: join, second tab, leave, disconnect", async () => {
+    const node1 = await backend.reporter();
+    const node2 = await backend.reporter();
+    const { client } = await connect(h.url, alice.token);
+    const bodies: Body[] = [];
+    client.subscribe(presenceDestination(room.id), (m) => bodies.push(JSON.parse(m.body)));
+    await eventually(() => bodies.length === 1, "the snapshot");
+    const snap = bodies[0];
+    expect(snap.type).toBe("snapshot");
+    expect(snap.roomId).toBe(room.id);
+    expect(snap.online).toEqual([]);
+    const members = [...snap.members].sort((a: Body, b: Body) => a.username.localeCompare(b.username));
+    expect(members).toEqual([
+      { id: alice.user.id, username: alice.user.username, online: false },
+      { id: bob.user.id, username: bob.user.username, online: false },
+    ]);
+    const bobRef = { id: bob.user.id, username: bob.user.username };
+    const aliceRef = { id: alice.user.id, username: alice.user.username };
+
+    node1.add(room.id, bobRef, "bob-tab1");
+    await eventually(() => bodies.length === 2, "bob joins");
+    expect(bodies[1]).toEqual({
+      type: "diff",
+      roomId: room.id,
+      version: snap.version + 1,
+      joined: [bobRef],
+      left: [],
+    });
+
+    // Second tab on another node; alice's join after it on the same node shows it has been applied.
+    node2.add(room.id, bobRef, "bob-tab2");
+    node2.add(room.id, aliceRef, "alice-tab");
+    await eventually(() => bodies.length === 3, "alice joins");
+    expect(bodies[2]).toMatchObject({
+      type: "diff",
+      version: snap.version + 2,
+      joined: [aliceRef],
+      left: [],
+    });
+    node1.remove(room.id, bob.user.id, "bob-tab1");
+    node1.add(room.id, aliceRef, "alice-tab2");
+    node1.remove(room.id, alice.user.id, "alice-tab2");
+    node1.add(room.id, { id: "u-marker", username: "marker" }, "marker");
+    await eventually(() => bodies.length === 4, "a marker joins; bob's second tab keeps him online");
+    expect(bodies[3]).toMatchObject({ type: "diff", version: snap.version + 3, left: [] });
+    expect(bodies[3].joined.map((u: Body) => u.id)).toEqual(["u-marker"]);
+
+    node2.remove(room.id, bob.user.id, "bob-tab2");
+    await eventually(() => bodies.length === 5, "bob's last tab closed");
+    expect(bodies[4]).toMatchObject({ type: "diff", version: snap.version + 4, joined: [], left: [bobRef] });
+
+    await node2.stop(); // its connections are gone: alice leaves
+    await eventually(() => bodies.length === 6, "alice's node disconnected");
+    expect(bodies[5]).toMatchObject({
+      type: "diff",
+      version: snap.version + 5,
+      joined: [],
+      left: [aliceRef],
+    });
+    await node1.stop();
+    await client.deactivate();
+  });
+
+  test("a non-member's SUBSCRIBE gets an ERROR", async () => {
+    const { client, errors } = await connect(h.url, carol.token);
+    client.subscribe(presenceDestination(room.id), () => {});
+    await eventually(() => errors.length === 1, "the ERROR frame");
+    expect(errors[0]).toBe("forbidden");
+    await client.deactivate();
+  });
+
+  test("SEND to a presence destination gets an ERROR", async () => {
+    const { client, errors } = await connect(h.url, bob.token);
+    client.publish({ destination: presenceDestination(room.id), body: "{}" });
+    await eventually(() => errors.length === 1, "the ERROR frame");
+    expect(errors[0]).toBe("read-only destination");
+    await client.deactivate();
+  });
+
+  test("/readyz reports the presence store's health", async () => {
+    const res = await fetch(`http://127.0.0.1:${h.server.port}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ready", presence: "ok" });
+  });
+}
+
+describe("presence-node on the in-memory adapter", () => {
+  presenceNodeSuite(async () => {
+    const memory = new MemoryPresence(silentLogger, { coalesceMs: 30 });
+    return { view: memory, reporter: async () => memory.reporter(), close: () => memory.close() };
+  });
+});
+
+describe.skipIf(skipWithout("redis"))("presence-node on Redis", () => {
+  presenceNodeSuite(async () => {
+    const url = serviceUrl("redis")!;
+    const prefix = `test-presence-node:${crypto.randomUUID()}:`;
+    const tuning = { coalesceMs: 30, nodeTtlMs: 1_500, sweepEveryMs: 300 };
+    const view = new RedisPresenceView({ url, prefix, log: silentLogger, ...tuning });
+    const reporters: RedisPresenceReporter[] = [];
+    return {
+      view,
+      async reporter() {
+        const r = new RedisPresenceReporter({
+          url,
+          prefix,
+          nodeId: crypto.randomUUID(),
+          log: silentLogger,
+          ...tuning,
+        });
+        await r.start();
+        reporters.push(r);
+        return r;
+      },
+      async close() {
+        for (const r of reporters) await r.stop();
+      },
+    };
+  });
+});

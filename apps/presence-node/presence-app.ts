@@ -1,0 +1,171 @@
+import type { Logger } from "../../lib/log/index.ts";
+import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
+import { connectToken } from "../../lib/stomp/auth-header.ts";
+import { StompError } from "../../lib/stomp/errors.ts";
+import type { Headers } from "../../lib/stomp/frame.ts";
+import { encodeMessage } from "../../lib/stomp/message.ts";
+import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
+import type { Member, RoomStore } from "../../lib/store/types.ts";
+
+/**
+ * Bodies of the MESSAGE frames on /topic/presence/rooms/<roomId> (JSON):
+ *
+ *   { "type": "snapshot", "roomId", "version", "online": [{ "id", "username" }],
+ *     "members": [{ "id", "username", "online": boolean }] }
+ *       First on every subscription, and again after "degraded" once the roster is back. `members`
+ *       is every member of the room, so a client can list who is offline; `online` may also name
+ *       users who joined the room after `members` was read.
+ *   { "type": "diff", "roomId", "version", "joined": [{ "id", "username" }], "left": [...] }
+ *       `version` is the previous one + 1; a client seeing a gap resubscribes for a fresh snapshot.
+ *   { "type": "degraded", "roomId" }
+ *       The presence store is unreachable; the roster is unknown until the next snapshot.
+ */
+const DESTINATION_PREFIX = "/topic/presence/rooms/";
+const ROOM_ID = /^[0-9A-Za-z_-]{1,64}$/;
+
+export function presenceDestination(roomId: string): string {
+  return DESTINATION_PREFIX + roomId;
+}
+
+/** The room id of `/topic/presence/rooms/<roomId>`, or undefined for any other destination. */
+export function parsePresenceDestination(destination: string): string | undefined {
+  if (!destination.startsWith(DESTINATION_PREFIX)) return undefined;
+  const id = destination.slice(DESTINATION_PREFIX.length);
+  return ROOM_ID.test(id) ? id : undefined;
+}
+
+export interface PresenceAppDeps {
+  rooms: RoomStore;
+  view: PresenceView;
+  verifyToken(token: string): Promise<Principal>;
+  log: Logger;
+}
+
+/** One presence subscription of one connection. */
+interface Watch {
+  readonly roomId: string;
+  readonly sub: Subscription;
+  members: Member[];
+  unwatch: (() => void) | undefined;
+  ended: boolean;
+  /** Events wait here until the RECEIPT is out, and while members are re-read for a new snapshot. */
+  held: RosterEvent[] | undefined;
+  messages: number;
+}
+
+function watchesOf(session: StompSession): Map<string, Watch> {
+  session.appState ??= new Map<string, Watch>();
+  return session.appState as Map<string, Watch>;
+}
+
+/** The presence node's STOMP application: read-only roster destinations, members only. */
+export class PresenceApp implements StompApp {
+  constructor(private readonly d: PresenceAppDeps) {}
+
+  async authenticate(h: Headers): Promise<Principal> {
+    const token = connectToken(h);
+    if (!token)
+      throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
+    try {
+      return await this.d.verifyToken(token);
+    } catch (err) {
+      throw new StompError("authentication failed", err instanceof Error ? err.message : "invalid token");
+    }
+  }
+
+  async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {
+    const roomId = parsePresenceDestination(sub.destination);
+    if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
+    if (sub.ack !== "auto")
+      throw new StompError("invalid header: ack", "presence subscriptions are ack:auto only");
+    const members = await this.d.rooms.members(roomId);
+    if (!members.some((m) => m.id === session.principal!.userId)) {
+      throw new StompError("forbidden", `not a member of room ${roomId}`);
+    }
+    const w: Watch = { roomId, sub, members, unwatch: undefined, ended: false, held: [], messages: 0 };
+    watchesOf(session).set(sub.id, w);
+    const unwatch = await this.d.view.watch(roomId, (e) => this.onEvent(session, w, e));
+    // The connection may have closed while the roster loaded.
+    if (w.ended) unwatch();
+    else w.unwatch = unwatch;
+    return () => this.release(session, w);
+  }
+
+  unsubscribe(session: StompSession, sub: Subscription): void {
+    const w = watchesOf(session).get(sub.id);
+    if (!w) return;
+    watchesOf(session).delete(sub.id);
+    this.end(w);
+  }
+
+  async send(): Promise<void> {
+    throw new StompError("read-only destination", "presence destinations cannot be sent to");
+  }
+
+  ack(_session: StompSession, id: string): void {
+    throw new StompError("invalid ack id", `no message to acknowledge with id ${id}`);
+  }
+
+  closed(session: StompSession): void {
+    for (const w of watchesOf(session).values()) this.end(w);
+    watchesOf(session).clear();
+  }
+
+  private end(w: Watch): void {
+    w.ended = true;
+    w.unwatch?.();
+    w.unwatch = undefined;
+  }
+
+  private onEvent(session: StompSession, w: Watch, e: RosterEvent): void {
+    if (w.ended) return;
+    if (w.held) {
+      w.held.push(e);
+      return;
+    }
+    if (e.type === "snapshot") {
+      // A new snapshot after an outage: members may have changed since the subscription.
+      w.held = [e];
+      this.d.rooms.members(w.roomId).then(
+        (members) => {
+          w.members = members;
+          this.release(session, w);
+        },
+        (err) => {
+          this.d.log("warn", "presence: members not re-read", { roomId: w.roomId, err: String(err) });
+          this.release(session, w);
+        },
+      );
+      return;
+    }
+    this.deliver(session, w, e);
+  }
+
+  /** Sends what was held, then lets events through directly. */
+  private release(session: StompSession, w: Watch): void {
+    const held = w.held ?? [];
+    w.held = undefined;
+    for (const e of held) this.deliver(session, w, e);
+  }
+
+  private deliver(session: StompSession, w: Watch, e: RosterEvent): void {
+    if (w.ended || session.state !== "connected") return;
+    let body: string;
+    if (e.type === "snapshot") {
+      const online = new Set(e.online.map((u) => u.id));
+      const members = w.members.map((m) => ({ id: m.id, username: m.username, online: online.has(m.id) }));
+      body = JSON.stringify({ ...e, members });
+    } else {
+      body = JSON.stringify(e);
+    }
+    session.sendRaw(
+      encodeMessage({
+        destination: w.sub.destination,
+        subscription: w.sub.id,
+        messageId: `p-${session.id}-${++w.messages}`,
+        body,
+        version: session.version,
+      }),
+    );
+  }
+}
