@@ -1,108 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Client } from "@stomp/stompjs";
-import type { Server } from "bun";
-import { parseConfig } from "../../lib/config/index.ts";
-import { serveMounts } from "../../lib/http/serve.ts";
 import { silentLogger } from "../../lib/log/index.ts";
 import { eventually } from "../../lib/presence/contract.ts";
 import { MemoryPresence } from "../../lib/presence/memory.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
 import type { PresenceReporter, PresenceView } from "../../lib/presence/types.ts";
-import type { ConnData } from "../../lib/stomp/endpoint.ts";
-import type { Principal } from "../../lib/stomp/session.ts";
-import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
-import type { Room, Stores, User } from "../../lib/store/types.ts";
+import type { Room, User } from "../../lib/store/types.ts";
 import { serviceUrl, skipWithout } from "../../test/support/services.ts";
-import { presenceNodeMounts } from "./mount.ts";
-import { createPresenceNode, type PresenceNode } from "./node.ts";
 import { presenceDestination } from "./presence-app.ts";
+import { connect, type PresenceHarness, startPresenceHarness } from "./test-harness.ts";
 
 interface Backend {
   view: PresenceView;
   /** A separate messaging node reporting into the same rosters. */
   reporter(): Promise<PresenceReporter>;
   close(): Promise<void>;
-}
-
-/** A presence node in this process on a free port, over a real SQLite room store. */
-export interface PresenceHarness {
-  url: string;
-  stores: Stores;
-  node: PresenceNode;
-  server: Server<ConnData>;
-  user(name: string): Promise<{ user: User; token: string }>;
-  stop(): Promise<void>;
-}
-
-export async function startPresenceHarness(view: PresenceView): Promise<PresenceHarness> {
-  const dir = mkdtempSync(join(tmpdir(), "chattalk-presence-"));
-  const config = parseConfig({
-    DATA_DIR: dir,
-    PORT: "0",
-    LOG_LEVEL: "silent",
-    HEARTBEAT_MIN_CLIENT_MS: "100",
-  });
-  const stores = createSqliteStores(join(dir, "test.db"));
-  const principals = new Map<string, Principal>();
-  const node = createPresenceNode({
-    config,
-    rooms: stores.rooms,
-    view,
-    verifyToken: async (token) => {
-      const p = principals.get(token);
-      if (!p) throw new Error("unknown token");
-      return p;
-    },
-    log: silentLogger,
-  });
-  await node.start();
-  const server = serveMounts(
-    config,
-    presenceNodeMounts(node, async () => true),
-  );
-  node.endpoint.attach(server);
-  return {
-    url: `ws://127.0.0.1:${server.port}/presence`,
-    stores,
-    node,
-    server,
-    async user(name) {
-      const user = await stores.users.createUser(`${name}${crypto.randomUUID().slice(0, 6)}`, "x");
-      const token = crypto.randomUUID();
-      principals.set(token, { userId: user.id, username: user.username });
-      return { user, token };
-    },
-    async stop() {
-      await node.stop();
-      server.stop(true);
-      await stores.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A @stomp/stompjs client; `errors` collects ERROR frames' message headers. */
-async function connect(url: string, token: string): Promise<{ client: Client; errors: string[] }> {
-  const errors: string[] = [];
-  const client = await new Promise<Client>((resolve, reject) => {
-    const c = new Client({
-      webSocketFactory: () => new WebSocket(url, ["v12.stomp"]),
-      connectHeaders: { passcode: token },
-      reconnectDelay: 0,
-      heartbeatIncoming: 0,
-      heartbeatOutgoing: 0,
-      onConnect: () => resolve(c),
-      onStompError: (f) => {
-        errors.push(f.headers.message ?? "");
-        reject(new Error(f.headers.message));
-      },
-    });
-    c.activate();
-  });
-  return { client, errors };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: message bodies are checked field by field below

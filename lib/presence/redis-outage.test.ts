@@ -1,59 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import { skipWithout } from "../../test/support/services.ts";
 import { silentLogger } from "../log/index.ts";
 import { eventually, RosterRecorder } from "./contract.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "./redis.ts";
+import { OwnRedis } from "./redis-server.fixture.ts";
 
-/**
- * Redis going away and coming back, on a redis-server of this test's own (never the shared one):
- * started on a free port, stopped, started again empty on the same port.
- */
-const redisServer = Bun.which("redis-server");
-
-async function freePort(): Promise<number> {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
-  return port;
-}
-
-async function answers(port: number): Promise<boolean> {
-  const ping = Bun.spawn(["redis-cli", "-h", "127.0.0.1", "-p", String(port), "ping"], {
-    stdout: "pipe",
-    stderr: "ignore",
-  });
-  return (await new Response(ping.stdout).text()).trim() === "PONG";
-}
-
-describe.skipIf(skipWithout("redis") || !redisServer)("Redis presence through a Redis outage", () => {
-  let port: number;
-  let server: Subprocess | undefined;
+/** Redis going away and coming back: stopped, then started again empty on the same port. */
+describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("Redis presence through a Redis outage", () => {
+  let redis: OwnRedis;
   let reporter: RedisPresenceReporter;
   let view: RedisPresenceView;
-
-  async function startServer(): Promise<void> {
-    server = Bun.spawn(
-      [redisServer!, "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
-      { stdout: "ignore", stderr: "ignore" },
-    );
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(port))) {
-      if (Date.now() > deadline) throw new Error("own redis-server did not start");
-      await Bun.sleep(50);
-    }
-  }
-
-  async function stopServer(): Promise<void> {
-    server?.kill("SIGKILL");
-    await server?.exited;
-    server = undefined;
-  }
+  const startServer = () => redis.start();
+  const stopServer = () => redis.stop();
 
   beforeAll(async () => {
-    port = await freePort();
+    redis = await OwnRedis.create();
     await startServer();
-    const url = `redis://127.0.0.1:${port}`;
+    const url = redis.url;
     const tuning = { coalesceMs: 50, nodeTtlMs: 1_500, sweepEveryMs: 300 };
     reporter = new RedisPresenceReporter({ url, nodeId: "outage-node", log: silentLogger, ...tuning });
     view = new RedisPresenceView({ url, log: silentLogger, ...tuning, healthEveryMs: 200, timeoutMs: 500 });
@@ -64,7 +27,7 @@ describe.skipIf(skipWithout("redis") || !redisServer)("Redis presence through a 
   afterAll(async () => {
     await reporter?.stop();
     await view?.close();
-    await stopServer();
+    await redis?.stop();
   });
 
   test("watchers get degraded, then a fresh snapshot rebuilt from the reporters' own state", async () => {
@@ -101,7 +64,7 @@ describe.skipIf(skipWithout("redis") || !redisServer)("Redis presence through a 
 
   test("a reporter started while Redis is down registers once it is up", async () => {
     await stopServer();
-    const url = `redis://127.0.0.1:${port}`;
+    const url = redis.url;
     const late = new RedisPresenceReporter({
       url,
       nodeId: "late-node",
