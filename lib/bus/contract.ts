@@ -154,6 +154,8 @@ export function busContract(fixture: BusFixture): void {
       );
       const refused: ChatMessage[] = [];
       const stopRefusing = await b.consume(group, async (batch) => {
+        // Other tests' rooms pass, so that a batch of theirs cannot hold up this room's partition.
+        if (mine(batch).length === 0) return;
         refused.push(...mine(batch));
         throw new Error("still down");
       });

@@ -1,4 +1,4 @@
-import type { Kafka, Producer, RecordMetadata } from "kafkajs";
+import { type Kafka, Partitioners, type Producer, type RecordMetadata } from "kafkajs";
 import type { Logger } from "../log/index.ts";
 import { BusUnavailableError } from "./types.ts";
 
@@ -185,6 +185,8 @@ export class BatchingProducer {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Records arrive with their partition set; this only silences kafkajs's v2 migration warning.
+        createPartitioner: Partitioners.DefaultPartitioner,
         // Bounded so a dead request gives up; within() bounds the wait regardless.
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
       });

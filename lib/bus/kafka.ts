@@ -40,7 +40,9 @@ function kafkaLogCreator(log: Logger) {
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
-      if (level <= logLevel.WARN) log("warn", `kafka: ${message}`, fields);
+      // Bounded retries are deliberate: a failed request replaces the producer (see kafka-producer.ts).
+      if (message.startsWith("Limiting retries")) log("debug", `kafka: ${message}`, fields);
+      else if (level <= logLevel.WARN) log("warn", `kafka: ${message}`, fields);
       else log("debug", `kafka: ${message}`, fields);
     };
 }
@@ -126,24 +128,22 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
 
   /**
    * One consumer per process reads both topics for every local subscriber. Its group is new and its
-   * own, so it gets every partition; its start is set to the current end of each partition before it
-   * joins, so it delivers exactly what is published from now on.
+   * own, so it gets every partition, starting at their current ends. Subscribing resolves after its
+   * first fetch, when those start positions are fixed: from then on nothing published is missed. It
+   * commits as it goes only so that a rejoin after a stall resumes where it was.
    */
   const startFanout = async (): Promise<Unsubscribe> => {
     const groupId = `chattalk-fanout-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
-    for (const name of [topic, controlTopic]) {
-      const ends = await admin.fetchTopicOffsets(name);
-      await admin.setOffsets({
-        groupId,
-        topic: name,
-        partitions: ends.map(({ partition, offset }) => ({ partition, offset })),
-      });
-    }
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    const positioned = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic, controlTopic], fromBeginning: false });
     await consumer.run({
-      autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const record of batch.messages) {
           if (batch.topic === controlTopic) {
@@ -156,6 +156,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
         }
       },
     });
+    await positioned;
     return async () => {
       await consumer.disconnect();
       await admin
