@@ -34,6 +34,6 @@ describe("sqlite backlog", () => {
     const second = createSqliteBacklog(path);
     expect(await second.after("r", 0, 10)).toEqual([m]);
     await second.close();
-    expect(second.ping()).rejects.toThrow("closed");
+    await expect(second.ping()).rejects.toThrow("closed");
   });
 });

@@ -96,6 +96,8 @@ describe("memory bus", () => {
     expect(seen.map((m) => m.text)).toEqual(["y"]);
     await one.close();
     await two.close();
-    expect(one.publish(newDraft("r", "message", alice, "z"))).rejects.toBeInstanceOf(BusUnavailableError);
+    await expect(one.publish(newDraft("r", "message", alice, "z"))).rejects.toBeInstanceOf(
+      BusUnavailableError,
+    );
   });
 });
