@@ -116,42 +116,65 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
     "with the broker unreachable, publish fails within the bound, refuses beyond the cap, then recovers",
     async () => {
       const sockets = cuttableSockets();
-      const sender = await open({ socketFactory: sockets.factory, sendTimeoutMs: 1_000, maxPending: 5 });
-      const watcher = await open();
-      const seen: ChatMessage[] = [];
-      await watcher.subscribe((m) => m.roomId === "outage" && seen.push(m));
-      const before = await sender.publish(newDraft("outage", "message", alice, "before"));
+      const cut = await open({ socketFactory: sockets.factory, sendTimeoutMs: 1_000, maxPending: 5 });
+      const other = await open();
+      const mine = (m: ChatMessage) => m.roomId === "outage";
+      const seenByOther: ChatMessage[] = [];
+      const seenByCut: ChatMessage[] = [];
+      const writtenByCut: ChatMessage[] = [];
+      await other.subscribe((m) => mine(m) && seenByOther.push(m));
+      await cut.subscribe((m) => mine(m) && seenByCut.push(m));
+      const stopWriter = await cut.consume("outage-writer", async (batch) => {
+        writtenByCut.push(...batch.filter(mine));
+      });
+      const before = await cut.publish(newDraft("outage", "message", alice, "before"));
+      await eventually(() => writtenByCut.length === 1, "the writer to see the first message");
 
       sockets.cutOff();
       const during = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) =>
-          sender.publish(newDraft("outage", "message", alice, `during ${i}`)),
-        ),
+        Array.from({ length: 8 }, (_, i) => cut.publish(newDraft("outage", "message", alice, `during ${i}`))),
       );
       expect(during.every((r) => r.status === "rejected" && r.reason instanceof BusUnavailableError)).toBe(
         true,
       );
       const refused = during.filter((r) => r.status === "rejected" && /too many/.test(String(r.reason)));
       expect(refused).toHaveLength(3);
+      // Kafka itself is up: another replica keeps sending while this one is cut off.
+      const sentMeanwhile = await other.publish(newDraft("outage", "message", alice, "meanwhile"));
 
       sockets.restore();
       let after: ChatMessage | undefined;
       await eventually(
         async () => {
-          after = await sender.publish(newDraft("outage", "message", alice, "after")).catch(() => undefined);
+          after = await cut.publish(newDraft("outage", "message", alice, "after")).catch(() => undefined);
           return after !== undefined;
         },
         "a publish to succeed once the broker is reachable",
         30_000,
       );
+      const ids = (list: ChatMessage[]) => list.map((m) => m.id);
+      await eventually(() => ids(seenByOther).includes(after!.id), "the other replica to see it");
       await eventually(
-        () => seen.some((m) => m.id === after!.id),
-        "the watcher to see the message sent after",
+        () => ids(seenByCut).includes(after!.id),
+        "the cut replica's subscriber to resume",
+        45_000,
       );
-      expect(after!.seq).toBeGreaterThan(before.seq);
-      const texts = seen.map((m) => m.text);
-      expect(texts[0]).toBe("before");
-      expect(texts.at(-1)).toBe("after");
+      await eventually(
+        () => ids(writtenByCut).includes(after!.id),
+        "the cut replica's writer to catch up",
+        45_000,
+      );
+      await stopWriter();
+      expect(after!.seq).toBeGreaterThan(sentMeanwhile.seq);
+      expect(seenByOther[0]!.id).toBe(before.id);
+      // The writer lost nothing: what was sent while it was cut off is there, in order, once.
+      const written = ids(writtenByCut);
+      expect(written.indexOf(before.id)).toBe(0);
+      expect(written).toContain(sentMeanwhile.id);
+      expect(new Set(written).size).toBe(written.length);
+      expect(writtenByCut.map((m) => m.seq)).toEqual(
+        [...writtenByCut.map((m) => m.seq)].sort((x, y) => x - y),
+      );
     },
     slow,
   );

@@ -130,7 +130,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
    * One consumer per process reads both topics for every local subscriber. Its group is new and its
    * own, so it gets every partition, starting at their current ends. Subscribing resolves after its
    * first fetch, when those start positions are fixed: from then on nothing published is missed. It
-   * commits as it goes only so that a rejoin after a stall resumes where it was.
+   * commits as it goes only so that a rejoin after an outage resumes where it was.
    */
   const startFanout = async (): Promise<Unsubscribe> => {
     const groupId = `chattalk-fanout-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
@@ -143,15 +143,21 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic, controlTopic], fromBeginning: false });
+    // A rejoin resumes from the last auto-commit, a little behind what was already dispatched.
+    const dispatched = new Map<string, number>();
     await consumer.run({
       eachBatch: async ({ batch }) => {
+        const where = `${batch.topic}/${batch.partition}`;
         for (const record of batch.messages) {
+          const offset = Number(record.offset);
+          if (offset <= (dispatched.get(where) ?? -1)) continue;
+          dispatched.set(where, offset);
           if (batch.topic === controlTopic) {
             const event = parseRecord<ControlEvent>(record, log);
             if (event) dispatch(controlListeners, event);
           } else {
             const draft = parseRecord<MessageDraft>(record, log);
-            if (draft) dispatch(listeners, { ...draft, seq: Number(record.offset) });
+            if (draft) dispatch(listeners, { ...draft, seq: offset });
           }
         }
       },

@@ -23,17 +23,28 @@ export type Unsubscribe = () => Promise<void>;
 export interface MessageBus {
   /**
    * Append a message durably and resolve with it stamped with its `seq`. Rejects with
-   * BusUnavailableError within the configured timeout; never queues without bound.
+   * BusUnavailableError within the configured timeout, and at once when too many publishes are already
+   * waiting; never queues without bound. A publish that timed out while its request was on the wire
+   * may still have been appended (at least once): readers dedupe by id or seq.
    */
   publish(draft: MessageDraft): Promise<ChatMessage>;
-  /** Receive every room's messages published from now on, in `seq` order per room. */
+  /**
+   * Receive every room's messages published after the returned promise resolves, in `seq` order per
+   * room, each once. Delivery pauses while the bus is unreachable and resumes where it was.
+   */
   subscribe(handler: (message: ChatMessage) => void): Promise<Unsubscribe>;
   /**
    * Consume as a durable, named reader (for the backlog writer): messages are handed over in batches
-   * from the last committed position, and the position is committed only after the handler resolves.
+   * from the last committed position (a new group starts at the oldest retained message), and the
+   * position is committed only after the handler resolves. A rejected batch is retried with backoff,
+   * holding that reader's progress until it succeeds. Readers of one group share the work: in Kafka
+   * by partition, in the embedded bus one at a time (the next takes over when the active one stops).
    */
   consume(group: string, handler: (batch: ChatMessage[]) => Promise<void>): Promise<Unsubscribe>;
+  /** Like publish, for control events; they keep their order per room. */
   publishControl(event: ControlEvent): Promise<void>;
+  /** Receive every control event published after the returned promise resolves, on every node. */
   subscribeControl(handler: (event: ControlEvent) => void): Promise<Unsubscribe>;
+  /** Stop this handle's subscribers and readers and release its connections. */
   close(): Promise<void>;
 }
