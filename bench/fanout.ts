@@ -16,7 +16,7 @@ const SUBSCRIBERS = 1_000;
 const PER_ROUND = 100;
 const WINDOW = 8;
 const ROUNDS = 40;
-const TRIALS = 5;
+const TRIALS = 7;
 /** Per-socket send buffer limit, ours and the baseline's, closing the socket past it. */
 const BUFFER_LIMIT = 1024 * 1024;
 const TEXT = "Lunch at the usual place? I can book a table for 12:30.";
@@ -174,7 +174,10 @@ export default async function run(): Promise<string> {
 }
 
 function report(results: Record<string, Trial[]>, payloadBytes: number, sessions: number): string {
-  const rate = (ts: Trial[]) => median(ts.map((t) => t.deliveries / (t.ms / 1000)));
+  const rates = (ts: Trial[]) => ts.map((t) => t.deliveries / (t.ms / 1000));
+  const rate = (ts: Trial[]) => median(rates(ts));
+  const spread = (ts: Trial[]) =>
+    `${fmtInt(Math.min(...rates(ts)) / 1000)}k–${fmtInt(Math.max(...rates(ts)) / 1000)}k`;
   const cpu = (ts: Trial[]) => median(ts.map((t) => t.cpuPerK));
   const clientCpu = (ts: Trial[]) => median(ts.map((t) => t.clientCpuPerK));
   const avgFrame = (ts: Trial[]) => ts[0]!.bytes / ts[0]!.deliveries;
@@ -190,6 +193,7 @@ function report(results: Record<string, Trial[]>, payloadBytes: number, sessions
     return [
       what,
       fmtInt(rate(ts)),
+      spread(ts),
       (rate(ts) / base).toFixed(2),
       cpu(ts).toFixed(3),
       (cpu(baseline) / cpu(ts)).toFixed(2),
@@ -209,10 +213,11 @@ function report(results: Record<string, Trial[]>, payloadBytes: number, sessions
     `publish until it has received ${ROUNDS} rounds × ${PER_ROUND} messages × ${SUBSCRIBERS} sockets, with at most`,
     `${WINDOW} rounds in flight. Median of ${TRIALS} alternating trials each; no socket was closed.`,
     "Server and client share the machine's cores with the kernel's loopback, so wall-clock throughput is",
-    "partly bounded by the client; the server-CPU columns are the cost per delivery on the server side.",
+    "partly bounded by the client and the trials vary (range: slowest–fastest); the server-CPU columns, the",
+    "cost per delivery on the server side (this process: user + system), are the steadier comparison.",
     "",
-    "| path | deliveries/s | vs baseline | server CPU µs/delivery | vs baseline (CPU) | client CPU µs/delivery | bytes/message |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| path | deliveries/s | range | vs baseline | server CPU µs/delivery | vs baseline (CPU) | client CPU µs/delivery | bytes/message |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     `| ${row("baseline", "baseline: raw `server.publish`")} |`,
     `| ${row("hub.deliver", "ours: `hub.deliver(stamped message)`, the fan-out proper")} |`,
     `| ${row("bus.publish", "ours: `bus.publish(draft)`, the full path (SQLite bus append, backlog writer, fan-out)")} |`,

@@ -64,3 +64,5 @@ await readLines(async (line) => {
     process.exit(0);
   }
 });
+// stdin closed: the parent is gone, so are we.
+process.exit(0);
