@@ -21,6 +21,7 @@ export async function createWebMount(): Promise<Mount> {
     prefix: "/",
     handle(req) {
       const path = new URL(req.url).pathname;
+      if (path === "/favicon.ico") return new Response(null, { status: 204 });
       const file = files.get(path === "/index.html" ? "/" : path);
       if (!file || (req.method !== "GET" && req.method !== "HEAD")) {
         return Response.json(

@@ -67,7 +67,8 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
       unsubscribes.push(await d.bus.subscribeControl((e) => app.onControl(e)));
       readPositions.start();
-      deliveredTimer = setInterval(() => app.recordDelivered(), 1000);
+      // Cheap (one pass over local subscriptions), so frequent: a dropped connection re-reads little.
+      deliveredTimer = setInterval(() => app.recordDelivered(), 250);
     },
     async stop() {
       app.recordDelivered();

@@ -10,6 +10,8 @@ export interface Room {
   maxMembers: number;
   memberCount: number;
   unreadCount?: number;
+  /** Highest seq this user has seen in the room (rooms the user is a member of). */
+  readPosition?: number;
 }
 export interface ChatMessage {
   id: string;

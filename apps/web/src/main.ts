@@ -17,11 +17,10 @@ let roomSub: StompSubscription | null = null;
 let presenceSub: StompSubscription | null = null;
 let shownSeqs = new Set<number>();
 let dividerShown = false;
-let roster = {
-  version: 0,
-  online: new Map<string, UserRef>(),
-  members: [] as (UserRef & { online: boolean })[],
-};
+/** Messages after this seq were missed while away: the divider goes before the first of them. */
+let readPosition = Number.POSITIVE_INFINITY;
+/** Who is online, and every member seen (snapshot members plus anyone who joined or left since). */
+let roster = { version: 0, online: new Map<string, UserRef>(), members: new Map<string, UserRef>() };
 
 function showAuth(): void {
   $("auth").hidden = false;
@@ -70,6 +69,7 @@ async function openRoom(room: Room): Promise<void> {
   current = room;
   shownSeqs = new Set();
   dividerShown = false;
+  readPosition = room.readPosition ?? Number.POSITIVE_INFINITY;
   $("room-title").textContent = room.name;
   $("messages").replaceChildren();
   $("composer").hidden = false;
@@ -111,10 +111,11 @@ function subscribePresence(): void {
 function onPresence(m: IMessage): void {
   const ev = JSON.parse(m.body);
   if (ev.type === "snapshot") {
+    const known: UserRef[] = [...(ev.members ?? []), ...ev.online];
     roster = {
       version: ev.version,
       online: new Map(ev.online.map((u: UserRef) => [u.id, u])),
-      members: ev.members ?? [],
+      members: new Map(known.map((u) => [u.id, { id: u.id, username: u.username }])),
     };
   } else if (ev.type === "diff") {
     if (ev.version !== roster.version + 1) {
@@ -124,6 +125,7 @@ function onPresence(m: IMessage): void {
       return;
     }
     roster.version = ev.version;
+    for (const u of [...ev.joined, ...ev.left]) roster.members.set(u.id, u);
     for (const u of ev.joined) roster.online.set(u.id, u);
     for (const u of ev.left) roster.online.delete(u.id);
   } else if (ev.type === "degraded") {
@@ -133,7 +135,7 @@ function onPresence(m: IMessage): void {
   $("presence-state").textContent = "";
   const online = [...roster.online.values()];
   $("online").replaceChildren(...online.map((u) => el("li", "", u.username)));
-  const offline = roster.members.filter((u) => !roster.online.has(u.id));
+  const offline = [...roster.members.values()].filter((u) => !roster.online.has(u.id));
   $("offline").replaceChildren(...offline.map((u) => el("li", "", u.username)));
 }
 
@@ -141,7 +143,8 @@ function render(m: ChatMessage, replay: boolean): void {
   if (m.roomId !== current?.id || shownSeqs.has(m.seq)) return;
   shownSeqs.add(m.seq);
   const list = $("messages");
-  if (replay && !dividerShown) {
+  const missed = replay || (m.seq > readPosition && m.sender.id !== api.session?.user.id);
+  if (missed && !dividerShown) {
     list.append(el("li", "divider", "while you were away"));
     dividerShown = true;
   }
@@ -226,6 +229,12 @@ $("logout").addEventListener("click", async () => {
   await presence?.deactivate();
   await api.logout();
   location.reload();
+});
+
+// Leaving the page: a clean DISCONNECT lets the server save exactly what was read.
+addEventListener("pagehide", () => {
+  chat?.deactivate();
+  presence?.deactivate();
 });
 
 if (api.session) showApp().catch(() => showAuth());

@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export interface AppProcess {
+  url: string;
+  proc: Subprocess;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+/** Runs an entry point (default: the one-process app) as a child process and waits until /readyz answers. */
+export async function startAppProcess(
+  entry = "apps/main.ts",
+  env: Record<string, string> = {},
+): Promise<AppProcess> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "chattalk-app-"));
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const proc = Bun.spawn(["bun", entry], {
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill();
+      throw new Error(`${entry} did not become ready (exit ${proc.exitCode})`);
+    }
+    await Bun.sleep(50);
+  }
+  return {
+    url,
+    proc,
+    dataDir,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
