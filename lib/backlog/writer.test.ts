@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { Kafka, logLevel } from "kafkajs";
+import { MongoClient } from "mongodb";
+import { serviceUrl, skipWithout } from "../../test/support/services.ts";
 import { eventually } from "../bus/contract.ts";
+import { createKafkaBus } from "../bus/kafka.ts";
 import { createMemoryBus } from "../bus/memory.ts";
+import type { MessageBus } from "../bus/types.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
+import { silentLogger } from "../log/index.ts";
+import { createMongoBacklog } from "./mongo.ts";
 import { createSqliteBacklog } from "./sqlite.ts";
 import type { Backlog } from "./types.ts";
 import { startBacklogWriter } from "./writer.ts";
@@ -66,4 +73,52 @@ describe("backlog writer", () => {
     await bus.close();
     await store.close();
   });
+});
+
+describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("backlog writer on Kafka and MongoDB", () => {
+  test("two replicas share the writer group; when one stops the other takes over; nothing lost or doubled", async () => {
+    const brokers = (serviceUrl("kafka") ?? "").split(",");
+    const url = serviceUrl("mongo") ?? "";
+    const topic = `chattalk-writer-${crypto.randomUUID().slice(0, 8)}`;
+    const dbName = `chattalk_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const options = { brokers, topic, partitions: 4, sendTimeoutMs: 5_000, retryMinMs: 20, retryMaxMs: 200 };
+    const one = await createKafkaBus(options);
+    const two = await createKafkaBus(options);
+    const store = createMongoBacklog(url, dbName);
+    const group = `${topic}-writer`;
+    const rooms = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    const send = (bus: MessageBus, n: number, tag: string) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          bus.publish(newDraft(rooms[i % 8]!, "message", alice, `${tag}${i}`)),
+        ),
+      );
+    const stored = async () =>
+      (await Promise.all(rooms.map((r) => store.countAfter(r, 0)))).reduce((a, b) => a + b, 0);
+    try {
+      const stopOne = await startBacklogWriter(one, flaky(store, 3), silentLogger, group);
+      const stopTwo = await startBacklogWriter(two, store, silentLogger, group);
+      const first = await send(one, 200, "a");
+      await eventually(async () => (await stored()) === 200, "the first 200 in the backlog", 60_000);
+      await stopOne();
+      const second = await send(two, 200, "b");
+      await eventually(async () => (await stored()) === 400, "all 400 after one writer stopped", 60_000);
+      await stopTwo();
+      for (const r of rooms) {
+        const expected = [...first, ...second].filter((m) => m.roomId === r).sort((x, y) => x.seq - y.seq);
+        expect(await store.after(r, 0, 1_000)).toEqual(expected);
+      }
+    } finally {
+      await one.close();
+      await two.close();
+      await store.close();
+      const client = new MongoClient(url);
+      await client.db(dbName).dropDatabase();
+      await client.close();
+      const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic, `${topic}.control`] });
+      await admin.disconnect();
+    }
+  }, 120_000);
 });

@@ -63,6 +63,8 @@ export function busContract(fixture: BusFixture): void {
       const published = await Promise.all(
         Array.from({ length: 90 }, (_, i) => a.publish(newDraft(rooms[i % 3]!, "message", alice, `m${i}`))),
       );
+      // 0 is reserved for "before the first message" (read positions, Backlog.after(room, 0)).
+      expect(Math.min(...published.map((m) => m.seq))).toBeGreaterThan(0);
       for (const [, seqs] of byRoom(published)) {
         expect(seqs).toHaveLength(30);
         expectStrictlyIncreasing(seqs);

@@ -1,16 +1,9 @@
 import { hostname } from "node:os";
-import {
-  type Admin,
-  type Consumer,
-  type ISocketFactory,
-  Kafka,
-  type KafkaMessage,
-  logLevel,
-  Partitioners,
-} from "kafkajs";
+import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
+import { ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
 import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
 
 export interface KafkaBusOptions {
@@ -33,49 +26,14 @@ export interface KafkaBusOptions {
   socketFactory?: ISocketFactory;
 }
 
+const seqOf = (offset: number) => offset + 1;
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** kafkajs's log lines, routed into ours; its errors during an outage are warnings for us. */
-function kafkaLogCreator(log: Logger) {
-  return () =>
-    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, timestamp: _t, logger: _l, ...fields } = entry;
-      // Bounded retries are deliberate: a failed request replaces the producer (see kafka-producer.ts).
-      if (message.startsWith("Limiting retries")) log("debug", `kafka: ${message}`, fields);
-      else if (level <= logLevel.WARN) log("warn", `kafka: ${message}`, fields);
-      else log("debug", `kafka: ${message}`, fields);
-    };
-}
-
-async function ensureTopics(admin: Admin, topics: string[], partitions: number, log: Logger): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
-    });
-    log("info", "kafka topics created", { topics: missing, partitions });
-  } catch (err) {
-    // Another replica may have created them at the same moment.
-    const now = new Set(await admin.listTopics());
-    if (!missing.every((t) => now.has(t))) throw err;
-  }
-}
-
-function parseRecord<T>(record: KafkaMessage, log: Logger): T | undefined {
-  try {
-    return JSON.parse(record.value?.toString() ?? "") as T;
-  } catch {
-    log("error", "kafka: skipping a record that is not JSON", { offset: record.offset });
-    return undefined;
-  }
-}
 
 /**
  * The Kafka bus between replicas. A room's messages are keyed by room id, so they share one partition
- * and `seq` is the record's offset in it: every replica and the backlog writer read the same number.
+ * and `seq` is the record's offset in it plus one: every replica and the backlog writer read the same
+ * number. Plus one because offsets start at 0, and seq 0 means "before the first message" (read
+ * positions, `after(room, 0)`).
  */
 export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageBus> {
   const { topic, log = silentLogger, retryMinMs = 100, retryMaxMs = 5_000 } = options;
@@ -157,7 +115,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
             if (event) dispatch(controlListeners, event);
           } else {
             const draft = parseRecord<MessageDraft>(record, log);
-            if (draft) dispatch(listeners, { ...draft, seq: offset });
+            if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset) });
           }
         }
       },
@@ -193,7 +151,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
         const messages: ChatMessage[] = [];
         for (const record of batch.messages) {
           const draft = parseRecord<MessageDraft>(record, log);
-          if (draft) messages.push({ ...draft, seq: Number(record.offset) });
+          if (draft) messages.push({ ...draft, seq: seqOf(Number(record.offset)) });
         }
         let delay = retryMinMs;
         for (;;) {
@@ -219,8 +177,13 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   return {
     async publish(draft) {
       const partition = partitionFor(topic, draft.roomId);
-      const seq = await producer.send({ topic, partition, key: draft.roomId, value: JSON.stringify(draft) });
-      return { ...draft, seq };
+      const offset = await producer.send({
+        topic,
+        partition,
+        key: draft.roomId,
+        value: JSON.stringify(draft),
+      });
+      return { ...draft, seq: seqOf(offset) };
     },
 
     subscribe: (handler) => listen(listeners, handler),

@@ -1,0 +1,46 @@
+import type { Admin, KafkaMessage } from "kafkajs";
+import { logLevel } from "kafkajs";
+import type { Logger } from "../log/index.ts";
+
+/** kafkajs's log lines, routed into ours; its errors during an outage are warnings for us. */
+export function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      // Bounded retries are deliberate: a failed request replaces the producer (see kafka-producer.ts).
+      if (message.startsWith("Limiting retries")) log("debug", `kafka: ${message}`, fields);
+      else if (level <= logLevel.WARN) log("warn", `kafka: ${message}`, fields);
+      else log("debug", `kafka: ${message}`, fields);
+    };
+}
+
+export async function ensureTopics(
+  admin: Admin,
+  topics: string[],
+  partitions: number,
+  log: Logger,
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+    });
+    log("info", "kafka topics created", { topics: missing, partitions });
+  } catch (err) {
+    // Another replica may have created them at the same moment.
+    const now = new Set(await admin.listTopics());
+    if (!missing.every((t) => now.has(t))) throw err;
+  }
+}
+
+export function parseRecord<T>(record: KafkaMessage, log: Logger): T | undefined {
+  try {
+    return JSON.parse(record.value?.toString() ?? "") as T;
+  } catch {
+    log("error", "kafka: skipping a record that is not JSON", { offset: record.offset });
+    return undefined;
+  }
+}
