@@ -34,7 +34,9 @@ export async function replayInto(
     backlogDown = true;
     return 0;
   });
-  rs.lastSent = Math.min(since, Math.max(seenAtStart, backlogLast));
+  // Published before this subscription began: those are the missed ones (x-replay).
+  const missedUpTo = Math.max(seenAtStart, backlogLast);
+  rs.lastSent = Math.min(since, missedUpTo);
   const deadline = performance.now() + opts.waitForBacklogMs;
   while (!backlogDown) {
     let page: Awaited<ReturnType<Backlog["after"]>>;
@@ -47,7 +49,7 @@ export async function replayInto(
       break;
     }
     if (!live(rs)) return;
-    for (const m of page) hub.sendTo(rs, m, m.seq <= seenAtStart || !seenAtStart);
+    for (const m of page) hub.sendTo(rs, m, m.seq <= missedUpTo);
     if (page.length === opts.pageSize) {
       await pauseWhileBuffered(rs, opts.pauseAboveBytes);
       continue;
@@ -66,7 +68,7 @@ export async function replayInto(
     incomplete(rs, log, seenAtStart);
   }
   if (!live(rs)) return;
-  for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= seenAtStart);
+  for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= missedUpTo);
   hub.endReplay(rs);
 }
 
