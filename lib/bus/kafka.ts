@@ -68,6 +68,20 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     log,
   });
 
+  /** kafkajs restarts a consumer after retriable failures by itself; a final crash must not be silent. */
+  const newConsumer = (groupId: string): Consumer => {
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      const level = payload.restart ? "warn" : "error";
+      log(level, "kafka consumer crashed", {
+        groupId,
+        err: String(payload.error),
+        restarting: payload.restart,
+      });
+    });
+    return consumer;
+  };
+
   const listeners = new Set<(message: ChatMessage) => void>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
   const consumers = new Set<Unsubscribe>();
@@ -92,7 +106,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
    */
   const startFanout = async (): Promise<Unsubscribe> => {
     const groupId = `chattalk-fanout-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    const consumer = newConsumer(groupId);
     const positioned = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
@@ -189,11 +203,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     subscribe: (handler) => listen(listeners, handler),
 
     async consume(group, handler) {
-      const consumer = kafka.consumer({
-        groupId: group,
-        maxWaitTimeInMs: 250,
-        allowAutoTopicCreation: false,
-      });
+      const consumer = newConsumer(group);
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumeBatches(consumer, handler);
