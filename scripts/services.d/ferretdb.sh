@@ -25,23 +25,25 @@ go_bin() {
 # from build/version/version.txt, which the module does not ship. So the module source is copied,
 # that file written, and the command built from the copy with the module's own go.sum.
 ferretdb_build() {
-  local go src work
+  local go
   go=$(go_bin) || { fail ferretdb "no Go toolchain (go, /usr/local/go/bin/go); FerretDB needs Go >= 1.22"; return 1; }
   mkdir -p "$CACHE_DIR/ferretdb"
   say ferretdb "building FerretDB $FERRETDB_VERSION with $("$go" version | cut -d' ' -f3) (about a minute)"
   (
     flock 8
     [ -x "$FERRETDB_BIN" ] && exit 0
-    export GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" GOFLAGS=-modcacherw GOTOOLCHAIN=local
+    work=$(mktemp -d "$CACHE_DIR/ferretdb/.build.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    # The Go module and build caches (about 1 GB) serve this one build: only the binary is kept.
+    export GOMODCACHE="$work/gomod" GOCACHE="$work/gocache" GOFLAGS=-modcacherw GOTOOLCHAIN=local
+    cd "$work"
     src=$("$go" mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
       sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') && [ -d "$src" ] || exit 1
-    work=$(mktemp -d "$CACHE_DIR/ferretdb/.build.XXXXXX")
-    cp -r "$src/." "$work" && chmod -R u+w "$work" &&
-      echo "$FERRETDB_VERSION" >"$work/build/version/version.txt" &&
-      (cd "$work" && "$go" build -trimpath -o "$work.bin" ./cmd/ferretdb) || { rm -rf "$work" "$work.bin"; exit 1; }
+    cp -r "$src" "$work/src" && chmod -R u+w "$work/src" &&
+      echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt" &&
+      (cd "$work/src" && "$go" build -trimpath -o "$work/ferretdb.bin" ./cmd/ferretdb) || exit 1
     mkdir -p "$(dirname "$FERRETDB_BIN")"
-    mv "$work.bin" "$FERRETDB_BIN"
-    rm -rf "$work"
+    mv "$work/ferretdb.bin" "$FERRETDB_BIN"
   ) 8>"$CACHE_DIR/ferretdb/.lock" >>"$(ferretdb_log)" 2>&1 ||
     { fail ferretdb "building FerretDB $FERRETDB_VERSION failed"; return 1; }
 }
