@@ -22,9 +22,13 @@ as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 # The data folder must be reachable by the postgres user and short enough for a unix socket path
 # (107 bytes). A checkout under /root (mode 700) is neither: then the cluster lives under
-# /var/lib/chattalk/ and .services/data/postgres is a symlink to it.
+# /var/lib/chattalk/ and .services/data/postgres is a symlink to it; the postgres user is always
+# given the resolved path, since it cannot follow the link through /root.
 postgres_place_data() {
-  [ -e "$PG_DATA" ] && return 0
+  if [ -e "$PG_DATA" ]; then
+    PG_DATA=$(readlink -f "$PG_DATA")
+    return 0
+  fi
   mkdir -p "$PG_DATA"
   chown postgres:postgres "$PG_DATA"
   chmod 700 "$PG_DATA"
@@ -37,6 +41,7 @@ postgres_place_data() {
   chown postgres:postgres "$outside"
   chmod 700 "$outside"
   ln -s "$outside" "$PG_DATA"
+  PG_DATA=$outside
 }
 
 postgres_prepare() {
@@ -66,6 +71,7 @@ EOF
 
 postgres_start() {
   local log
+  PG_DATA=$(readlink -f "$PG_DATA")
   log=$(postgres_log)
   # Without -l the postmaster keeps the log file descriptor this (root) shell opened, so the log
   # stays in .services/logs even when the postgres user cannot open files there.
