@@ -31,6 +31,44 @@ export interface EndpointStats {
   connectionsClosed: number;
   rateLimited: number;
   heartbeatTimeouts: number;
+  /** By command; the first frame of each WebSocket message (clients send one frame per message). */
+  framesIn: Record<string, number>;
+  /** By command; a MESSAGE published to a topic counts once per subscriber. */
+  framesOut: Record<string, number>;
+  /** Closed connections by WebSocket close code (4008 slow consumer, 1006 cut off or lost). */
+  closes: Record<number, number>;
+  /** Sends that passed the send-buffer limit: Bun cuts such a socket off (1006). */
+  backpressure: number;
+}
+
+/** The command at the start of a frame, or undefined for heart-beats and anything unexpected. */
+export function peekCommand(data: string | Uint8Array): string | undefined {
+  let i = 0;
+  const at = typeof data === "string" ? (k: number) => data.charCodeAt(k) : (k: number) => data[k] ?? NaN;
+  while (i < data.length && (at(i) === 10 || at(i) === 13)) i++;
+  let command = "";
+  for (let k = i; k < data.length && k < i + 12; k++) {
+    const c = at(k);
+    if (c === 10 || c === 13) return command || undefined;
+    if (c < 65 || c > 90) return undefined;
+    command += String.fromCharCode(c);
+  }
+  return undefined;
+}
+
+function count(counts: Record<string, number>, command: string | undefined, n = 1): void {
+  if (command !== undefined) counts[command] = (counts[command] ?? 0) + n;
+}
+
+/** A session whose outgoing frames land in its endpoint's stats. */
+class CountedSession extends StompSession {
+  override sendRaw(data: string | Uint8Array): number {
+    const status = super.sendRaw(data);
+    const stats = this.ws.data.endpoint.stats;
+    if (status === -1) stats.backpressure++;
+    if (status !== 0) count(stats.framesOut, peekCommand(data));
+    return status;
+  }
 }
 
 /**
@@ -45,6 +83,10 @@ export class StompEndpoint {
     connectionsClosed: 0,
     rateLimited: 0,
     heartbeatTimeouts: 0,
+    framesIn: {},
+    framesOut: {},
+    closes: {},
+    backpressure: 0,
   };
   readonly heartbeatPolicy: HeartbeatPolicy;
   readonly transactionLimits: TransactionLimits;
@@ -89,7 +131,10 @@ export class StompEndpoint {
   }
 
   publish(topic: string, data: string | Uint8Array): void {
-    this.server?.publish(topic, data);
+    if (!this.server) return;
+    const subscribers = this.server.subscriberCount(topic);
+    if (this.server.publish(topic, data) === -1) this.stats.backpressure++;
+    count(this.stats.framesOut, peekCommand(data), subscribers);
   }
 
   nextSessionId(): string {
@@ -125,17 +170,23 @@ export class StompEndpoint {
       ws.close(CloseCode.goingAway, "server shutting down");
       return;
     }
-    const session = new StompSession(ws, this, this.app, this.opts.limits);
+    const session = new CountedSession(ws, this, this.app, this.opts.limits);
     ws.data.session = session;
     this.sessions.add(session);
     this.stats.connectionsOpened++;
     this.ticker ??= setInterval(() => this.tick(), this.tickMs());
   }
 
-  onClose(ws: ServerWebSocket<ConnData>): void {
+  onMessage(ws: ServerWebSocket<ConnData>, message: string | Uint8Array): void {
+    count(this.stats.framesIn, peekCommand(message));
+    ws.data.session?.onBytes(message);
+  }
+
+  onClose(ws: ServerWebSocket<ConnData>, code = 1005): void {
     const session = ws.data.session;
     if (!session || !this.sessions.delete(session)) return;
     this.stats.connectionsClosed++;
+    this.stats.closes[code] = (this.stats.closes[code] ?? 0) + 1;
     if (this.admitted.has(session)) {
       const userId = session.principal!.userId;
       const n = (this.connectionsPerUser.get(userId) ?? 1) - 1;
@@ -216,10 +267,10 @@ export const stompWebSocketHandlers: WebSocketHandler<ConnData> = {
     ws.data.endpoint.onOpen(ws);
   },
   message(ws, message) {
-    ws.data.session?.onBytes(message);
+    ws.data.endpoint.onMessage(ws, message);
   },
-  close(ws) {
-    ws.data.endpoint.onClose(ws);
+  close(ws, code) {
+    ws.data.endpoint.onClose(ws, code);
   },
 };
 

@@ -1,0 +1,204 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ControlEvent, MessageBus } from "../bus/types.ts";
+import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import type { EndpointStats } from "../stomp/endpoint.ts";
+import type { LagProbe } from "./kafka-lag.ts";
+
+/** What metrics read from a STOMP endpoint (a StompEndpoint fits). */
+export interface ObservedEndpoint {
+  readonly sessions: { readonly size: number };
+  readonly stats: EndpointStats;
+}
+
+/** One process's Prometheus registry with ChatTalk's metrics; the sources are read at scrape time. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Connections, frames by command, disconnects, backpressure and rate limits of one endpoint. */
+  observeEndpoint(name: string, endpoint: ObservedEndpoint): void;
+  /** A running count of MESSAGE frames delivered to clients (the ws-node's room hub). */
+  observeDeliveries(read: () => number): void;
+  /** The bus with the latency of every publish recorded. */
+  timeBus(bus: MessageBus): MessageBus;
+  /** A consumer group's lag, measured at scrape time (failed measurements leave the gauge out). */
+  observeConsumerLag(probe: LagProbe): void;
+  /** Text exposition of every metric. */
+  scrape(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const CLOSE_REASONS: Record<number, string> = {
+  1000: "normal",
+  1001: "going_away",
+  1002: "protocol_error",
+  1005: "no_status",
+  1006: "abnormal",
+  1008: "policy",
+  1009: "too_big",
+  1011: "internal",
+  4000: "timeout",
+  4008: "slow_consumer",
+};
+
+/** Close code → reason label; 1006 covers lost connections and sockets cut off at the send-buffer limit. */
+export function closeReason(code: number): string {
+  return CLOSE_REASONS[code] ?? "other";
+}
+
+export function createMetrics(opts: { app: string; node?: string; defaultMetrics?: boolean }): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels(opts.node ? { app: opts.app, node: opts.node } : { app: opts.app });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const endpoints: [string, ObservedEndpoint][] = [];
+  const deliveries: (() => number)[] = [];
+  const probes: LagProbe[] = [];
+
+  /** A counter mirroring running totals kept elsewhere; refreshed on every scrape. */
+  const mirrored = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    read: (set: (labels: Record<L, string>, value: number) => void) => void,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        read((labels, value) => this.inc(labels as never, value));
+      },
+    });
+
+  new Gauge({
+    name: "chattalk_stomp_connections",
+    help: "Open STOMP WebSocket connections",
+    labelNames: ["endpoint"],
+    registers,
+    collect() {
+      for (const [name, e] of endpoints) this.set({ endpoint: name }, e.sessions.size);
+    },
+  });
+  mirrored(
+    "chattalk_stomp_connections_opened_total",
+    "STOMP WebSocket connections opened",
+    ["endpoint"],
+    (set) => {
+      for (const [name, e] of endpoints) set({ endpoint: name }, e.stats.connectionsOpened);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_frames_in_total",
+    "STOMP frames received, by command",
+    ["endpoint", "command"],
+    (set) => {
+      for (const [name, e] of endpoints)
+        for (const [command, n] of Object.entries(e.stats.framesIn)) set({ endpoint: name, command }, n);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_frames_out_total",
+    "STOMP frames sent, by command",
+    ["endpoint", "command"],
+    (set) => {
+      for (const [name, e] of endpoints)
+        for (const [command, n] of Object.entries(e.stats.framesOut)) set({ endpoint: name, command }, n);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_disconnects_total",
+    "STOMP connections closed, by WebSocket close code",
+    ["endpoint", "code", "reason"],
+    (set) => {
+      for (const [name, e] of endpoints)
+        for (const [code, n] of Object.entries(e.stats.closes))
+          set({ endpoint: name, code, reason: closeReason(Number(code)) }, n);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_backpressure_total",
+    "Sends that passed the send-buffer limit (the socket is cut off; its client recovers on reconnect)",
+    ["endpoint"],
+    (set) => {
+      for (const [name, e] of endpoints) set({ endpoint: name }, e.stats.backpressure);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_rate_limited_total",
+    "SENDs refused by the per-connection rate limit",
+    ["endpoint"],
+    (set) => {
+      for (const [name, e] of endpoints) set({ endpoint: name }, e.stats.rateLimited);
+    },
+  );
+  mirrored(
+    "chattalk_stomp_heartbeat_timeouts_total",
+    "Connections closed for missing heart-beats",
+    ["endpoint"],
+    (set) => {
+      for (const [name, e] of endpoints) set({ endpoint: name }, e.stats.heartbeatTimeouts);
+    },
+  );
+  mirrored("chattalk_messages_delivered_total", "Chat messages delivered to subscribers", [], (set) => {
+    if (deliveries.length > 0)
+      set(
+        {},
+        deliveries.reduce((sum, read) => sum + read(), 0),
+      );
+  });
+  const publishSeconds = new Histogram({
+    name: "chattalk_bus_publish_seconds",
+    help: "Time until the bus durably accepted a publish",
+    labelNames: ["kind", "outcome"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  new Gauge({
+    name: "chattalk_kafka_consumer_lag_messages",
+    help: "Messages a consumer group has not yet committed",
+    labelNames: ["group", "topic"],
+    registers,
+    async collect() {
+      this.reset();
+      await Promise.all(
+        probes.map(async (p) => {
+          const lag = await p.measure().catch(() => undefined);
+          if (lag) this.set({ group: p.group, topic: p.topic }, lag.total);
+        }),
+      );
+    },
+  });
+
+  const timed = async <T>(kind: string, run: () => Promise<T>): Promise<T> => {
+    const end = publishSeconds.startTimer({ kind });
+    try {
+      const result = await run();
+      end({ outcome: "ok" });
+      return result;
+    } catch (err) {
+      end({ outcome: "error" });
+      throw err;
+    }
+  };
+
+  return {
+    registry,
+    observeEndpoint: (name, endpoint) => void endpoints.push([name, endpoint]),
+    observeDeliveries: (read) => void deliveries.push(read),
+    observeConsumerLag: (probe) => void probes.push(probe),
+    timeBus: (bus) => ({
+      publish: (draft: MessageDraft): Promise<ChatMessage> => timed("message", () => bus.publish(draft)),
+      publishControl: (event: ControlEvent) => timed("control", () => bus.publishControl(event)),
+      subscribe: (handler) => bus.subscribe(handler),
+      subscribeControl: (handler) => bus.subscribeControl(handler),
+      consume: (group, handler) => bus.consume(group, handler),
+      close: () => bus.close(),
+    }),
+    scrape: () => registry.metrics(),
+    async close() {
+      await Promise.all(probes.splice(0).map((p) => p.close()));
+      registry.clear();
+    },
+  };
+}
