@@ -3,11 +3,13 @@
  * adapters the configuration selects (embedded ones when no service URL is set). The only module
  * that knows more than one app.
  */
-import { startBacklogWriter } from "../lib/backlog/index.ts";
+
 import { createBackends } from "../lib/backends.ts";
+import { startBacklogWriter } from "../lib/backlog/index.ts";
 import { loadConfig } from "../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
 import { createLogger } from "../lib/log/index.ts";
+import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
 import { createHttpApi } from "./http-api/app.ts";
 import { httpApiMounts } from "./http-api/mount.ts";
 import { createPresenceNode } from "./presence-node/node.ts";
@@ -17,12 +19,14 @@ import { createWsNode } from "./ws-node/node.ts";
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
 const backends = await createBackends(config, log);
+const metrics = appMetrics(config, "chattalk", backends.nodeId, true);
+const bus = metrics.timeBus(backends.bus);
 const verifyToken = (t: string) => backends.tokens.verifyAccessToken(t);
 
 const ws = createWsNode({
   config,
   rooms: backends.stores.rooms,
-  bus: backends.bus,
+  bus,
   backlog: backends.backlog,
   verifyToken,
   presence: backends.presence.reporter,
@@ -38,7 +42,7 @@ const presence = createPresenceNode({
 const api = createHttpApi({
   config,
   stores: backends.stores,
-  bus: backends.bus,
+  bus,
   backlog: backends.backlog,
   tokens: backends.tokens,
   log,
@@ -46,11 +50,15 @@ const api = createHttpApi({
 
 await ws.start();
 await presence.start();
+metrics.observeEndpoint("ws", ws.endpoint);
+metrics.observeEndpoint("presence", presence.endpoint);
+metrics.observeDeliveries(() => ws.hub.delivered);
 const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
 const server = serveMounts(config, [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
   { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
   ...httpApiMounts(api),
+  metricsMount(metrics),
   await createWebMount(),
 ]);
 ws.endpoint.attach(server);
@@ -62,4 +70,5 @@ stopOnSignal(async () => {
   server.stop(true);
   await stopWriter();
   await backends.close();
+  await metrics.close();
 }, log);

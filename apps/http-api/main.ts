@@ -4,21 +4,23 @@ import { createBackends } from "../../lib/backends.ts";
 import { loadConfig } from "../../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
+import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { createHttpApi } from "./app.ts";
 import { httpApiMounts } from "./mount.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "http-api" });
 const backends = await createBackends(config, log);
+const metrics = createMetrics({ app: "http-api", node: backends.nodeId });
 const app = createHttpApi({
   config,
   stores: backends.stores,
-  bus: backends.bus,
+  bus: metrics.timeBus(backends.bus),
   backlog: backends.backlog,
   tokens: backends.tokens,
   log,
 });
-const server = serveMounts(config, httpApiMounts(app));
+const server = serveMounts(config, [...httpApiMounts(app), metricsMount(metrics)]);
 log("info", "http-api listening", {
   url: `http://${server.hostname}:${server.port}/api`,
   node: backends.nodeId,
@@ -27,4 +29,5 @@ log("info", "http-api listening", {
 stopOnSignal(async () => {
   await server.stop();
   await backends.close();
+  await metrics.close();
 }, log);

@@ -5,6 +5,7 @@ import { nodeIdFrom } from "../../lib/backends.ts";
 import { loadConfig } from "../../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
+import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { createPresence } from "../../lib/presence/index.ts";
 import { createStores } from "../../lib/store/index.ts";
 import { presenceNodeMounts } from "./mount.ts";
@@ -30,13 +31,15 @@ const node = createPresenceNode({
   log,
 });
 await node.start();
-const server = serveMounts(
-  config,
-  presenceNodeMounts(node, async () => {
+const metrics = createMetrics({ app: "presence-node", node: nodeIdFrom(config) });
+metrics.observeEndpoint("presence", node.endpoint);
+const server = serveMounts(config, [
+  ...presenceNodeMounts(node, async () => {
     await stores.ping();
     return true;
   }),
-);
+  metricsMount(metrics),
+]);
 node.endpoint.attach(server);
 log("info", "presence-node listening", {
   url: `ws://${server.hostname}:${server.port}/presence`,
@@ -47,4 +50,5 @@ stopOnSignal(async () => {
   await node.stop();
   server.stop(true);
   await stores.close();
+  await metrics.close();
 }, log);
