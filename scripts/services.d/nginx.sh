@@ -1,6 +1,9 @@
 # nginx (Debian `nginx-light`): tests run their own instances of this binary with generated
 # configs; `up` also runs one project instance on 127.0.0.1:58080 that answers /nginx-health and
-# includes every *.conf dropped into .services/data/nginx/conf.d/ (reload with `nginx -s reload`).
+# includes every *.conf dropped into .services/data/nginx/conf.d/ at http level. Apply a change with
+#   nginx -p "$PWD/.services/data/nginx/" -e "$PWD/.services/logs/nginx.log" \
+#     -c "$PWD/.services/data/nginx/nginx.conf" -s reload
+# (absolute paths: nginx resolves relative ones against the prefix).
 
 NGINX_PORT=58080
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
