@@ -70,7 +70,16 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
 
   /** kafkajs restarts a consumer after retriable failures by itself; a final crash must not be silent. */
   const newConsumer = (groupId: string): Consumer => {
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+      // A replica that dies (SIGKILL) holds its partitions until its session times out: keep that
+      // short so the backlog writers of the others take over within seconds, not kafkajs's 30 s.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       const level = payload.restart ? "warn" : "error";
       log(level, "kafka consumer crashed", {
@@ -203,7 +212,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     subscribe: (handler) => listen(listeners, handler),
 
     async consume(group, handler) {
-      const consumer = newConsumer(group);
+      // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
+      const consumer = newConsumer(`${group}.${topic}`);
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await consumeBatches(consumer, handler);
