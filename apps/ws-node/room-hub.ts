@@ -119,7 +119,7 @@ export class RoomHub {
 
   private goLive(rs: RoomSub): void {
     const room = this.rooms.get(rs.roomId);
-    if (!room || !room.subs.has(rs) || rs.mode === "live") return;
+    if (!room?.subs.has(rs) || rs.mode === "live") return;
     rs.mode = "live";
     if (rs.sub.ack === "auto") room.perMessage--;
     let group = room.groups.get(rs.topic);
@@ -134,7 +134,7 @@ export class RoomHub {
 
   remove(rs: RoomSub): void {
     const room = this.rooms.get(rs.roomId);
-    if (!room || !room.subs.delete(rs)) return;
+    if (!room?.subs.delete(rs)) return;
     if (rs.mode !== "live" || rs.sub.ack !== "auto") room.perMessage--;
     if (rs.mode === "live") {
       const group = room.groups.get(rs.topic);

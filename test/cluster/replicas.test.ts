@@ -38,7 +38,8 @@ beforeAll(async () => {
   config = parseConfig(env);
   stores = await createStores(config);
   backlog = await createBacklog(config);
-  for (let i = 0; i < 3; i++) nodes.push(await startAppProcess("apps/ws-node/main.ts", { ...env, NODE_ID: `r${i}-${run}` }));
+  for (let i = 0; i < 3; i++)
+    nodes.push(await startAppProcess("apps/ws-node/main.ts", { ...env, NODE_ID: `r${i}-${run}` }));
 }, 120_000);
 
 afterAll(async () => {
@@ -73,7 +74,8 @@ async function sendWithReceipts(c: RawStomp, roomId: string, texts: string[]): P
   for (const t of texts) {
     c.sendFrame("SEND", { destination: `/topic/rooms/${roomId}`, receipt: t }, JSON.stringify({ text: t }));
   }
-  for (const t of texts) await c.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === t, 15_000);
+  for (const t of texts)
+    await c.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === t, 15_000);
 }
 
 async function receive(c: RawStomp, count: number): Promise<ChatMessage[]> {
@@ -87,9 +89,16 @@ describe.skipIf(skip)("ws-node replicas on Kafka", () => {
     const { room, owner } = await newRoom();
     const b = await member(room.id);
     const c = await member(room.id);
-    const clients = [await subscribe(0, owner.token, room.id), await subscribe(1, b.token, room.id), await subscribe(2, c.token, room.id)];
+    const clients = [
+      await subscribe(0, owner.token, room.id),
+      await subscribe(1, b.token, room.id),
+      await subscribe(2, c.token, room.id),
+    ];
     const texts = (p: string) => Array.from({ length: 20 }, (_, i) => `${p}${i}`);
-    await Promise.all([sendWithReceipts(clients[0]!, room.id, texts("a")), sendWithReceipts(clients[1]!, room.id, texts("b"))]);
+    await Promise.all([
+      sendWithReceipts(clients[0]!, room.id, texts("a")),
+      sendWithReceipts(clients[1]!, room.id, texts("b")),
+    ]);
     const got = await Promise.all(clients.map((cl) => receive(cl, 40)));
     const seqs = got.map((list) => list.map((m) => m.seq));
     expect(seqs[1]).toEqual(seqs[0]!);
@@ -141,7 +150,11 @@ describe.skipIf(skip)("ws-node replicas on Kafka", () => {
 
     for (let i = 0; i < 60; i++) {
       const t = `k${i}`;
-      sender.sendFrame("SEND", { destination: `/topic/rooms/${room.id}`, receipt: t }, JSON.stringify({ text: t }));
+      sender.sendFrame(
+        "SEND",
+        { destination: `/topic/rooms/${room.id}`, receipt: t },
+        JSON.stringify({ text: t }),
+      );
       await sender.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === t, 15_000);
       acked.push(t);
       if (i === 30) {
