@@ -1,0 +1,79 @@
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ClusterProcess } from "./state.ts";
+
+/** The word a process's command line must contain to still be ours (pids get recycled). */
+export function marker(p: Pick<ClusterProcess, "kind">): string {
+  return p.kind === "nginx" ? "nginx" : `apps/${p.kind}/main.ts`;
+}
+
+/** True while the process lives and is still the one we started (a zombie's cmdline is empty). */
+export function isAlive(p: Pick<ClusterProcess, "pid" | "kind">): boolean {
+  try {
+    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0").join(" ").includes(marker(p));
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a long-lived process in its own session, appending stdout and stderr to `log`. */
+export function launch(cmd: string[], env: Record<string, string>, log: string, cwd: string): number {
+  mkdirSync(dirname(log), { recursive: true });
+  const fd = openSync(log, "a");
+  try {
+    const proc = Bun.spawn(cmd, { cwd, env, stdin: "ignore", stdout: fd, stderr: fd, detached: true });
+    proc.unref();
+    return proc.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SIGTERM (or `signal`), then waits for the exit; SIGKILL after `graceMs`. Resolves true on a clean exit. */
+export async function stopProcess(p: ClusterProcess, graceMs: number, signal: NodeJS.Signals = "SIGTERM") {
+  if (!isAlive(p)) return true;
+  try {
+    process.kill(p.pid, signal);
+  } catch {
+    return true;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(p)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {}
+      while (isAlive(p)) await Bun.sleep(50);
+      return false;
+    }
+    await Bun.sleep(50);
+  }
+  return true;
+}
+
+/** One GET with a short timeout; undefined when nothing answered. */
+export async function probe(url: string, timeoutMs = 2_000): Promise<Response | undefined> {
+  try {
+    return await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch {
+    return undefined;
+  }
+}
+
+export function lastLines(file: string, n: number): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+export async function portFree(port: number): Promise<boolean> {
+  try {
+    const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    s.stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
