@@ -54,7 +54,7 @@ describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("presence-node while R
     expect(bodies[2]).toEqual({ type: "degraded", roomId: room.id });
     const readyz = await fetch(`http://127.0.0.1:${h.server.port}/readyz`);
     expect(readyz.status).toBe(503);
-    expect(await readyz.json()).toMatchObject({ presence: "degraded" });
+    expect(await readyz.json()).toMatchObject({ status: "unavailable", presence: false });
     // A member added meanwhile appears in the next snapshot's member list.
     const bob = await h.user("bob");
     await h.stores.rooms.join(room.id, bob.user.id, 0);

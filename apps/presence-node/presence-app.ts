@@ -1,6 +1,6 @@
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
-import { connectToken } from "../../lib/stomp/auth-header.ts";
+import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
 import { StompError } from "../../lib/stomp/errors.ts";
 import type { Headers } from "../../lib/stomp/frame.ts";
 import { encodeMessage } from "../../lib/stomp/message.ts";
@@ -62,15 +62,8 @@ function watchesOf(session: StompSession): Map<string, Watch> {
 export class PresenceApp implements StompApp {
   constructor(private readonly d: PresenceAppDeps) {}
 
-  async authenticate(h: Headers): Promise<Principal> {
-    const token = connectToken(h);
-    if (!token)
-      throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
-    try {
-      return await this.d.verifyToken(token);
-    } catch (err) {
-      throw new StompError("authentication failed", err instanceof Error ? err.message : "invalid token");
-    }
+  authenticate(h: Headers): Promise<Principal> {
+    return authenticateConnect(h, (t) => this.d.verifyToken(t));
   }
 
   async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {

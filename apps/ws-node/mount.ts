@@ -1,3 +1,4 @@
+import { healthMounts } from "../../lib/http/health.ts";
 import type { Mount } from "../../lib/http/serve.ts";
 import type { WsNode } from "./node.ts";
 
@@ -5,13 +6,6 @@ import type { WsNode } from "./node.ts";
 export function wsNodeMounts(node: WsNode, ready: () => Promise<boolean>): Mount[] {
   return [
     { prefix: "/ws", handle: (req, server, ip) => node.endpoint.upgrade(req, server, ip) },
-    { prefix: "/healthz", handle: () => Response.json({ status: "ok" }) },
-    {
-      prefix: "/readyz",
-      handle: async () => {
-        const ok = await ready().catch(() => false);
-        return Response.json({ status: ok ? "ready" : "unavailable" }, { status: ok ? 200 : 503 });
-      },
-    },
+    ...healthMounts(async () => ({ stores: await ready().catch(() => false) })),
   ];
 }

@@ -3,7 +3,7 @@ import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../l
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
-import { connectToken } from "../../lib/stomp/auth-header.ts";
+import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
 import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
 import type { Frame, Headers } from "../../lib/stomp/frame.ts";
 import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
@@ -43,15 +43,8 @@ export class RoomsApp implements StompApp {
     this.bodySchema = sendBodySchema(d.maxMessageChars);
   }
 
-  async authenticate(h: Headers): Promise<Principal> {
-    const token = connectToken(h);
-    if (!token)
-      throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
-    try {
-      return await this.d.verifyToken(token);
-    } catch (err) {
-      throw new StompError("authentication failed", err instanceof Error ? err.message : "invalid token");
-    }
+  authenticate(h: Headers): Promise<Principal> {
+    return authenticateConnect(h, (t) => this.d.verifyToken(t));
   }
 
   async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {

@@ -8,8 +8,8 @@ import type { Frame } from "../../lib/stomp/frame.ts";
 import { createStores } from "../../lib/store/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../support/app-process.ts";
+import { clusterEnv, skipWithoutCluster } from "../support/cluster-env.ts";
 import { RawStomp } from "../support/raw-stomp.ts";
-import { skipWithout } from "../support/services.ts";
 
 /**
  * Backing services going away under a running ws-node process: Kafka (sending fails visibly within
@@ -17,17 +17,9 @@ import { skipWithout } from "../support/services.ts";
  * catches up). The services are stopped by the pids `scripts/services up` recorded and started again
  * with `scripts/services up`.
  */
-const skip = skipWithout("kafka") || skipWithout("postgres") || skipWithout("mongo") || skipWithout("redis");
+const skip = skipWithoutCluster();
 const run = `o${Date.now().toString(36)}`;
-const env: Record<string, string> = {
-  KAFKA_TOPIC: `chattalk.test.${run}`,
-  KAFKA_PARTITIONS: "2",
-  MONGO_DB: `chattalk_test_${run}`,
-  JWT_SECRET: "outage-test-secret-long-enough-for-hs256",
-  BUS_SEND_TIMEOUT_MS: "2000",
-  SEND_RATE_PER_SEC: "1000",
-  SEND_BURST: "1000",
-};
+const env = clusterEnv(run, { KAFKA_PARTITIONS: "2", BUS_SEND_TIMEOUT_MS: "2000" });
 
 let config: Config;
 let stores: Stores;
@@ -55,7 +47,6 @@ async function servicesUp(): Promise<void> {
 
 beforeAll(async () => {
   if (skip) return;
-  for (const k of ["KAFKA_BROKERS", "DATABASE_URL", "MONGO_URL", "REDIS_URL"]) env[k] = process.env[k]!;
   config = parseConfig(env);
   stores = await createStores(config);
   backlog = await createBacklog(config);

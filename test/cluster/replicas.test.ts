@@ -8,23 +8,16 @@ import type { Frame } from "../../lib/stomp/frame.ts";
 import { createStores } from "../../lib/store/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../support/app-process.ts";
+import { clusterEnv, skipWithoutCluster } from "../support/cluster-env.ts";
 import { RawStomp } from "../support/raw-stomp.ts";
-import { skipWithout } from "../support/services.ts";
 
 /**
  * Three ws-node processes sharing one Kafka, Postgres, MongoDB-protocol backlog and Redis: the
  * cluster behaviour of issue 5, with real processes and real services.
  */
-const skip = skipWithout("kafka") || skipWithout("postgres") || skipWithout("mongo") || skipWithout("redis");
+const skip = skipWithoutCluster();
 const run = Date.now().toString(36);
-const env: Record<string, string> = {
-  KAFKA_TOPIC: `chattalk.test.${run}`,
-  KAFKA_PARTITIONS: "3",
-  MONGO_DB: `chattalk_test_${run}`,
-  JWT_SECRET: "cluster-test-secret-long-enough-for-hs256",
-  SEND_RATE_PER_SEC: "1000",
-  SEND_BURST: "1000",
-};
+const env = clusterEnv(run);
 
 let config: Config;
 let stores: Stores;
@@ -34,7 +27,6 @@ const url = (i: number) => `${nodes[i]!.url.replace("http:", "ws:")}/ws`;
 
 beforeAll(async () => {
   if (skip) return;
-  for (const k of ["KAFKA_BROKERS", "DATABASE_URL", "MONGO_URL", "REDIS_URL"]) env[k] = process.env[k]!;
   config = parseConfig(env);
   stores = await createStores(config);
   backlog = await createBacklog(config);
