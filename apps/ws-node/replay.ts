@@ -1,4 +1,5 @@
 import type { Backlog } from "../../lib/backlog/types.ts";
+import type { ChatMessage } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { RoomHub, RoomSub } from "./room-hub.ts";
 
@@ -37,6 +38,13 @@ export async function replayInto(
   // Published before this subscription began: those are the missed ones (x-replay).
   const missedUpTo = Math.max(seenAtStart, backlogLast);
   rs.lastSent = Math.min(since, missedUpTo);
+  // Sends one message, then waits while the client's unsent data is high, so a long replay never
+  // trips the send-buffer limit that cuts off slow consumers.
+  const send = async (m: ChatMessage, missed: boolean) => {
+    hub.sendTo(rs, m, missed);
+    if (rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes)
+      await pauseWhileBuffered(rs, opts.pauseAboveBytes);
+  };
   const deadline = performance.now() + opts.waitForBacklogMs;
   while (!backlogDown) {
     let page: Awaited<ReturnType<Backlog["after"]>>;
@@ -49,11 +57,12 @@ export async function replayInto(
       break;
     }
     if (!live(rs)) return;
-    for (const m of page) hub.sendTo(rs, m, m.seq <= missedUpTo);
-    if (page.length === opts.pageSize) {
-      await pauseWhileBuffered(rs, opts.pauseAboveBytes);
-      continue;
+    for (const m of page) {
+      if (m.seq <= rs.lastSent) continue;
+      await send(m, m.seq <= missedUpTo);
+      if (!live(rs)) return;
     }
+    if (page.length === opts.pageSize) continue;
     // The backlog is complete up to what this node had seen, or the writer lags behind it.
     if (rs.lastSent >= seenAtStart || performance.now() >= deadline) break;
     await Bun.sleep(25);
@@ -62,13 +71,19 @@ export async function replayInto(
     const gap = hub.recent.between(roomId, rs.lastSent, seenAtStart);
     const oldest = hub.recent.oldestSeq(roomId);
     const reachesBack = gap.length > 0 && oldest !== undefined && oldest <= rs.lastSent + 1;
-    for (const m of gap) hub.sendTo(rs, m, true);
+    for (const m of gap) if (m.seq > rs.lastSent) await send(m, true);
     if (!reachesBack) incomplete(rs, log, seenAtStart);
   } else if (backlogDown && since < seenAtStart) {
     incomplete(rs, log, seenAtStart);
   }
+  // Held messages keep arriving while we wait on the client; the loop ends only when none is left,
+  // and nothing can arrive between its last check and going live.
+  for (let i = 0; i < rs.held.length; i++) {
+    if (!live(rs)) return;
+    const m = rs.held[i]!;
+    if (m.seq > rs.lastSent) await send(m, m.seq <= missedUpTo);
+  }
   if (!live(rs)) return;
-  for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= missedUpTo);
   hub.endReplay(rs);
 }
 
