@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { isAlive, lastLines, launch, probe } from "./procs.ts";
+import { lastLines, launch, pidRunning, probe } from "./procs.ts";
 import { type ClusterProcess, type ClusterState, clusterPaths, type ProcessKind, REPO } from "./state.ts";
 
 export type Say = (msg: string) => void;
@@ -45,7 +45,8 @@ export async function waitReady(procs: ClusterProcess[], say: Say, timeoutMs = 9
           say(`${p.name} ready on :${p.port} (pid ${p.pid}) after ${secs()}s`);
           return;
         }
-        if (!isAlive(p)) {
+        // Just spawned: its command line may not show the entry yet, so only its pid is checked.
+        if (!pidRunning(p.pid)) {
           throw new Error(
             `${p.name} (pid ${p.pid}) exited before it was ready; end of ${p.log}:\n${lastLines(p.log, 20)}`,
           );

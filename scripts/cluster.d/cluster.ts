@@ -3,7 +3,7 @@ import { parseConfig } from "../../lib/config/index.ts";
 import { type Say, spawnApp, waitReady } from "./apps.ts";
 import { randomSecret, servicesUp, sharedEnv } from "./env.ts";
 import { nginxCommand, nginxFiles, reloadNginx, writeNginxConf, wsServerLines } from "./nginx.ts";
-import { isAlive, lastLines, launch, portFree, probe, stopProcess } from "./procs.ts";
+import { isAlive, lastLines, launch, pidRunning, portFree, probe, stopProcess } from "./procs.ts";
 import {
   type ClusterProcess,
   type ClusterState,
@@ -146,11 +146,17 @@ async function startNginx(state: ClusterState, say: Say): Promise<void> {
   saveState(state);
   const deadline = Date.now() + 10_000;
   while (!(await probe(`${nginx.url}/nginx-health`, 500))?.ok) {
-    if (!isAlive(nginx)) throw new Error(`nginx exited; end of ${log}:\n${lastLines(log, 20)}`);
+    if (!pidRunning(nginx.pid)) throw new Error(`nginx exited; end of ${log}:\n${lastLines(log, 20)}`);
     if (Date.now() > deadline) throw new Error(`nginx did not answer on :${port}`);
     await Bun.sleep(50);
   }
   say(`nginx ready on :${port} (pid ${pid})`);
+  const page = await probe(`${nginx.url}/`);
+  if (!page?.ok) {
+    say(
+      `warning: nginx cannot serve the web client (${page?.status ?? "no answer"}): its workers must be able to read ${paths.web}`,
+    );
+  }
 }
 
 async function regenerateNginx(state: ClusterState): Promise<void> {

@@ -16,6 +16,17 @@ export function isAlive(p: Pick<ClusterProcess, "pid" | "kind">): boolean {
   }
 }
 
+/** True while the pid exists and is not a zombie, whatever it runs (for a process we just started). */
+export function pidRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
 /** Starts a long-lived process in its own session, appending stdout and stderr to `log`. */
 export function launch(cmd: string[], env: Record<string, string>, log: string, cwd: string): number {
   mkdirSync(dirname(log), { recursive: true });
