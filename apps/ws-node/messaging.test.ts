@@ -276,3 +276,40 @@ describe("receipts, transactions, disconnect", () => {
     expect((await c.closed).code).toBe(1000);
   });
 });
+
+describe("membership changes on live subscriptions", () => {
+  test("removed member: the subscription ends with a notice, the connection stays", async () => {
+    const { user, token } = await h.user("leaver");
+    await h.join(room.id, user.id);
+    const c = await RawStomp.connect(h.url, token);
+    c.sendFrame("SUBSCRIBE", { id: "errors", destination: "/user/queue/errors" });
+    c.sendFrame("SUBSCRIBE", { id: "room", destination: dest(), receipt: "in" });
+    await c.next((f) => f.command === "RECEIPT");
+    await h.backends.stores.rooms.leave(room.id, user.id);
+    await h.backends.bus.publishControl({ type: "member-removed", roomId: room.id, userId: user.id });
+    const n = await c.next((f) => f.command === "MESSAGE" && f.headers.destination === "/user/queue/errors");
+    expect(JSON.parse(c.body(n))).toMatchObject({ code: "subscription_revoked", subscription: "room" });
+    // No more room messages reach it, and the subscription id is free again.
+    const a = await RawStomp.connect(h.url, alice.token);
+    send(a, "after removal", { receipt: "x" });
+    await a.next((f) => f.command === "RECEIPT");
+    c.sendFrame("UNSUBSCRIBE", { id: "room" });
+    expect((await c.next((f) => f.command === "ERROR")).headers.message).toBe("unknown subscription");
+    expect(
+      c.take("MESSAGE").filter((f) => f.headers.destination === dest() && !f.headers["x-replay"]),
+    ).toHaveLength(0);
+    a.close();
+  });
+
+  test("room deleted: a subscriber not listening for notices gets ERROR and is closed", async () => {
+    const { user, token } = await h.user("owner2");
+    const doomed = await h.room(user.id);
+    const c = await RawStomp.connect(h.url, token);
+    c.sendFrame("SUBSCRIBE", { id: "room", destination: `/topic/rooms/${doomed.id}`, receipt: "in" });
+    await c.next((f) => f.command === "RECEIPT");
+    await h.backends.bus.publishControl({ type: "room-deleted", roomId: doomed.id });
+    const e = await c.next((f) => f.command === "ERROR");
+    expect(e.headers.message).toBe("subscription revoked");
+    await c.closed;
+  });
+});

@@ -1,0 +1,23 @@
+import { expect, test } from "bun:test";
+import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
+import { parseConfig } from "../../lib/config/index.ts";
+import { createStores } from "../../lib/store/index.ts";
+import { startAppProcess } from "../../test/support/app-process.ts";
+import { RawStomp } from "../../test/support/raw-stomp.ts";
+
+test("SIGTERM: clients get a clean close (1001) and the process exits 0", async () => {
+  const env = { JWT_SECRET: "shutdown-test-secret-long-enough-for-hs256" };
+  const app = await startAppProcess("apps/ws-node/main.ts", env);
+  const config = parseConfig({ ...env, DATA_DIR: app.dataDir });
+  const stores = await createStores(config);
+  const user = await stores.users.createUser(`s${Date.now()}`, "x");
+  await stores.close();
+  const token = await tokenServiceFromConfig(config).issueAccessToken(user);
+  const client = await RawStomp.connect(`${app.url.replace("http:", "ws:")}/ws`, token);
+
+  app.proc.kill("SIGTERM");
+  const closed = await client.closed;
+  expect(closed.code).toBe(1001);
+  expect(await app.proc.exited).toBe(0);
+  await app.stop();
+}, 30_000);
