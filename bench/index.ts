@@ -10,6 +10,7 @@ const all: Record<string, string> = {
   codec: "./codec.ts",
   fanout: "./fanout.ts",
   connections: "./connections.ts",
+  replicas: "./replicas.ts",
 };
 
 const wanted = process.argv.slice(2);
