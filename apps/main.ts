@@ -36,6 +36,7 @@ const presence = createPresenceNode({
   config,
   rooms: backends.stores.rooms,
   view: backends.presence.view,
+  bus: backends.bus,
   verifyToken,
   log,
 });

@@ -2,6 +2,7 @@
 
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
 import { nodeIdFrom } from "../../lib/backends.ts";
+import { createBus } from "../../lib/bus/index.ts";
 import { loadConfig } from "../../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
@@ -23,10 +24,13 @@ if (!config.REDIS_URL) {
 const stores = await createStores(config);
 const tokens = tokenServiceFromConfig(config);
 const { view } = createPresence(config, nodeIdFrom(config), log);
+// Only for membership control events; the presence-node never publishes.
+const bus = await createBus(config, { log });
 const node = createPresenceNode({
   config,
   rooms: stores.rooms,
   view,
+  bus,
   verifyToken: (t) => tokens.verifyAccessToken(t),
   log,
 });
@@ -49,6 +53,7 @@ log("info", "presence-node listening", {
 stopOnSignal(async () => {
   await node.stop();
   server.stop(true);
+  await bus.close();
   await stores.close();
   await metrics.close();
 }, log);

@@ -1,3 +1,4 @@
+import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceView } from "../../lib/presence/types.ts";
@@ -11,6 +12,8 @@ export interface PresenceNodeDeps {
   config: Config;
   rooms: RoomStore;
   view: PresenceView;
+  /** Control events (member removed, room deleted) end roster subscriptions like chat ones. */
+  bus: Pick<MessageBus, "subscribeControl">;
   verifyToken(token: string): Promise<Principal>;
   log: Logger;
 }
@@ -31,11 +34,16 @@ export const PRESENCE_SERVER_NAME = "ChatTalk-presence-node/0.1";
 export function createPresenceNode(d: PresenceNodeDeps): PresenceNode {
   const app = new PresenceApp({ rooms: d.rooms, view: d.view, verifyToken: d.verifyToken, log: d.log });
   const endpoint = new StompEndpoint(app, endpointOptions(d.config, PRESENCE_SERVER_NAME, d.log));
+  let stopControl: Unsubscribe | undefined;
   return {
     endpoint,
-    start: () => d.view.start(),
+    async start() {
+      await d.view.start();
+      stopControl = await d.bus.subscribeControl((e) => app.onControl(e));
+    },
     async stop() {
       await endpoint.shutdown(d.config.SHUTDOWN_GRACE_MS);
+      await stopControl?.();
       await d.view.close();
     },
     get healthy() {

@@ -112,6 +112,23 @@ export function presenceNodeSuite(open: () => Promise<Backend>): void {
     await client.deactivate();
   });
 
+  test("a member removed from the room loses the roster subscription without reconnecting", async () => {
+    const dave = await h.user("dave");
+    await h.stores.rooms.join(room.id, dave.user.id, 0);
+    const { client } = await connect(h.url, dave.token);
+    const notices: string[] = [];
+    client.subscribe("/user/queue/errors", (m) => notices.push(JSON.parse(m.body).code));
+    const bodies: unknown[] = [];
+    client.subscribe(presenceDestination(room.id), (m) => bodies.push(JSON.parse(m.body)));
+    await eventually(() => bodies.length === 1, "the snapshot");
+    await h.stores.rooms.leave(room.id, dave.user.id);
+    await h.bus.publishControl({ type: "member-removed", roomId: room.id, userId: dave.user.id });
+    await eventually(() => notices.length === 1, "the revocation notice");
+    expect(notices[0]).toBe("subscription_revoked");
+    expect(client.connected).toBe(true);
+    await client.deactivate();
+  });
+
   test("SEND to a presence destination gets an ERROR", async () => {
     const { client, errors } = await connect(h.url, bob.token);
     client.publish({ destination: presenceDestination(room.id), body: "{}" });

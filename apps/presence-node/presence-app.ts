@@ -1,3 +1,4 @@
+import { type ControlEvent, revocationReason } from "../../lib/bus/types.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
 import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
@@ -51,6 +52,8 @@ interface Watch {
   /** Events wait here until the RECEIPT is out, and while members are re-read for a new snapshot. */
   held: RosterEvent[] | undefined;
   messages: number;
+  /** Drops it from the app's room index. */
+  forget?: () => void;
 }
 
 function watchesOf(session: StompSession): Map<string, Watch> {
@@ -60,7 +63,19 @@ function watchesOf(session: StompSession): Map<string, Watch> {
 
 /** The presence node's STOMP application: read-only roster destinations, members only. */
 export class PresenceApp implements StompApp {
+  /** Live watches by room, so membership changes reach them. */
+  private readonly byRoom = new Map<string, Set<{ session: StompSession; w: Watch }>>();
+
   constructor(private readonly d: PresenceAppDeps) {}
+
+  /** A member removed or a room deleted: their roster subscriptions end, like the chat ones. */
+  onControl(event: ControlEvent): void {
+    const why = revocationReason(event);
+    for (const { session, w } of [...(this.byRoom.get(event.roomId) ?? [])]) {
+      if (event.type === "member-removed" && session.principal?.userId !== event.userId) continue;
+      session.revoke(w.sub.id, why, { roomId: event.roomId });
+    }
+  }
 
   authenticate(h: Headers): Promise<Principal> {
     return authenticateConnect(h, (t) => this.d.verifyToken(t));
@@ -77,6 +92,14 @@ export class PresenceApp implements StompApp {
     }
     const w: Watch = { roomId, sub, members, unwatch: undefined, ended: false, held: [], messages: 0 };
     watchesOf(session).set(sub.id, w);
+    const entry = { session, w };
+    const watchers = this.byRoom.get(roomId) ?? new Set();
+    this.byRoom.set(roomId, watchers);
+    watchers.add(entry);
+    w.forget = () => {
+      watchers.delete(entry);
+      if (watchers.size === 0 && this.byRoom.get(roomId) === watchers) this.byRoom.delete(roomId);
+    };
     const unwatch = await this.d.view.watch(roomId, (e) => this.onEvent(session, w, e));
     // The connection may have closed while the roster loaded.
     if (w.ended) unwatch();
@@ -106,6 +129,7 @@ export class PresenceApp implements StompApp {
 
   private end(w: Watch): void {
     w.ended = true;
+    w.forget?.();
     w.unwatch?.();
     w.unwatch = undefined;
   }

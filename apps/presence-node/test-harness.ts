@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@stomp/stompjs";
 import type { Server } from "bun";
+import { createMemoryBus } from "../../lib/bus/memory.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import { serveMounts } from "../../lib/http/serve.ts";
 import { silentLogger } from "../../lib/log/index.ts";
@@ -18,6 +20,7 @@ import { createPresenceNode, type PresenceNode } from "./node.ts";
 export interface PresenceHarness {
   url: string;
   stores: Stores;
+  bus: MessageBus;
   node: PresenceNode;
   server: Server<ConnData>;
   user(name: string): Promise<{ user: User; token: string }>;
@@ -34,10 +37,12 @@ export async function startPresenceHarness(view: PresenceView): Promise<Presence
   });
   const stores = createSqliteStores(join(dir, "test.db"));
   const principals = new Map<string, Principal>();
+  const bus = createMemoryBus(":memory:");
   const node = createPresenceNode({
     config,
     rooms: stores.rooms,
     view,
+    bus,
     verifyToken: async (token) => {
       const p = principals.get(token);
       if (!p) throw new Error("unknown token");
@@ -52,6 +57,7 @@ export async function startPresenceHarness(view: PresenceView): Promise<Presence
   );
   node.endpoint.attach(server);
   return {
+    bus,
     url: `ws://127.0.0.1:${server.port}/presence`,
     stores,
     node,
@@ -66,6 +72,7 @@ export async function startPresenceHarness(view: PresenceView): Promise<Presence
       await node.stop();
       server.stop(true);
       await stores.close();
+      await bus.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

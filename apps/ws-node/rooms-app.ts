@@ -1,5 +1,10 @@
 import type { Backlog } from "../../lib/backlog/types.ts";
-import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
+import {
+  BusUnavailableError,
+  type ControlEvent,
+  type MessageBus,
+  revocationReason,
+} from "../../lib/bus/types.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
@@ -152,17 +157,10 @@ export class RoomsApp implements StompApp {
 
   /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */
   onControl(event: ControlEvent): void {
+    const why = revocationReason(event);
     for (const rs of [...this.d.hub.subsOf(event.roomId)]) {
       if (event.type === "member-removed" && rs.userId !== event.userId) continue;
-      const { session, sub } = rs;
-      session.subscriptions.delete(sub.id);
-      this.unsubscribe(session, sub);
-      const why = event.type === "room-deleted" ? "the room was deleted" : "you are no longer a member";
-      const told = session.notify("subscription_revoked", `subscription ${sub.id} ended: ${why}`, {
-        subscription: sub.id,
-        roomId: event.roomId,
-      });
-      if (!told) session.fail("subscription revoked", `subscription ${sub.id} ended: ${why}`);
+      rs.session.revoke(rs.sub.id, why, { roomId: event.roomId });
     }
   }
 

@@ -123,6 +123,21 @@ export class StompSession {
   private noticeSubscription = "";
   private noticeSeq = 0;
 
+  /**
+   * Ends a subscription from the server side (membership revoked): a `subscription_revoked` notice
+   * when the client listens on /user/queue/errors, else ERROR and close — never a silent stop.
+   */
+  revoke(subscriptionId: string, why: string, extra: Record<string, unknown> = {}): void {
+    const sub = this.subscriptions.get(subscriptionId);
+    if (!sub || this.state !== "connected") return;
+    this.subscriptions.delete(subscriptionId);
+    this.app.unsubscribe(this, sub);
+    const message = `subscription ${subscriptionId} ended: ${why}`;
+    if (!this.notify("subscription_revoked", message, { subscription: subscriptionId, ...extra })) {
+      this.fail("subscription revoked", message);
+    }
+  }
+
   /** Sends ERROR, then closes once it is flushed. Idempotent. */
   fail(
     message: string,
