@@ -65,6 +65,9 @@ export const configSchema = z.object({
   MAX_CONNECTIONS_PER_USER: int(1, 10_000).default(10),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 10_000).default(200),
   BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  PRESENCE_COALESCE_MS: int(0, 60_000).default(200),
+  PRESENCE_NODE_TTL_MS: int(1_000, 600_000).default(10_000),
+  PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
 });

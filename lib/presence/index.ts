@@ -21,7 +21,11 @@ export function createPresence(
   config: Config,
   nodeId: string,
   log: Logger,
-  tuning: PresenceTuning = {},
+  tuning: PresenceTuning = {
+    coalesceMs: config.PRESENCE_COALESCE_MS,
+    nodeTtlMs: config.PRESENCE_NODE_TTL_MS,
+    sweepEveryMs: config.PRESENCE_SWEEP_MS,
+  },
 ): Presence {
   if (!config.REDIS_URL) {
     const memory = new MemoryPresence(log, tuning);

@@ -15,7 +15,8 @@ export async function authenticateConnect(
   verifyToken: (token: string) => Promise<Principal>,
 ): Promise<Principal> {
   const token = connectToken(h);
-  if (!token) throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
+  if (!token)
+    throw new StompError("authentication required", "send Authorization: Bearer <token> or passcode");
   try {
     return await verifyToken(token);
   } catch (err) {
