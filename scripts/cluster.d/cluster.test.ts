@@ -65,7 +65,7 @@ describe.skipIf(skip)("scripts/cluster", () => {
       expect(texts).toEqual(["hello from alice", "hello from bob"]);
     }
 
-    // The apps see the client's address that nginx put in X-Forwarded-For, not nginx's.
+    // /presence is routed to the presence-node: a member gets the room's snapshot.
     const presence = await RawStomp.connect(c.url("/presence", "ws"), alice.token);
     cleanups.push(() => presence.close());
     presence.sendFrame("SUBSCRIBE", { id: "p", destination: `/topic/presence/rooms/${roomId}` });

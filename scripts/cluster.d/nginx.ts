@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { REPO } from "./state.ts";
 
 export const TEMPLATE = join(REPO, "scripts/nginx/chattalk.conf.template");
@@ -94,6 +94,7 @@ export function nginxCommand(f: NginxFiles, ...args: string[]): string[] {
 /** Writes both files and has nginx check them; on a failed check the previous site file is restored. */
 export function writeNginxConf(f: NginxFiles, vars: TemplateVars): void {
   mkdirSync(join(f.prefix, "temp"), { recursive: true });
+  mkdirSync(dirname(f.errorLog), { recursive: true });
   const previous = existsSync(f.site) ? readFileSync(f.site, "utf8") : undefined;
   writeFileSync(f.conf, mainConf(f));
   writeFileSync(f.site, renderTemplate(readFileSync(TEMPLATE, "utf8"), vars));
