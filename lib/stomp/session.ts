@@ -1,56 +1,21 @@
 import type { ServerWebSocket } from "bun";
+import {
+  ERRORS_DESTINATION,
+  type Principal,
+  type SessionLimits,
+  type StompApp,
+  type Subscription,
+} from "./app.ts";
 import type { ConnData, StompEndpoint } from "./endpoint.ts";
 import { CloseCode, RefusedError, StompError } from "./errors.ts";
 import type { Frame, Headers, StompVersion } from "./frame.ts";
 import { negotiateHeartbeat, negotiateVersion, SUPPORTED_VERSIONS } from "./negotiate.ts";
-import { FrameParser, type ParserLimits, StompParseError } from "./parser.ts";
+import { FrameParser, StompParseError } from "./parser.ts";
 import { encodeFrame, HEARTBEAT } from "./serializer.ts";
 import { TransactionLog } from "./transactions.ts";
 
-export type AckMode = "auto" | "client" | "client-individual";
-
-export interface Principal {
-  userId: string;
-  username: string;
-}
-
-export interface Subscription {
-  readonly id: string;
-  readonly destination: string;
-  readonly ack: AckMode;
-  readonly headers: Headers;
-}
-
-/** Where the core sends non-fatal notices (rate limits, revoked subscriptions); handled by the core. */
-export const ERRORS_DESTINATION = "/user/queue/errors";
-
-/**
- * What an application (ws-node, presence-node) plugs into the STOMP core. Throwing a StompError from
- * any hook sends ERROR (with receipt-id when the frame had one) and closes the connection.
- */
-export interface StompApp {
-  authenticate(headers: Headers, session: StompSession): Promise<Principal>;
-  /**
-   * Accepts or refuses a subscription. It may return a continuation, run after the RECEIPT is sent,
-   * that starts delivering (a replay of missed messages, a presence snapshot).
-   */
-  subscribe(session: StompSession, sub: Subscription): Promise<(() => void) | undefined>;
-  unsubscribe(session: StompSession, sub: Subscription): void;
-  /** Resolves once the message is durably accepted; the RECEIPT waits for it. */
-  send(session: StompSession, frame: Frame): Promise<void>;
-  /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
-  ack(session: StompSession, id: string, positive: boolean, subscriptionHint: string | undefined): void;
-  /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */
-  disconnecting?(session: StompSession): Promise<void>;
-  closed(session: StompSession): void;
-}
-
-export interface SessionLimits {
-  parser: ParserLimits;
-  maxSubscriptions: number;
-  /** Frames parsed but not yet handled (a client pipelining past slow SENDs). */
-  maxQueuedFrames: number;
-}
+export type { AckMode, Principal, SessionLimits, StompApp, Subscription } from "./app.ts";
+export { ERRORS_DESTINATION } from "./app.ts";
 
 type State = "connecting" | "connected" | "closing" | "closed";
 
