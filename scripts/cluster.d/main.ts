@@ -18,6 +18,10 @@ import { down, lockCluster, scale, up } from "./cluster.ts";
 import { clusterPaths, defaultDir, loadState, ports } from "./state.ts";
 import { clusterStatus, formatProcesses, formatStatus } from "./status.ts";
 
+// kafkajs's retrier hands setTimeout negative delays, which Bun clamps to 1 ms and warns about on
+// stderr, in the middle of `status` output. The clamping is harmless; the warning is dropped.
+process.removeAllListeners("warning");
+
 const say = (msg: string) => process.stderr.write(`[cluster] ${msg}\n`);
 
 function usage(): never {
