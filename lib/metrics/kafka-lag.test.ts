@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
+import { createBus } from "../bus/index.ts";
+import { parseConfig } from "../config/index.ts";
+import { backlogWriterLagProbe } from "./index.ts";
 import { kafkaLagProbe } from "./kafka-lag.ts";
 
 /** Lag against a real broker: a fresh topic, a few records, a group committed part of the way. */
@@ -42,4 +46,58 @@ describe.skipIf(skipWithout("kafka"))("kafkaLagProbe", () => {
     ]);
     expect(after.total).toBe(3);
   }, 30_000);
+});
+
+/** The group name the probe measures is the one the Kafka bus's durable readers really commit under. */
+describe.skipIf(skipWithout("kafka"))("backlogWriterLagProbe", () => {
+  test("sees the backlog writers' commits: lag falls to zero once they have consumed", async () => {
+    const run = Date.now().toString(36);
+    const config = parseConfig({
+      KAFKA_BROKERS: serviceUrl("kafka"),
+      KAFKA_TOPIC: `chattalk.lagtest.bus.${run}`,
+      KAFKA_PARTITIONS: "2",
+    });
+    const bus = await createBus(config);
+    const probe = backlogWriterLagProbe(config)!;
+    const admin = new Kafka({
+      clientId: "lag-test",
+      brokers: config.KAFKA_BROKERS!,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await bus.publish({
+          id: crypto.randomUUID(),
+          roomId: `room${i}`,
+          type: "message",
+          sender: { id: "u", username: "u" },
+          text: `t${i}`,
+          sentAt: new Date().toISOString(),
+        });
+      }
+      expect((await probe.measure()).total).toBe(4);
+      let consumed = 0;
+      const stop = await bus.consume(BACKLOG_WRITER_GROUP, async (batch) => {
+        consumed += batch.length;
+      });
+      const deadline = Date.now() + 20_000;
+      let lag = await probe.measure();
+      while (lag.total > 0 && Date.now() < deadline) {
+        await Bun.sleep(200);
+        lag = await probe.measure();
+      }
+      await stop();
+      expect(consumed).toBe(4);
+      expect(lag.total).toBe(0);
+      expect(lag.partitions.some((p) => p.committed > 0)).toBe(true);
+    } finally {
+      await probe.close();
+      await bus.close();
+      await admin.connect();
+      await admin
+        .deleteTopics({ topics: [config.KAFKA_TOPIC, `${config.KAFKA_TOPIC}.control`] })
+        .catch(() => {});
+      await admin.disconnect();
+    }
+  }, 40_000);
 });

@@ -1,6 +1,11 @@
 import { BACKLOG_WRITER_GROUP } from "../../lib/backlog/writer.ts";
 import { parseConfig } from "../../lib/config/index.ts";
-import { type ConsumerLag, kafkaLagProbe, parseExposition, sumSamples } from "../../lib/metrics/index.ts";
+import {
+  backlogWriterLagProbe,
+  type ConsumerLag,
+  parseExposition,
+  sumSamples,
+} from "../../lib/metrics/index.ts";
 import { isAlive, probe } from "./procs.ts";
 import { type ClusterProcess, type ClusterState, ordered, ports } from "./state.ts";
 
@@ -54,9 +59,7 @@ async function one(p: ClusterProcess): Promise<ProcessStatus> {
 /** Health, connections and message counts of every process, and the backlog writer's Kafka lag. */
 export async function clusterStatus(state: ClusterState): Promise<ClusterStatus> {
   const config = parseConfig(state.env);
-  const lagProbe = config.KAFKA_BROKERS
-    ? kafkaLagProbe({ brokers: config.KAFKA_BROKERS, topic: config.KAFKA_TOPIC, group: BACKLOG_WRITER_GROUP })
-    : undefined;
+  const lagProbe = backlogWriterLagProbe(config);
   const [processes, lag] = await Promise.all([
     Promise.all(ordered(state).map(one)),
     lagProbe?.measure().then(
