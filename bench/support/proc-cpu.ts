@@ -38,3 +38,27 @@ export function busyPercentOfCore(before: MachineCpu, after: MachineCpu): number
   const total = after.totalMs - before.totalMs;
   return total > 0 ? ((after.busyMs - before.busyMs) / total) * 100 * cpus().length : 0;
 }
+
+/** The pids of a process's children (Linux's /proc/<pid>/task/<pid>/children); none if unreadable. */
+export async function childPids(pid: number): Promise<number[]> {
+  const file = Bun.file(`/proc/${pid}/task/${pid}/children`);
+  if (!(await file.exists())) return [];
+  return (await file.text()).split(" ").filter(Boolean).map(Number);
+}
+
+/** CPU ms so far of each process still running; a process gone meanwhile is left out. */
+export async function cpuSnapshot(pids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const ms = await processCpuMs(pid).catch(() => undefined);
+    if (ms !== undefined) out.set(pid, ms);
+  }
+  return out;
+}
+
+/** CPU ms used between two snapshots; a process that appeared in between counts whole. */
+export function cpuDeltaMs(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
+}
