@@ -189,8 +189,16 @@ export async function scale(dir: string, replicas: number, say: Say): Promise<Cl
     const pending = { ...state, processes: [...state.processes, ...added] };
     saveState(pending); // recorded before they are ready, so `down` stops them whatever happens
     say(`starting ${added.map((p) => p.name).join(", ")}`);
-    await waitReady(added, say);
-    await regenerateNginx(pending);
+    try {
+      await waitReady(added, say);
+      await regenerateNginx(pending);
+    } catch (err) {
+      say("scale failed; stopping the replicas it started");
+      await Promise.all(added.map((p) => stopProcess(p, shutdownGraceMs(state))));
+      await regenerateNginx(state).catch(() => {});
+      saveState(state);
+      throw err;
+    }
     say(`nginx reloaded: ${wsNodes(pending).length} ws-node replicas`);
     return pending;
   }

@@ -5,7 +5,7 @@ import { Client, type IMessage } from "@stomp/stompjs";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { parseExposition, type Sample, sumSamples } from "../../lib/metrics/index.ts";
-import { isAlive } from "./procs.ts";
+import { isAlive, portFree } from "./procs.ts";
 import { type ClusterState, loadState, REPO, wsNodes } from "./state.ts";
 
 /** A cluster of its own for one test file: own directory, base port, Kafka topic and MongoDB database. */
@@ -28,15 +28,8 @@ async function freeBasePort(): Promise<number> {
   // Below Linux's ephemeral range (32768+), so client sockets never take one of these ports.
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-    const taken = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        fetch(`http://127.0.0.1:${base + i}/`, { signal: AbortSignal.timeout(300) }).then(
-          () => true,
-          (e: Error) => e.name === "TimeoutError",
-        ),
-      ),
-    );
-    if (!taken.some(Boolean)) return base;
+    const free = await Promise.all(Array.from({ length: 30 }, (_, i) => portFree(base + i)));
+    if (free.every(Boolean)) return base;
   }
   throw new Error("no free port range for a test cluster");
 }
