@@ -40,8 +40,10 @@ class Link {
     private readonly onFrame: (link: Link, frame: string) => void,
   ) {
     ws.onmessage = (e) => {
-      for (const frame of String(e.data).split("\0")) {
-        if (frame.trim() === "") continue; // heart-beats and the split's tail
+      for (const part of String(e.data).split("\0")) {
+        // Heart-beats and end-of-lines between frames; the split's empty tail.
+        const frame = part.replace(/^[\r\n]+/, "");
+        if (frame === "") continue;
         const w = this.waiter;
         this.waiter = undefined;
         if (w) w(frame);
@@ -123,7 +125,7 @@ function onFrame(link: Link, frame: string): void {
   if (frame.startsWith("MESSAGE\n")) {
     // The body is the ChatMessage JSON; our SEND's text is "m <id>".
     const at = frame.indexOf('"text":"m ');
-    const id = at < 0 ? -1 : Number.parseInt(frame.slice(at + 10), 10);
+    const id = at < 0 ? -1 : Number.parseInt(frame.slice(at + 10, at + 30), 10);
     if (!(id >= step.firstId) || sentAt[id] === undefined) return;
     step.deliveries++;
     if (now <= step.endsAt) step.deliveriesInWindow++;
