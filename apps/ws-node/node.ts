@@ -71,11 +71,23 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       deliveredTimer = setInterval(() => app.recordDelivered(), 250);
     },
     async stop() {
-      app.recordDelivered();
-      await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
-      if (deliveredTimer) clearInterval(deliveredTimer);
-      await readPositions.stop();
+      // Drain order matters for clients that reconnect elsewhere at once: stop taking connections
+      // and stop delivering, save exactly what each client has been sent, and only then close them,
+      // so their replay on the next node starts right after it — nothing lost, nothing twice.
+      endpoint.stopAccepting();
       for (const u of unsubscribes.splice(0)) await u();
+      if (deliveredTimer) clearInterval(deliveredTimer);
+      const flushed = performance.now() + 1000;
+      while (
+        performance.now() < flushed &&
+        [...endpoint.sessions].some((s) => s.ws.getBufferedAmount() > 0)
+      ) {
+        await Bun.sleep(20);
+      }
+      app.recordDelivered();
+      await readPositions.flush();
+      await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
+      await readPositions.stop();
       await d.presence.stop();
     },
   };

@@ -102,7 +102,10 @@ export class RoomsApp implements StompApp {
     }
     const text = parseText(frame.body, this.bodySchema);
     const p = session.principal!;
-    if (!(await this.d.rooms.isMember(roomId, p.userId))) {
+    // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
+    // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
+    const subscribed = [...roomSubs(session).values()].some((rs) => rs.roomId === roomId);
+    if (!subscribed && !(await this.d.rooms.isMember(roomId, p.userId))) {
       throw new RefusedError("forbidden", `not a member of room ${roomId}`);
     }
     try {

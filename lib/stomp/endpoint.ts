@@ -204,12 +204,17 @@ export class StompEndpoint {
     }
   }
 
+  /** New upgrades get 503 from now on; connected clients stay until shutdown(). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   /**
    * Stops taking connections and closes every client cleanly (1001) so it reconnects elsewhere;
    * resolves when all are gone or the grace time has passed.
    */
   async shutdown(graceMs: number): Promise<void> {
-    this.accepting = false;
+    this.stopAccepting();
     for (const s of this.sessions) s.close(CloseCode.goingAway, "server shutting down");
     const deadline = performance.now() + graceMs;
     while (this.sessions.size > 0 && performance.now() < deadline) await Bun.sleep(20);
