@@ -39,7 +39,9 @@ export function serveMounts(config: Config, mounts: Mount[]): Server<ConnData> {
     websocket: webSocketHandler(config),
     error(err) {
       // Details stay in the log; clients get the JSON error shape without internals.
-      process.stderr.write(`${JSON.stringify({ level: "error", msg: "unhandled request error", err: String(err) })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level: "error", msg: "unhandled request error", err: String(err) })}\n`,
+      );
       return jsonError(500, "internal", "internal error");
     },
   });
