@@ -94,7 +94,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   const listeners = new Set<(message: ChatMessage) => void>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
   const consumers = new Set<Unsubscribe>();
-  let fanout: Promise<Unsubscribe> | undefined;
+  /** One live reader per topic, started when its first listener arrives. */
+  const readers = new Map<string, Promise<Unsubscribe>>();
   let closed = false;
 
   const dispatch = <T>(set: Set<(value: T) => void>, value: T) => {
@@ -108,13 +109,15 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   };
 
   /**
-   * One consumer per process reads both topics for every local subscriber. Its group is new and its
-   * own, so it gets every partition, starting at their current ends. Subscribing resolves after its
-   * first fetch, when those start positions are fixed: from then on nothing published is missed. It
-   * commits as it goes only so that a rejoin after an outage resumes where it was.
+   * One consumer per process and topic reads it for every local subscriber: messages for the
+   * fan-out, control events for membership changes (a presence-node reads only those). Its group is
+   * new and its own, so it gets every partition, starting at their current ends. Subscribing resolves
+   * after its first fetch, when those start positions are fixed: from then on nothing published is
+   * missed. It commits as it goes only so that a rejoin after an outage resumes where it was.
    */
-  const startFanout = async (): Promise<Unsubscribe> => {
-    const groupId = `chattalk-fanout-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
+  const startReader = async (readTopic: string): Promise<Unsubscribe> => {
+    const kind = readTopic === controlTopic ? "control" : "fanout";
+    const groupId = `chattalk-${kind}-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
     const consumer = newConsumer(groupId);
     const positioned = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.FETCH, () => {
@@ -123,17 +126,16 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       });
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [topic, controlTopic], fromBeginning: false });
+    await consumer.subscribe({ topics: [readTopic], fromBeginning: false });
     // A rejoin resumes from the last auto-commit, a little behind what was already dispatched.
-    const dispatched = new Map<string, number>();
+    const dispatched = new Map<number, number>();
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        const where = `${batch.topic}/${batch.partition}`;
         for (const record of batch.messages) {
           const offset = Number(record.offset);
-          if (offset <= (dispatched.get(where) ?? -1)) continue;
-          dispatched.set(where, offset);
-          if (batch.topic === controlTopic) {
+          if (offset <= (dispatched.get(batch.partition) ?? -1)) continue;
+          dispatched.set(batch.partition, offset);
+          if (kind === "control") {
             const event = parseRecord<ControlEvent>(record, log);
             if (event) dispatch(controlListeners, event);
           } else {
@@ -148,16 +150,20 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       await consumer.disconnect();
       await admin
         .deleteGroups([groupId])
-        .catch((err) => log("debug", "kafka: fan-out group not deleted", { err: String(err) }));
+        .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, err: String(err) }));
     };
   };
 
-  const listen = async <T>(set: Set<T>, listener: T): Promise<Unsubscribe> => {
-    fanout ??= startFanout().catch((err) => {
-      fanout = undefined;
-      throw err;
-    });
-    await fanout;
+  const listen = async <T>(readTopic: string, set: Set<T>, listener: T): Promise<Unsubscribe> => {
+    let reader = readers.get(readTopic);
+    if (!reader) {
+      reader = startReader(readTopic).catch((err) => {
+        readers.delete(readTopic);
+        throw err;
+      });
+      readers.set(readTopic, reader);
+    }
+    await reader;
     set.add(listener);
     return async () => {
       set.delete(listener);
@@ -209,7 +215,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       return { ...draft, seq: seqOf(offset) };
     },
 
-    subscribe: (handler) => listen(listeners, handler),
+    subscribe: (handler) => listen(topic, listeners, handler),
 
     async consume(group, handler) {
       // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
@@ -235,7 +241,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       });
     },
 
-    subscribeControl: (handler) => listen(controlListeners, handler),
+    subscribeControl: (handler) => listen(controlTopic, controlListeners, handler),
 
     async close() {
       if (closed) return;
@@ -243,7 +249,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       listeners.clear();
       controlListeners.clear();
       await Promise.all([...consumers].map((stop) => stop()));
-      if (fanout) await (await fanout.catch(() => undefined))?.();
+      for (const reader of readers.values()) await (await reader.catch(() => undefined))?.();
       await producer.close();
       await admin.disconnect();
     },
