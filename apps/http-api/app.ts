@@ -34,8 +34,8 @@ export interface HttpApiDeps {
   log?: Logger;
   /** argon2id by default; tests pass a cheaper cost. */
   passwords?: PasswordHasher;
-  /** Login attempts: 5 at once, then one per 20 s per username; 20 at once, then one per 3 s per address. */
-  loginLimits?: { perUsername?: RateLimit; perIp?: RateLimit };
+  /** Login: 5 at once, then one per 20 s per username; 20, then one per 3 s per address. Sign-up: 20, then one per 10 s per address. */
+  loginLimits?: { perUsername?: RateLimit; perIp?: RateLimit; signupPerIp?: RateLimit };
   /** Milliseconds since the epoch, for refresh-token expiry and rate limits; tests move it. */
   now?: () => number;
 }
@@ -43,6 +43,7 @@ export interface HttpApiDeps {
 export const DEFAULT_LOGIN_LIMITS = {
   perUsername: { ratePerSec: 1 / 20, burst: 5 },
   perIp: { ratePerSec: 1 / 3, burst: 20 },
+  signupPerIp: { ratePerSec: 1 / 10, burst: 20 },
 } satisfies Record<string, RateLimit>;
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -70,6 +71,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     }),
     loginByUsername: limiter(deps.loginLimits?.perUsername ?? DEFAULT_LOGIN_LIMITS.perUsername),
     loginByIp: limiter(deps.loginLimits?.perIp ?? DEFAULT_LOGIN_LIMITS.perIp),
+    signupByIp: limiter(deps.loginLimits?.signupPerIp ?? DEFAULT_LOGIN_LIMITS.signupPerIp),
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>({

@@ -36,6 +36,8 @@ export interface RouteDeps {
   passwords: PasswordHasher;
   loginByUsername: KeyedRateLimiter;
   loginByIp: KeyedRateLimiter;
+  /** Sign-ups per client address: account creation is cheap to abuse and costs an argon2id hash. */
+  signupByIp: KeyedRateLimiter;
   log: Logger;
 }
 

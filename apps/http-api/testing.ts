@@ -38,6 +38,7 @@ export interface TestApi {
 }
 
 let counter = 0;
+let signups = 0;
 export const uniqueName = (prefix = "user") =>
   `${prefix}${++counter}${Math.random().toString(36).slice(2, 7)}`;
 
@@ -109,7 +110,13 @@ export async function startTestApi(
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async signup(username = uniqueName()) {
-      const res = await api.call("POST", "/api/auth/signup", { body: { username, password: "password123" } });
+      // Each test user signs up from its own (documentation-range) address, clear of the per-IP limit.
+      const n = ++signups;
+      const ip = `198.18.${(n >> 8) & 255}.${n & 255}`;
+      const res = await api.call("POST", "/api/auth/signup", {
+        body: { username, password: "password123" },
+        ip,
+      });
       if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
       return { token: res.body.accessToken, refreshToken: res.body.refreshToken, user: res.body.user };
     },

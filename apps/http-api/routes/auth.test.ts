@@ -143,6 +143,20 @@ describe("POST /api/auth/login", () => {
   });
 });
 
+describe("POST /api/auth/signup limits", () => {
+  test("429 with Retry-After once an address has used its sign-ups; other addresses are unaffected", async () => {
+    api = await startTestApi({ now: () => 7, loginLimits: { signupPerIp: { ratePerSec: 0.2, burst: 2 } } });
+    const signup = (username: string, ip: string) =>
+      api.call("POST", "/api/auth/signup", { body: { username, password: "password123" }, ip });
+    expect((await signup("first", "192.0.2.1")).status).toBe(201);
+    expect((await signup("second", "192.0.2.1")).status).toBe(201);
+    const limited = await signup("third", "192.0.2.1");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("5");
+    expect((await signup("third", "192.0.2.2")).status).toBe(201);
+  });
+});
+
 describe("POST /api/auth/refresh", () => {
   test("200 with a new pair; the old refresh token is spent", async () => {
     api = await startTestApi();

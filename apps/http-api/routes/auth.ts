@@ -18,11 +18,13 @@ const signup = createRoute({
   path: "/api/auth/signup",
   tags: ["auth"],
   summary: "Create an account and log in",
-  description: "Usernames are NFKC-normalised, trimmed and lowercased; passwords are 8 to 128 characters.",
+  description:
+    "Usernames are NFKC-normalised, trimmed and lowercased; passwords are 8 to 128 characters. " +
+    "Rate limited per client address; 429 carries Retry-After (seconds).",
   request: { body: jsonBody(CredentialsSchema) },
   responses: {
     201: jsonContent(AuthResponseSchema, "Created; tokens for the new user"),
-    ...errorResponses(400, 409),
+    ...errorResponses(400, 409, 429),
   },
 });
 
@@ -84,6 +86,12 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
+    const waitMs = d.signupByIp.take(c.env?.clientIp ?? "unknown");
+    if (waitMs > 0) {
+      throw new ApiError(429, "rate_limited", "too many sign-ups from this address; retry later", {
+        retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
+    }
     const user = await d.stores.users.createUser(username, await d.passwords.hash(password));
     return c.json(await grant(user), 201);
   });
