@@ -10,6 +10,12 @@ if (!haveChromium && process.env.CHATTALK_REQUIRE_SERVICES === "1") {
   throw new Error(`Chromium is required for the browser tests but ${CHROMIUM} does not exist`);
 }
 
+// Unique per run: with service URLs set (npm test) the app shares Postgres with earlier runs.
+const run = Date.now().toString(36);
+const ALICE = `alice${run}`;
+const BOB = `bob${run}`;
+const LOBBY = `lobby ${run}`;
+
 let app: AppProcess;
 let browser: Browser;
 
@@ -55,36 +61,36 @@ async function say(page: Page, text: string): Promise<void> {
 
 describe.skipIf(!haveChromium)("browser client", () => {
   test("two people chat, see each other online, and a returning one sees what was missed", async () => {
-    const alice = await signUp("alice");
-    await alice.fill('#create-room input[name="name"]', "lobby");
+    const alice = await signUp(ALICE);
+    await alice.fill('#create-room input[name="name"]', LOBBY);
     await alice.click("#create-room button");
-    await alice.waitForSelector("#room-title:text('lobby')");
+    await alice.waitForSelector(`#room-title:text('${LOBBY}')`);
 
-    const bob = await signUp("bob");
-    await bob.click("#discover-rooms li:has-text('lobby')");
-    await bob.waitForSelector("#room-title:text('lobby')");
+    const bob = await signUp(BOB);
+    await bob.click(`#discover-rooms li:has-text('${LOBBY}')`);
+    await bob.waitForSelector(`#room-title:text('${LOBBY}')`);
 
     await say(bob, "hi alice");
     await alice.waitForSelector("#messages li:has-text('hi alice')");
-    await alice.waitForSelector("#online li:text('bob')");
-    await bob.waitForSelector("#online li:text('alice')");
+    await alice.waitForSelector(`#online li:text('${BOB}')`);
+    await bob.waitForSelector(`#online li:text('${ALICE}')`);
 
     // Bob goes away; alice talks; bob comes back to the room.
     await bob.close();
-    await alice.waitForSelector("#offline li:text('bob')");
+    await alice.waitForSelector(`#offline li:text('${BOB}')`);
     await say(alice, "are you there?");
     await say(alice, "ping");
     await alice.waitForSelector("#messages li:has-text('ping')");
 
     const bobAgain = await (await browser.newContext()).newPage();
     await bobAgain.goto(app.url);
-    await bobAgain.fill('input[name="username"]', "bob");
+    await bobAgain.fill('input[name="username"]', BOB);
     await bobAgain.fill('input[name="password"]', "correct horse battery");
     await bobAgain.click('button[value="login"]');
-    await bobAgain.waitForSelector("#my-rooms li:has-text('lobby')");
+    await bobAgain.waitForSelector(`#my-rooms li:has-text('${LOBBY}')`);
     if (process.env.DEBUG_WEB) console.log(await bobAgain.textContent("#my-rooms"));
-    await bobAgain.waitForSelector("#my-rooms li:has-text('lobby') .badge:text('2')");
-    await bobAgain.click("#my-rooms li:has-text('lobby')");
+    await bobAgain.waitForSelector(`#my-rooms li:has-text('${LOBBY}') .badge:text('2')`);
+    await bobAgain.click(`#my-rooms li:has-text('${LOBBY}')`);
     await bobAgain.waitForSelector("#messages li.divider");
     const afterDivider = await bobAgain.$$eval("#messages li.divider ~ li", (lis) =>
       lis.map((li) => li.textContent ?? ""),
