@@ -31,7 +31,7 @@ export interface EndpointStats {
   connectionsClosed: number;
   rateLimited: number;
   heartbeatTimeouts: number;
-  /** By command; the first frame of each WebSocket message (clients send one frame per message). */
+  /** By command, every frame parsed from clients. */
   framesIn: Record<string, number>;
   /** By command; a MESSAGE published to a topic counts once per subscriber. */
   framesOut: Record<string, number>;
@@ -58,17 +58,6 @@ export function peekCommand(data: string | Uint8Array): string | undefined {
 
 function count(counts: Record<string, number>, command: string | undefined, n = 1): void {
   if (command !== undefined) counts[command] = (counts[command] ?? 0) + n;
-}
-
-/** A session whose outgoing frames land in its endpoint's stats. */
-class CountedSession extends StompSession {
-  override sendRaw(data: string | Uint8Array): number {
-    const status = super.sendRaw(data);
-    const stats = this.ws.data.endpoint.stats;
-    if (status === -1) stats.backpressure++;
-    if (status !== 0) count(stats.framesOut, peekCommand(data));
-    return status;
-  }
 }
 
 /**
@@ -170,7 +159,7 @@ export class StompEndpoint {
       ws.close(CloseCode.goingAway, "server shutting down");
       return;
     }
-    const session = new CountedSession(ws, this, this.app, this.opts.limits);
+    const session = new StompSession(ws, this, this.app, this.opts.limits);
     ws.data.session = session;
     this.sessions.add(session);
     this.stats.connectionsOpened++;
@@ -178,8 +167,18 @@ export class StompEndpoint {
   }
 
   onMessage(ws: ServerWebSocket<ConnData>, message: string | Uint8Array): void {
-    count(this.stats.framesIn, peekCommand(message));
     ws.data.session?.onBytes(message);
+  }
+
+  /** A frame parsed from a client, counted by command. */
+  recordFrameIn(command: string): void {
+    count(this.stats.framesIn, command);
+  }
+
+  /** What a session sent directly, with Bun's send status (-1: queued over the backpressure mark). */
+  recordSend(data: string | Uint8Array, status: number): void {
+    if (status === -1) this.stats.backpressure++;
+    if (status !== 0) count(this.stats.framesOut, peekCommand(data));
   }
 
   onClose(ws: ServerWebSocket<ConnData>, code = 1005): void {

@@ -57,7 +57,9 @@ export class StompSession {
   sendRaw(data: string | Uint8Array): number {
     if (this.state === "closed") return 0;
     this.lastSentAt = performance.now();
-    return this.ws.send(data);
+    const status = this.ws.send(data);
+    this.endpoint.recordSend(data, status);
+    return status;
   }
 
   sendFrame(
@@ -166,6 +168,7 @@ export class StompSession {
     try {
       while (this.queue.length > 0 && (this.state === "connecting" || this.state === "connected")) {
         const frame = this.queue.shift()!;
+        this.endpoint.recordFrameIn(frame.command);
         try {
           await this.handle(frame);
         } catch (err) {
