@@ -2,9 +2,9 @@ import type { Server } from "bun";
 import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { ConnData } from "../stomp/endpoint.ts";
-import { jsonError } from "../stomp/endpoint.ts";
 import { webSocketHandler } from "../stomp/options.ts";
 import { clientIp } from "./client-ip.ts";
+import { jsonError } from "./json-error.ts";
 
 /**
  * A piece of an app mounted at a path prefix. `handle` may upgrade the request to a WebSocket

@@ -1,10 +1,14 @@
-import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { Server, ServerWebSocket } from "bun";
+import { jsonError } from "../http/json-error.ts";
 import type { Logger } from "../log/index.ts";
 import { TokenBucket } from "../ratelimit/token-bucket.ts";
 import { CloseCode, StompError } from "./errors.ts";
 import { type HeartbeatPolicy, selectSubprotocol } from "./negotiate.ts";
 import { type SessionLimits, type StompApp, StompSession } from "./session.ts";
+import { count, type EndpointStats, newStats, peekCommand } from "./stats.ts";
 import type { TransactionLimits } from "./transactions.ts";
+
+export type { EndpointStats } from "./stats.ts";
 
 /** Per-socket data Bun keeps for us; the endpoint routes each socket to its own app. */
 export interface ConnData {
@@ -25,41 +29,6 @@ export interface EndpointOptions {
   log: Logger;
 }
 
-/** Counters for metrics and status. */
-export interface EndpointStats {
-  connectionsOpened: number;
-  connectionsClosed: number;
-  rateLimited: number;
-  heartbeatTimeouts: number;
-  /** By command, every frame parsed from clients. */
-  framesIn: Record<string, number>;
-  /** By command; a MESSAGE published to a topic counts once per subscriber. */
-  framesOut: Record<string, number>;
-  /** Closed connections by WebSocket close code (4008 slow consumer, 1006 cut off or lost). */
-  closes: Record<number, number>;
-  /** Sends that passed the send-buffer limit: Bun cuts such a socket off (1006). */
-  backpressure: number;
-}
-
-/** The command at the start of a frame, or undefined for heart-beats and anything unexpected. */
-export function peekCommand(data: string | Uint8Array): string | undefined {
-  let i = 0;
-  const at = typeof data === "string" ? (k: number) => data.charCodeAt(k) : (k: number) => data[k] ?? NaN;
-  while (i < data.length && (at(i) === 10 || at(i) === 13)) i++;
-  let command = "";
-  for (let k = i; k < data.length && k < i + 12; k++) {
-    const c = at(k);
-    if (c === 10 || c === 13) return command || undefined;
-    if (c < 65 || c > 90) return undefined;
-    command += String.fromCharCode(c);
-  }
-  return undefined;
-}
-
-function count(counts: Record<string, number>, command: string | undefined, n = 1): void {
-  if (command !== undefined) counts[command] = (counts[command] ?? 0) + n;
-}
-
 /**
  * A STOMP-over-WebSocket endpoint on Bun.serve: upgrades requests, owns the sessions, runs one ticker
  * for heart-beats and CONNECT timeouts (no timer per connection, so idle connections stay cheap),
@@ -67,16 +36,7 @@ function count(counts: Record<string, number>, command: string | undefined, n = 
  */
 export class StompEndpoint {
   readonly sessions = new Set<StompSession>();
-  readonly stats: EndpointStats = {
-    connectionsOpened: 0,
-    connectionsClosed: 0,
-    rateLimited: 0,
-    heartbeatTimeouts: 0,
-    framesIn: {},
-    framesOut: {},
-    closes: {},
-    backpressure: 0,
-  };
+  readonly stats: EndpointStats = newStats();
   readonly heartbeatPolicy: HeartbeatPolicy;
   readonly transactionLimits: TransactionLimits;
   readonly serverName: string;
@@ -259,41 +219,4 @@ export class StompEndpoint {
       if (s.sendEveryMs > 0 && now - s.lastSentAt >= s.sendEveryMs) s.sendHeartbeat();
     }
   }
-}
-
-export function jsonError(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
-}
-
-/** Bun's websocket handlers: every socket carries its endpoint, so several endpoints share one server. */
-export const stompWebSocketHandlers: WebSocketHandler<ConnData> = {
-  open(ws) {
-    ws.data.endpoint.onOpen(ws);
-  },
-  message(ws, message) {
-    ws.data.endpoint.onMessage(ws, message);
-  },
-  close(ws, code) {
-    ws.data.endpoint.onClose(ws, code);
-  },
-};
-
-/** Socket-level limits from configuration. */
-export function stompWebSocketOptions(o: {
-  maxFrameBytes: number;
-  sendBufferLimitBytes: number;
-  idleTimeoutSec: number;
-}): WebSocketHandler<ConnData> {
-  return {
-    ...stompWebSocketHandlers,
-    // Bun's own cap sits above the STOMP frame limit so an oversize frame gets a STOMP ERROR naming
-    // the limit; messages past this hard cap are closed by Bun with 1009.
-    maxPayloadLength: o.maxFrameBytes * 2 + 4096,
-    // A consumer whose unsent data passes the limit is cut off; it recovers missed messages on reconnect.
-    backpressureLimit: o.sendBufferLimitBytes,
-    closeOnBackpressureLimit: true,
-    idleTimeout: o.idleTimeoutSec,
-    sendPings: true,
-    perMessageDeflate: false,
-  };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { EndpointOptions } from "./endpoint.ts";
-import { stompWebSocketOptions } from "./endpoint.ts";
+import { stompWebSocketOptions } from "./websocket.ts";
 
 /** STOMP endpoint settings from configuration; one place for ws-node and presence-node. */
 export function endpointOptions(config: Config, serverName: string, log: Logger): EndpointOptions {
