@@ -313,3 +313,22 @@ describe("membership changes on live subscriptions", () => {
     await c.closed;
   });
 });
+
+describe("hostile input", () => {
+  test("random bytes before and after CONNECT never take the server down", async () => {
+    const fc = await import("fast-check");
+    const chunks = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 2048 }), { numRuns: 60, seed: 42 });
+    for (const [i, chunk] of chunks.entries()) {
+      const c = i % 2 === 0 ? await RawStomp.open(h.url) : await RawStomp.connect(h.url, bob.token);
+      c.send(chunk);
+      c.send(chunk.slice(0, chunk.length >> 1));
+      // Either the bytes were an incomplete frame (the connection waits) or it got an ERROR and closed.
+      await Promise.race([c.closed, Bun.sleep(20)]);
+      c.close();
+    }
+    const ok = await RawStomp.connect(h.url, alice.token);
+    ok.sendFrame("SUBSCRIBE", { id: "alive", destination: dest(), receipt: "alive" });
+    expect((await ok.next((f) => f.command === "RECEIPT")).headers["receipt-id"]).toBe("alive");
+    ok.close();
+  });
+});
