@@ -37,6 +37,7 @@ export function limiterContract(fixture: LimiterFixture): void {
   beforeAll(async () => {
     a = await fixture.open();
     b = await fixture.open();
+    await Promise.all([a.ready(), b.ready()]);
   }, timeout);
   afterAll(async () => {
     await Promise.all(made.map((l) => l.close()));

@@ -10,10 +10,9 @@ export type { KeyedLimiter, LimiterFactory, MakeLimiter, RateLimit } from "./typ
 
 /**
  * Redis when REDIS_URL is set, so a limit holds across every replica; else in-process buckets, which
- * are exact only for a single replica. Waits up to 2 s for Redis; takes are answered in memory until
- * it is reachable.
+ * are exact only for a single replica. Redis is connected only once a limiter is made (or on ready()).
  */
-export async function createLimiterFactory(config: Config, log: Logger): Promise<LimiterFactory> {
+export function createLimiterFactory(config: Config, log: Logger): LimiterFactory {
   if (!config.REDIS_URL) return createMemoryLimiterFactory();
   return createRedisLimiterFactory({ url: config.REDIS_URL, log });
 }

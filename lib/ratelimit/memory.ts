@@ -23,5 +23,5 @@ export function createMemoryLimiterFactory(opts: { now?: () => number } = {}): L
     checkLimit(name, limit);
     return createMemoryLimiter(limit, opts);
   };
-  return Object.assign(make, { close: async () => {} });
+  return Object.assign(make, { ready: async () => {}, close: async () => {} });
 }

@@ -21,13 +21,14 @@ const takes = (l: KeyedLimiter, key: string, n: number) =>
 describe("Redis limiter without Redis", () => {
   test("on a closed port takes are limited in memory, with one warning for the outage", async () => {
     const rec = recordingLogger();
-    const make = await createRedisLimiterFactory({
+    const make = createRedisLimiterFactory({
       url: "redis://127.0.0.1:1",
       log: rec.log,
       connectWaitMs: 200,
     });
     try {
       const login = make("login", limit);
+      await make.ready();
       expect(await takes(login, "alice", 2)).toEqual([0, 0]);
       expect(await login.take("alice")).toBeGreaterThan(0);
       expect(await login.take("bob")).toBe(0);
@@ -40,10 +41,18 @@ describe("Redis limiter without Redis", () => {
     }
   });
 
+  test("a factory that has made no limiter has not connected, so it has no outage to report", async () => {
+    const rec = recordingLogger();
+    const make = createRedisLimiterFactory({ url: "redis://127.0.0.1:1", log: rec.log });
+    await Bun.sleep(200);
+    expect(rec.lines).toEqual([]);
+    await make.close();
+  });
+
   test("a server that accepts but never answers holds up neither the factory nor a take", async () => {
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const rec = recordingLogger();
-    const make = await createRedisLimiterFactory({
+    const make = createRedisLimiterFactory({
       url: `redis://127.0.0.1:${silent.port}`,
       log: rec.log,
       connectWaitMs: 100,
@@ -51,6 +60,7 @@ describe("Redis limiter without Redis", () => {
     });
     try {
       const login = make("login", limit);
+      await make.ready();
       expect(await takes(login, "alice", 2)).toEqual([0, 0]);
       expect(await login.take("alice")).toBeGreaterThan(0);
     } finally {
@@ -83,9 +93,10 @@ describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("Redis limiter through
   }
 
   test("takes go to memory while Redis is down and back to Redis when it returns", async () => {
-    const make = await createRedisLimiterFactory({ url: redis.url, log: rec.log, timeoutMs: 200 });
+    const make = createRedisLimiterFactory({ url: redis.url, log: rec.log, timeoutMs: 200 });
     try {
       const login = make("login", limit);
+      await make.ready();
       expect(await takes(login, "alice", 2)).toEqual([0, 0]);
       expect(await inRedis("ratelimit:login:alice")).toBe(true);
       expect(await login.take("alice")).toBeGreaterThan(0);
@@ -110,7 +121,7 @@ describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("Redis limiter through
 
   test("a Redis that stops answering a connected client costs a take at most the timeout", async () => {
     const slow = recordingLogger();
-    const make = await createRedisLimiterFactory({
+    const make = createRedisLimiterFactory({
       url: redis.url,
       log: slow.log,
       timeoutMs: 200,
@@ -119,6 +130,7 @@ describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("Redis limiter through
     const admin = await createClient({ url: redis.url }).connect();
     try {
       const signup = make("signup", limit);
+      await make.ready();
       expect(await signup.take("dave")).toBe(0);
       await admin.sendCommand(["CLIENT", "PAUSE", "1500", "ALL"]);
       // Memory answers: a full bucket for dave, after the first take timed out.

@@ -17,7 +17,7 @@ describe.skipIf(skipWithout("redis"))("Redis limiter contract", () => {
   const url = serviceUrl("redis")!;
   const prefix = `test-ratelimit:${crypto.randomUUID()}:`;
   limiterContract({
-    open: () => createRedisLimiterFactory({ url, prefix, log: silentLogger }),
+    open: async () => createRedisLimiterFactory({ url, prefix, log: silentLogger }),
     shared: true,
     teardown: () => deleteKeys(url, prefix),
     timeoutMs: 10_000,
@@ -29,7 +29,8 @@ describe.skipIf(skipWithout("redis"))("Redis limiter", () => {
   const prefix = `test-ratelimit:${crypto.randomUUID()}:`;
 
   test("a bucket is one hash under <prefix><name>:<key> that expires soon after it would be full", async () => {
-    const make = await createRedisLimiterFactory({ url, prefix, log: silentLogger });
+    const make = createRedisLimiterFactory({ url, prefix, log: silentLogger });
+    await make.ready();
     const admin = await createClient({ url }).connect();
     try {
       const login = make("login", { ratePerSec: 0.5, burst: 4 });

@@ -57,7 +57,7 @@ export interface RedisLimiterOptions {
   retryAfterMs?: number;
   /** Default 2 000 ms. */
   connectTimeoutMs?: number;
-  /** How long creating the factory waits for a first connection before carrying on. Default 2 000 ms. */
+  /** How long ready() waits for a first connection before carrying on. Default 2 000 ms. */
   connectWaitMs?: number;
 }
 
@@ -164,17 +164,22 @@ class SharedRedis {
 }
 
 /**
- * Limiters whose buckets live in Redis under `<prefix><name>:<key>`, all sharing the factory's one
- * connection (closed by the factory's close). Resolves once connected, or after `connectWaitMs` with
- * takes answered in memory until the connection is ready; never rejects.
+ * Limiters whose buckets live in Redis under `<prefix><name>:<key>`, all sharing one connection that
+ * opens with the first limiter (or ready()), so a process that makes none never connects. Until the
+ * connection is ready, takes are answered in memory.
  */
-export async function createRedisLimiterFactory(o: RedisLimiterOptions): Promise<LimiterFactory> {
+export function createRedisLimiterFactory(o: RedisLimiterOptions): LimiterFactory {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
-  const redis = new SharedRedis(o);
-  await redis.ready(o.connectWaitMs ?? 2_000);
+  let shared: SharedRedis | undefined;
+  let closed = false;
+  const connection = () => {
+    shared ??= new SharedRedis(o);
+    return shared;
+  };
 
   const make = (name: string, limit: RateLimit): KeyedLimiter => {
     checkLimit(name, limit);
+    const redis = connection();
     let open = true;
     const fallback = new KeyedRateLimiter(limit.ratePerSec, limit.burst);
     const rate = String(limit.ratePerSec);
@@ -194,5 +199,13 @@ export async function createRedisLimiterFactory(o: RedisLimiterOptions): Promise
     };
   };
 
-  return Object.assign(make, { close: () => redis.close() });
+  return Object.assign(make, {
+    async ready() {
+      if (!closed) await connection().ready(o.connectWaitMs ?? 2_000);
+    },
+    async close() {
+      closed = true;
+      await shared?.close();
+    },
+  });
 }

@@ -22,6 +22,8 @@ export type MakeLimiter = (name: string, limit: RateLimit) => KeyedLimiter;
 
 /** A MakeLimiter that owns what its limiters share (a connection), released by close(). */
 export interface LimiterFactory extends MakeLimiter {
+  /** Resolves once limiters can reach their shared state, or after a bounded wait; never rejects. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
