@@ -46,9 +46,11 @@ const api = createHttpApi({
   bus,
   backlog: backends.backlog,
   tokens: backends.tokens,
+  limiters: backends.limiters,
   log,
 });
 
+await backends.limiters.ready();
 await ws.start();
 await presence.start();
 metrics.observeEndpoint("ws", ws.endpoint);

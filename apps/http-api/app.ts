@@ -8,7 +8,8 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { type Logger, silentLogger } from "../../lib/log/index.ts";
-import { KeyedRateLimiter } from "../../lib/ratelimit/token-bucket.ts";
+import { createMemoryLimiterFactory } from "../../lib/ratelimit/memory.ts";
+import type { MakeLimiter, RateLimit } from "../../lib/ratelimit/types.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import type { ApiApp, ApiEnv, RouteDeps } from "./context.ts";
 import { docsCsp, docsHtml } from "./docs-page.ts";
@@ -18,12 +19,8 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMessageRoutes } from "./routes/messages.ts";
 import { registerRoomRoutes } from "./routes/rooms.ts";
 
+export type { RateLimit } from "../../lib/ratelimit/types.ts";
 export type { ApiEnv } from "./context.ts";
-
-export interface RateLimit {
-  ratePerSec: number;
-  burst: number;
-}
 
 export interface HttpApiDeps {
   config: Config;
@@ -36,7 +33,9 @@ export interface HttpApiDeps {
   passwords?: PasswordHasher;
   /** Login: 5 at once, then one per 20 s per username; 20, then one per 3 s per address. Sign-up: 20, then one per 10 s per address. */
   loginLimits?: { perUsername?: RateLimit; perIp?: RateLimit; signupPerIp?: RateLimit };
-  /** Milliseconds since the epoch, for refresh-token expiry and rate limits; tests move it. */
+  /** Where the limit buckets live: backends.limiters (Redis across replicas); in-process on `now` by default. */
+  limiters?: MakeLimiter;
+  /** Milliseconds since the epoch, for refresh-token expiry and in-process rate limits; tests move it. */
   now?: () => number;
 }
 
@@ -55,7 +54,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createHttpApi(deps: HttpApiDeps): ApiApp {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
-  const limiter = (l: RateLimit) => new KeyedRateLimiter(l.ratePerSec, l.burst, 100_000, now);
+  const limiter = deps.limiters ?? createMemoryLimiterFactory({ now });
   const d: RouteDeps = {
     config: deps.config,
     stores: deps.stores,
@@ -69,9 +68,12 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
       ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,
       now,
     }),
-    loginByUsername: limiter(deps.loginLimits?.perUsername ?? DEFAULT_LOGIN_LIMITS.perUsername),
-    loginByIp: limiter(deps.loginLimits?.perIp ?? DEFAULT_LOGIN_LIMITS.perIp),
-    signupByIp: limiter(deps.loginLimits?.signupPerIp ?? DEFAULT_LOGIN_LIMITS.signupPerIp),
+    loginByUsername: limiter(
+      "login-username",
+      deps.loginLimits?.perUsername ?? DEFAULT_LOGIN_LIMITS.perUsername,
+    ),
+    loginByIp: limiter("login-ip", deps.loginLimits?.perIp ?? DEFAULT_LOGIN_LIMITS.perIp),
+    signupByIp: limiter("signup-ip", deps.loginLimits?.signupPerIp ?? DEFAULT_LOGIN_LIMITS.signupPerIp),
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>({

@@ -8,7 +8,7 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import type { Logger } from "../../lib/log/index.ts";
-import type { KeyedRateLimiter } from "../../lib/ratelimit/token-bucket.ts";
+import type { KeyedLimiter } from "../../lib/ratelimit/types.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { unauthorized } from "./errors.ts";
 import { ErrorSchema } from "./schemas.ts";
@@ -34,10 +34,10 @@ export interface RouteDeps {
   tokens: TokenService;
   refresh: RefreshTokenService;
   passwords: PasswordHasher;
-  loginByUsername: KeyedRateLimiter;
-  loginByIp: KeyedRateLimiter;
+  loginByUsername: KeyedLimiter;
+  loginByIp: KeyedLimiter;
   /** Sign-ups per client address: account creation is cheap to abuse and costs an argon2id hash. */
-  signupByIp: KeyedRateLimiter;
+  signupByIp: KeyedLimiter;
   log: Logger;
 }
 

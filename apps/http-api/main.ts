@@ -18,8 +18,10 @@ const app = createHttpApi({
   bus: metrics.timeBus(backends.bus),
   backlog: backends.backlog,
   tokens: backends.tokens,
+  limiters: backends.limiters,
   log,
 });
+await backends.limiters.ready(); // so the first logins are already counted across replicas
 const server = serveMounts(config, [...httpApiMounts(app), metricsMount(metrics)]);
 log("info", "http-api listening", {
   url: `http://${server.hostname}:${server.port}/api`,

@@ -86,7 +86,7 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
-    const waitMs = d.signupByIp.take(c.env?.clientIp ?? "unknown");
+    const waitMs = await d.signupByIp.take(c.env?.clientIp ?? "unknown");
     if (waitMs > 0) {
       throw new ApiError(429, "rate_limited", "too many sign-ups from this address; retry later", {
         retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
@@ -100,7 +100,8 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
     const { username, password } = c.req.valid("json");
     const name = normalizeUsername(username);
     // The address bucket first, so a flood from one client cannot lock a victim's username by itself.
-    const waitMs = d.loginByIp.take(c.env?.clientIp ?? "unknown") || d.loginByUsername.take(name);
+    const waitMs =
+      (await d.loginByIp.take(c.env?.clientIp ?? "unknown")) || (await d.loginByUsername.take(name));
     if (waitMs > 0) {
       throw new ApiError(429, "rate_limited", "too many login attempts; retry later", {
         retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
