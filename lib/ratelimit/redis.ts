@@ -9,7 +9,8 @@
  * When Redis cannot answer, takes fall back to an in-process bucket per key (the memory adapter's),
  * rather than failing closed or open: login and sign-up must keep working while Redis is down, and
  * during the outage each replica still limits on its own (so the effective limit is N times looser,
- * but never gone). One warning is logged per outage, and one line when Redis answers again.
+ * but never gone). One warning is logged per outage, and one line when Redis answers again. A take
+ * that times out may still run in Redis later, so a slow Redis can count a take twice, never zero times.
  */
 import { createClient } from "redis";
 import type { Logger } from "../log/index.ts";
