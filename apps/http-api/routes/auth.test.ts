@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createTokenService } from "../../../lib/auth/tokens.ts";
+import { silentLogger } from "../../../lib/log/index.ts";
+import { createRedisLimiterFactory } from "../../../lib/ratelimit/redis.ts";
+import { serviceUrl, skipWithout } from "../../../test/support/services.ts";
 import { startTestApi, type TestApi, uniqueName } from "../testing.ts";
 
 let api: TestApi;
@@ -140,6 +143,34 @@ describe("POST /api/auth/login", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("2");
     expect((await attempt("ddd", "203.0.113.10")).status).toBe(401);
+  });
+});
+
+describe.skipIf(skipWithout("redis"))("login limits across http-api replicas (Redis)", () => {
+  test("two apps share one bucket per username", async () => {
+    const prefix = `ratelimit-test-${Date.now().toString(36)}:`;
+    const factories = [0, 1].map(() =>
+      createRedisLimiterFactory({ url: serviceUrl("redis")!, log: silentLogger, prefix }),
+    );
+    const limit = { perUsername: { ratePerSec: 0.01, burst: 2 } };
+    const a = await startTestApi({ limiters: factories[0], loginLimits: limit });
+    const b = await startTestApi({ limiters: factories[1], loginLimits: limit });
+    for (const f of factories) await f.ready();
+    try {
+      const attempt = (app: typeof a) =>
+        app.call("POST", "/api/auth/login", {
+          body: { username: "shared-user", password: "wrong-password" },
+        });
+      expect((await attempt(a)).status).toBe(401);
+      expect((await attempt(b)).status).toBe(401);
+      // The third attempt, on either replica, finds the shared bucket empty.
+      expect((await attempt(a)).status).toBe(429);
+      expect((await attempt(b)).status).toBe(429);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      for (const f of factories) await f.close();
+    }
   });
 });
 
