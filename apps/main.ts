@@ -14,7 +14,7 @@ import { createHttpApi } from "./http-api/app.ts";
 import { httpApiMounts } from "./http-api/mount.ts";
 import { createPresenceNode } from "./presence-node/node.ts";
 import { createWebMount } from "./web/serve.ts";
-import { createWsNode } from "./ws-node/node.ts";
+import { createWsNode, wsNodeDeps } from "./ws-node/node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
@@ -23,15 +23,7 @@ const metrics = appMetrics(config, "chattalk", backends.nodeId, true);
 const bus = metrics.timeBus(backends.bus);
 const verifyToken = (t: string) => backends.tokens.verifyAccessToken(t);
 
-const ws = createWsNode({
-  config,
-  rooms: backends.stores.rooms,
-  bus,
-  backlog: backends.backlog,
-  verifyToken,
-  presence: backends.presence.reporter,
-  log,
-});
+const ws = createWsNode(wsNodeDeps(config, backends, log, bus));
 const presence = createPresenceNode({
   config,
   rooms: backends.stores.rooms,

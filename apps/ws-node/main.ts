@@ -7,21 +7,13 @@ import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { wsNodeMounts } from "./mount.ts";
-import { createWsNode } from "./node.ts";
+import { createWsNode, wsNodeDeps } from "./node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "ws-node" });
 const backends = await createBackends(config, log);
 const metrics = appMetrics(config, "ws-node", backends.nodeId, true);
-const node = createWsNode({
-  config,
-  rooms: backends.stores.rooms,
-  bus: metrics.timeBus(backends.bus),
-  backlog: backends.backlog,
-  verifyToken: (t) => backends.tokens.verifyAccessToken(t),
-  presence: backends.presence.reporter,
-  log,
-});
+const node = createWsNode(wsNodeDeps(config, backends, log, metrics.timeBus(backends.bus)));
 await node.start();
 metrics.observeEndpoint("ws", node.endpoint);
 metrics.observeDeliveries(() => node.hub.delivered);

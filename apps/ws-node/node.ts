@@ -1,3 +1,4 @@
+import type { Backends } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
@@ -19,6 +20,19 @@ export interface WsNodeDeps {
   verifyToken(token: string): Promise<Principal>;
   log: Logger;
   presence: PresenceReporter;
+}
+
+/** The node's dependencies from the configured backends; `bus` may be a wrapped one (metrics). */
+export function wsNodeDeps(config: Config, backends: Backends, log: Logger, bus = backends.bus): WsNodeDeps {
+  return {
+    config,
+    rooms: backends.stores.rooms,
+    bus,
+    backlog: backends.backlog,
+    verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+    presence: backends.presence.reporter,
+    log,
+  };
 }
 
 export interface WsNode {

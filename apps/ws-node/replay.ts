@@ -47,7 +47,7 @@ export async function replayInto(
   };
   const deadline = performance.now() + opts.waitForBacklogMs;
   while (!backlogDown) {
-    let page: Awaited<ReturnType<Backlog["after"]>>;
+    let page: ChatMessage[];
     try {
       page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
     } catch (err) {

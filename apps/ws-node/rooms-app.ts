@@ -40,6 +40,12 @@ function roomSubs(session: StompSession): Map<string, RoomSub> {
   return session.appState as Map<string, RoomSub>;
 }
 
+/** Whether this connection subscribes to the room (which proves membership until revoked). */
+function subscribedTo(session: StompSession, roomId: string): boolean {
+  for (const rs of roomSubs(session).values()) if (rs.roomId === roomId) return true;
+  return false;
+}
+
 /** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
 export class RoomsApp implements StompApp {
   private readonly bodySchema;
@@ -104,8 +110,7 @@ export class RoomsApp implements StompApp {
     const p = session.principal!;
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
     // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
-    const subscribed = [...roomSubs(session).values()].some((rs) => rs.roomId === roomId);
-    if (!subscribed && !(await this.d.rooms.isMember(roomId, p.userId))) {
+    if (!subscribedTo(session, roomId) && !(await this.d.rooms.isMember(roomId, p.userId))) {
       throw new RefusedError("forbidden", `not a member of room ${roomId}`);
     }
     try {

@@ -19,6 +19,17 @@ async function reasonOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** A token signed with the test secret, for claims or algorithms the service would not issue. */
+const signed = (claims: Record<string, unknown>, alg = "HS256") =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setIssuer("chattalk")
+    .setAudience("chattalk")
+    .setSubject(user.id)
+    .setIssuedAt(t0 / 1000)
+    .setExpirationTime(t0 / 1000 + 60)
+    .sign(secret);
+
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
 describe("access tokens", () => {
@@ -72,14 +83,7 @@ describe("access tokens", () => {
   });
 
   test("another HMAC algorithm with the same key is refused", async () => {
-    const hs512 = await new SignJWT({ username: "alice" })
-      .setProtectedHeader({ alg: "HS512" })
-      .setIssuer("chattalk")
-      .setAudience("chattalk")
-      .setSubject(user.id)
-      .setIssuedAt(t0 / 1000)
-      .setExpirationTime(t0 / 1000 + 60)
-      .sign(secret);
+    const hs512 = await signed({ username: "alice" }, "HS512");
     expect(await reasonOf(service.verifyAccessToken(hs512))).toBe("invalid");
   });
 
@@ -94,14 +98,7 @@ describe("access tokens", () => {
   });
 
   test("a correctly signed token without a username claim is invalid", async () => {
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "HS256" })
-      .setIssuer("chattalk")
-      .setAudience("chattalk")
-      .setSubject(user.id)
-      .setIssuedAt(t0 / 1000)
-      .setExpirationTime(t0 / 1000 + 60)
-      .sign(secret);
+    const token = await signed({});
     expect(await reasonOf(service.verifyAccessToken(token))).toBe("invalid");
   });
 

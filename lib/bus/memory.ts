@@ -174,6 +174,21 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
   const shared = openLog(path);
   const mine = new Set<Listener<ChatMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
+  /** Adds a listener to the shared log and to this handle's own set, so close() can drop just ours. */
+  const listen = async <T>(
+    all: Set<Listener<T>>,
+    own: Set<Listener<T>>,
+    handler: (value: T) => void,
+    what: string,
+  ): Promise<Unsubscribe> => {
+    const listener = guarded(handler, log, what);
+    all.add(listener);
+    own.add(listener);
+    return async () => {
+      all.delete(listener);
+      own.delete(listener);
+    };
+  };
   const consumers = new Set<Unsubscribe>();
   let closed = false;
 
@@ -212,15 +227,7 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
       }
     },
 
-    async subscribe(handler) {
-      const listener = guarded(handler, log, "bus subscriber");
-      shared.listeners.add(listener);
-      mine.add(listener);
-      return async () => {
-        shared.listeners.delete(listener);
-        mine.delete(listener);
-      };
-    },
+    subscribe: (handler) => listen(shared.listeners, mine, handler, "bus subscriber"),
 
     async consume(group, handler) {
       const stop = newStop();
@@ -253,15 +260,7 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
       shared.control(event);
     },
 
-    async subscribeControl(handler) {
-      const listener = guarded(handler, log, "bus control");
-      shared.controlListeners.add(listener);
-      mineControl.add(listener);
-      return async () => {
-        shared.controlListeners.delete(listener);
-        mineControl.delete(listener);
-      };
-    },
+    subscribeControl: (handler) => listen(shared.controlListeners, mineControl, handler, "bus control"),
 
     async close() {
       if (closed) return;

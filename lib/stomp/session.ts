@@ -37,7 +37,10 @@ export class StompSession {
   private queue: Frame[] = [];
   private draining = false;
   private transactions: TransactionLog | undefined;
+  /** The client's subscription to /user/queue/errors, if any, and the notices sent there. */
   private wantsNotices = false;
+  private noticeSubscription = "";
+  private noticeSeq = 0;
 
   constructor(
     readonly ws: ServerWebSocket<ConnData>,
@@ -87,8 +90,6 @@ export class StompSession {
     this.sendFrame("MESSAGE", headers, JSON.stringify({ code, message, ...extra }));
     return true;
   }
-  private noticeSubscription = "";
-  private noticeSeq = 0;
 
   /**
    * Ends a subscription from the server side (membership revoked): a `subscription_revoked` notice

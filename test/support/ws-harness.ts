@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { wsNodeMounts } from "../../apps/ws-node/mount.ts";
-import { createWsNode, type WsNode } from "../../apps/ws-node/node.ts";
+import { createWsNode, type WsNode, wsNodeDeps } from "../../apps/ws-node/node.ts";
 import { type Backends, createBackends } from "../../lib/backends.ts";
 import { startBacklogWriter } from "../../lib/backlog/index.ts";
 import type { Unsubscribe } from "../../lib/bus/types.ts";
@@ -44,15 +44,7 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
     ...env,
   });
   const backends = await createBackends(config, silentLogger);
-  const node = createWsNode({
-    config,
-    rooms: backends.stores.rooms,
-    bus: backends.bus,
-    backlog: backends.backlog,
-    verifyToken: (t) => backends.tokens.verifyAccessToken(t),
-    presence: backends.presence.reporter,
-    log: silentLogger,
-  });
+  const node = createWsNode(wsNodeDeps(config, backends, silentLogger));
   await node.start();
   const stopWriter: Unsubscribe = await startBacklogWriter(backends.bus, backends.backlog, silentLogger);
   const server = serveMounts(

@@ -1,27 +1,17 @@
 /** The HTTP API as the browser sees it: tokens kept in localStorage, refreshed once on 401. */
-export interface UserRef {
-  id: string;
-  username: string;
-}
-export interface Room {
-  id: string;
-  name: string;
-  ownerId: string;
-  maxMembers: number;
-  memberCount: number;
+import type { ChatMessage, UserRef } from "../../../lib/chat/message.ts";
+import type { Room as StoredRoom } from "../../../lib/store/types.ts";
+
+// The wire types are the server's own (type-only imports: nothing of lib/ reaches the bundle).
+export type { ChatMessage, UserRef };
+
+/** A room as GET /api/rooms lists it for a member. */
+export interface Room extends StoredRoom {
   unreadCount?: number;
-  /** Highest seq this user has seen in the room (rooms the user is a member of). */
+  /** Highest seq this user has seen in the room. */
   readPosition?: number;
 }
-export interface ChatMessage {
-  id: string;
-  roomId: string;
-  seq: number;
-  type: "message" | "join" | "leave";
-  sender: UserRef;
-  text: string;
-  sentAt: string;
-}
+
 interface Session {
   user: UserRef;
   accessToken: string;
