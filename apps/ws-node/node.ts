@@ -65,7 +65,12 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     readPositions,
     verifyToken: d.verifyToken,
     maxMessageChars: config.MESSAGE_MAX_CHARS,
-    replay: { pageSize: 200, waitForBacklogMs: 3_000, pauseAboveBytes: config.SEND_BUFFER_LIMIT_BYTES / 2 },
+    replay: {
+      pageSize: 200,
+      waitForBusMs: 2_000,
+      waitForBacklogMs: 3_000,
+      pauseAboveBytes: config.SEND_BUFFER_LIMIT_BYTES / 2,
+    },
     log,
     presence: d.presence,
   });

@@ -1,10 +1,20 @@
 import type { Backlog } from "../../lib/backlog/types.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { RoomHub, RoomSub } from "./room-hub.ts";
 
+export interface ReplayDeps {
+  hub: RoomHub;
+  backlog: Backlog;
+  bus: Pick<MessageBus, "caughtUp">;
+  log: Logger;
+}
+
 export interface ReplayOptions {
   pageSize: number;
+  /** How long to wait for this node's bus reader to reach what was published before the subscription. */
+  waitForBusMs: number;
   /** How long to wait for a lagging backlog writer before falling back to the node's recent messages. */
   waitForBacklogMs: number;
   /** Pause between pages while the client's unsent data is above this many bytes. */
@@ -20,13 +30,17 @@ export interface ReplayOptions {
 export async function replayInto(
   rs: RoomSub,
   since: number,
-  hub: RoomHub,
-  backlog: Backlog,
+  { hub, backlog, bus, log }: ReplayDeps,
   opts: ReplayOptions,
-  log: Logger,
 ): Promise<void> {
   const roomId = rs.roomId;
-  // Everything up to here was published before this subscription existed: it counts as missed.
+  // This node's reader may lag the replica that took the latest SENDs; once it has caught up, what
+  // it has seen is everything published before this subscription, which all counts as missed.
+  await bus.caughtUp(roomId, opts.waitForBusMs).catch((err) => {
+    // Still correct without it (those messages arrive live, unmarked); say why they were not marked.
+    log("warn", "bus reader behind at subscribe", { roomId, err: String(err) });
+  });
+  if (!live(rs)) return;
   const seenAtStart = hub.latestSeq(roomId) ?? 0;
   // A client may ask for more than exists (x-since-seq from another room, a stale tab): start at most
   // from the room's end, or live messages would be skipped as already sent.

@@ -73,7 +73,7 @@ export class RoomsApp implements StompApp {
     roomSubs(session).set(sub.id, rs);
     this.d.presence.add(roomId, { id: userId, username: session.principal!.username }, session.id);
     return () => {
-      replayInto(rs, since, this.d.hub, this.d.backlog, this.d.replay, this.d.log)
+      replayInto(rs, since, this.d, this.d.replay)
         .then(() => {
           if (rs.sub.ack === "auto" && rs.lastSent > since)
             this.d.readPositions.advance(roomId, userId, rs.lastSent);

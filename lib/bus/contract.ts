@@ -106,6 +106,31 @@ export function busContract(fixture: BusFixture): void {
   );
 
   test(
+    "caughtUp resolves only once the handle's subscribers have every message published before it",
+    async () => {
+      const r = room("cu");
+      const other = room("cu-other");
+      const seen: string[] = [];
+      const stop = await b.subscribe((m) => m.roomId === r && seen.push(m.text));
+      // A room that was never written to is caught up at once.
+      await b.caughtUp(room("cu-empty"), timeout);
+      for (let round = 0; round < 5; round++) {
+        const texts = Array.from({ length: 20 }, (_, i) => `r${round}-${i}`);
+        await Promise.all([
+          ...texts.map((t) => a.publish(newDraft(r, "message", alice, t))),
+          a.publish(newDraft(other, "message", alice, `noise${round}`)),
+        ]);
+        // Checked right away, with no waiting of our own: the other handle's reader may lag.
+        await b.caughtUp(r, timeout);
+        expect(seen.slice(-20)).toEqual(texts);
+      }
+      expect(seen).toHaveLength(100);
+      await stop();
+    },
+    timeout,
+  );
+
+  test(
     "a subscriber sees nothing after it unsubscribes",
     async () => {
       const r = room("u1");

@@ -3,6 +3,7 @@ import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } fro
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
+import { ReaderProgress } from "./kafka-progress.ts";
 import { ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
 import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
 
@@ -27,6 +28,12 @@ export interface KafkaBusOptions {
 }
 
 const seqOf = (offset: number) => offset + 1;
+
+/** A topic's live reader: how to stop it, and how far it has handed records over. */
+interface Reader {
+  stop: Unsubscribe;
+  progress: ReaderProgress;
+}
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
@@ -95,7 +102,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   const controlListeners = new Set<(event: ControlEvent) => void>();
   const consumers = new Set<Unsubscribe>();
   /** One live reader per topic, started when its first listener arrives. */
-  const readers = new Map<string, Promise<Unsubscribe>>();
+  const readers = new Map<string, Promise<Reader>>();
   let closed = false;
 
   const dispatch = <T>(set: Set<(value: T) => void>, value: T) => {
@@ -115,7 +122,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
    * after its first fetch, when those start positions are fixed: from then on nothing published is
    * missed. It commits as it goes only so that a rejoin after an outage resumes where it was.
    */
-  const startReader = async (readTopic: string): Promise<Unsubscribe> => {
+  const startReader = async (readTopic: string): Promise<Reader> => {
     const kind = readTopic === controlTopic ? "control" : "fanout";
     const groupId = `chattalk-${kind}-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
     const consumer = newConsumer(groupId);
@@ -127,10 +134,15 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [readTopic], fromBeginning: false });
+    const progress = new ReaderProgress(async () => {
+      const offsets = await admin.fetchTopicOffsets(readTopic);
+      return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
+    });
     // A rejoin resumes from the last auto-commit, a little behind what was already dispatched.
     const dispatched = new Map<number, number>();
     await consumer.run({
       eachBatch: async ({ batch }) => {
+        const last = batch.messages.at(-1);
         for (const record of batch.messages) {
           const offset = Number(record.offset);
           if (offset <= (dispatched.get(batch.partition) ?? -1)) continue;
@@ -143,15 +155,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
             if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset) });
           }
         }
+        if (last) progress.advance(batch.partition, Number(last.offset));
       },
     });
     await positioned;
-    return async () => {
+    await progress.start();
+    const stop = async () => {
       await consumer.disconnect();
       await admin
         .deleteGroups([groupId])
         .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, err: String(err) }));
     };
+    return { stop, progress };
   };
 
   const listen = async <T>(readTopic: string, set: Set<T>, listener: T): Promise<Unsubscribe> => {
@@ -217,6 +232,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
 
     subscribe: (handler) => listen(topic, listeners, handler),
 
+    async caughtUp(roomId, timeoutMs) {
+      const reader = await readers.get(topic);
+      await reader?.progress.caughtUp(partitionFor(topic, roomId), timeoutMs);
+    },
+
     async consume(group, handler) {
       // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
       const consumer = newConsumer(`${group}.${topic}`);
@@ -249,7 +269,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       listeners.clear();
       controlListeners.clear();
       await Promise.all([...consumers].map((stop) => stop()));
-      for (const reader of readers.values()) await (await reader.catch(() => undefined))?.();
+      for (const reader of readers.values()) await (await reader.catch(() => undefined))?.stop();
       await producer.close();
       await admin.disconnect();
     },

@@ -98,6 +98,11 @@ class Log {
     });
   }
 
+  /** Resolves after every delivery queued so far has run. */
+  delivered(): Promise<void> {
+    return new Promise((done) => this.deliver(done));
+  }
+
   nextAppend(): Promise<void> {
     return new Promise((wake) => this.waiters.push(wake));
   }
@@ -228,6 +233,9 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
     },
 
     subscribe: (handler) => listen(shared.listeners, mine, handler, "bus subscriber"),
+
+    // Appends are synchronous; only their delivery waits for a microtask.
+    caughtUp: () => shared.delivered(),
 
     async consume(group, handler) {
       const stop = newStop();

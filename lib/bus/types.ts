@@ -39,6 +39,12 @@ export interface MessageBus {
    */
   subscribe(handler: (message: ChatMessage) => void): Promise<Unsubscribe>;
   /**
+   * Resolves once this handle's subscribers have been handed every message of the room that was
+   * published before the call (a replica's live reader may lag the publisher by a fetch). A replay
+   * uses it to tell missed messages from live ones. Rejects with BusUnavailableError after timeoutMs.
+   */
+  caughtUp(roomId: string, timeoutMs: number): Promise<void>;
+  /**
    * Consume as a durable, named reader (for the backlog writer): messages are handed over in batches
    * from the last committed position (a new group starts at the oldest retained message), and the
    * position is committed only after the handler resolves. A rejected batch is retried with backoff,

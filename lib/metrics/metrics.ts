@@ -191,6 +191,7 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
       publish: (draft: MessageDraft): Promise<ChatMessage> => timed("message", () => bus.publish(draft)),
       publishControl: (event: ControlEvent) => timed("control", () => bus.publishControl(event)),
       subscribe: (handler) => bus.subscribe(handler),
+      caughtUp: (roomId, timeoutMs) => bus.caughtUp(roomId, timeoutMs),
       subscribeControl: (handler) => bus.subscribeControl(handler),
       consume: (group, handler) => bus.consume(group, handler),
       close: () => bus.close(),
