@@ -31,19 +31,14 @@ export interface HttpApiDeps {
   log?: Logger;
   /** argon2id by default; tests pass a cheaper cost. */
   passwords?: PasswordHasher;
-  /** Login: 5 at once, then one per 20 s per username; 20, then one per 3 s per address. Sign-up: 20, then one per 10 s per address. */
-  loginLimits?: { perUsername?: RateLimit; perIp?: RateLimit; signupPerIp?: RateLimit };
   /** Where the limit buckets live: backends.limiters (Redis across replicas); in-process on `now` by default. */
   limiters?: MakeLimiter;
   /** Milliseconds since the epoch, for refresh-token expiry and in-process rate limits; tests move it. */
   now?: () => number;
 }
 
-export const DEFAULT_LOGIN_LIMITS = {
-  perUsername: { ratePerSec: 1 / 20, burst: 5 },
-  perIp: { ratePerSec: 1 / 3, burst: 20 },
-  signupPerIp: { ratePerSec: 1 / 10, burst: 20 },
-} satisfies Record<string, RateLimit>;
+/** A bucket from its settings: `burst` at once, then one more every `refillSec` seconds. */
+const bucket = (burst: number, refillSec: number): RateLimit => ({ ratePerSec: 1 / refillSec, burst });
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -55,6 +50,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
   const limiter = deps.limiters ?? createMemoryLimiterFactory({ now });
+  const c = deps.config;
   const d: RouteDeps = {
     config: deps.config,
     stores: deps.stores,
@@ -68,12 +64,9 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
       ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,
       now,
     }),
-    loginByUsername: limiter(
-      "login-username",
-      deps.loginLimits?.perUsername ?? DEFAULT_LOGIN_LIMITS.perUsername,
-    ),
-    loginByIp: limiter("login-ip", deps.loginLimits?.perIp ?? DEFAULT_LOGIN_LIMITS.perIp),
-    signupByIp: limiter("signup-ip", deps.loginLimits?.signupPerIp ?? DEFAULT_LOGIN_LIMITS.signupPerIp),
+    loginByUsername: limiter("login-username", bucket(c.LOGIN_USERNAME_BURST, c.LOGIN_USERNAME_REFILL_SEC)),
+    loginByIp: limiter("login-ip", bucket(c.LOGIN_IP_BURST, c.LOGIN_IP_REFILL_SEC)),
+    signupByIp: limiter("signup-ip", bucket(c.SIGNUP_IP_BURST, c.SIGNUP_IP_REFILL_SEC)),
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>({

@@ -11,7 +11,7 @@ afterEach(async () => {
 
 describe("httpApiMounts", () => {
   test("serves /api, /healthz and /readyz and hands the server's client address to the login limiter", async () => {
-    api = await startTestApi({ loginLimits: { perIp: { ratePerSec: 0.01, burst: 1 } } });
+    api = await startTestApi({ env: { LOGIN_IP_BURST: "1", LOGIN_IP_REFILL_SEC: "100" } });
     const mounts = httpApiMounts(api.app);
     expect(mounts.map((m) => m.prefix).sort()).toEqual(["/api", "/healthz", "/readyz"]);
     const api_ = mounts.find((m) => m.prefix === "/api")!;

@@ -43,10 +43,18 @@ export const uniqueName = (prefix = "user") =>
   `${prefix}${++counter}${Math.random().toString(36).slice(2, 7)}`;
 
 export async function startTestApi(
-  overrides: Partial<HttpApiDeps> & { wrapBus?: (b: MessageBus) => MessageBus } = {},
+  overrides: Partial<HttpApiDeps> & {
+    wrapBus?: (b: MessageBus) => MessageBus;
+    /** Settings beyond the test defaults, as environment strings. */
+    env?: Record<string, string>;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "chattalk-http-"));
-  const config = parseConfig({ DATA_DIR: dir, JWT_SECRET: "test-secret-test-secret-test-secret-0123" });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    JWT_SECRET: "test-secret-test-secret-test-secret-0123",
+    ...overrides.env,
+  });
   const stores = createSqliteStores(":memory:");
   const realBus = createMemoryBus(":memory:");
   const backlog = createSqliteBacklog(":memory:");

@@ -30,6 +30,8 @@ describe("parseConfig", () => {
     ["KAFKA_BROKERS", "localhost"],
     ["JWT_SECRET", "short"],
     ["LOG_LEVEL", "loud"],
+    ["LOGIN_IP_REFILL_SEC", "0"],
+    ["SIGNUP_IP_BURST", "1.5"],
   ])("bad %s=%s names the key", (key, value) => {
     try {
       parseConfig({ [key]: value });

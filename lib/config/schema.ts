@@ -59,6 +59,13 @@ export const configSchema = z.object({
   HEARTBEAT_MIN_CLIENT_MS: int(0, 600_000).default(1_000),
   SEND_RATE_PER_SEC: z.coerce.number().positive().max(100_000).default(10),
   SEND_BURST: int(1, 100_000).default(20),
+  // Login and sign-up buckets: BURST attempts at once, then one more every REFILL_SEC seconds.
+  LOGIN_USERNAME_BURST: int(1, 100_000).default(5),
+  LOGIN_USERNAME_REFILL_SEC: z.coerce.number().positive().max(86_400).default(20),
+  LOGIN_IP_BURST: int(1, 100_000).default(20),
+  LOGIN_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(3),
+  SIGNUP_IP_BURST: int(1, 100_000).default(20),
+  SIGNUP_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(10),
   SEND_BUFFER_LIMIT_BYTES: int(4096, 256 * 1024 * 1024).default(1024 * 1024),
   IDLE_TIMEOUT_SEC: int(0, 960).default(120),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),

@@ -108,7 +108,7 @@ describe("POST /api/auth/login", () => {
     let clock = 1_000_000;
     api = await startTestApi({
       now: () => clock,
-      loginLimits: { perUsername: { ratePerSec: 0.1, burst: 2 } },
+      env: { LOGIN_USERNAME_BURST: "2", LOGIN_USERNAME_REFILL_SEC: "10" },
     });
     const { user } = await api.signup();
     const attempt = (ip: string) =>
@@ -135,7 +135,7 @@ describe("POST /api/auth/login", () => {
   });
 
   test("429 per address across usernames; other addresses are unaffected", async () => {
-    api = await startTestApi({ now: () => 5, loginLimits: { perIp: { ratePerSec: 0.5, burst: 3 } } });
+    api = await startTestApi({ now: () => 5, env: { LOGIN_IP_BURST: "3", LOGIN_IP_REFILL_SEC: "2" } });
     const attempt = (username: string, ip: string) =>
       api.call("POST", "/api/auth/login", { body: { username, password: "password123" }, ip });
     for (const name of ["aaa", "bbb", "ccc"]) expect((await attempt(name, "203.0.113.9")).status).toBe(401);
@@ -152,9 +152,9 @@ describe.skipIf(skipWithout("redis"))("login limits across http-api replicas (Re
     const factories = [0, 1].map(() =>
       createRedisLimiterFactory({ url: serviceUrl("redis")!, log: silentLogger, prefix }),
     );
-    const limit = { perUsername: { ratePerSec: 0.01, burst: 2 } };
-    const a = await startTestApi({ limiters: factories[0], loginLimits: limit });
-    const b = await startTestApi({ limiters: factories[1], loginLimits: limit });
+    const env = { LOGIN_USERNAME_BURST: "2", LOGIN_USERNAME_REFILL_SEC: "100" };
+    const a = await startTestApi({ limiters: factories[0], env });
+    const b = await startTestApi({ limiters: factories[1], env });
     for (const f of factories) await f.ready();
     try {
       const attempt = (app: typeof a) =>
@@ -176,7 +176,7 @@ describe.skipIf(skipWithout("redis"))("login limits across http-api replicas (Re
 
 describe("POST /api/auth/signup limits", () => {
   test("429 with Retry-After once an address has used its sign-ups; other addresses are unaffected", async () => {
-    api = await startTestApi({ now: () => 7, loginLimits: { signupPerIp: { ratePerSec: 0.2, burst: 2 } } });
+    api = await startTestApi({ now: () => 7, env: { SIGNUP_IP_BURST: "2", SIGNUP_IP_REFILL_SEC: "5" } });
     const signup = (username: string, ip: string) =>
       api.call("POST", "/api/auth/signup", { body: { username, password: "password123" }, ip });
     expect((await signup("first", "192.0.2.1")).status).toBe(201);
