@@ -129,12 +129,72 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       const a = await newUser();
       const room = await s.rooms.createRoom({ name: "x", ownerId: owner.id, maxMembers: 2 });
       await s.rooms.join(room.id, a.id, 0);
-      expect(await s.rooms.leave(room.id, a.id)).toBe(true);
-      expect(await s.rooms.leave(room.id, a.id)).toBe(false);
+      expect(await s.rooms.leave(room.id, a.id)).toEqual({
+        left: true,
+        newOwnerId: null,
+        roomDeleted: false,
+      });
+      expect(await s.rooms.leave(room.id, a.id)).toEqual({ left: false });
+      expect(await s.rooms.leave(Bun.randomUUIDv7(), a.id)).toEqual({ left: false });
       expect(await s.rooms.isMember(room.id, a.id)).toBe(false);
       expect(await s.rooms.getReadPosition(room.id, a.id)).toBeNull();
       expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(1);
       expect((await s.rooms.join(room.id, a.id, 0)).memberCount).toBe(2);
+    });
+
+    test("an owner who leaves hands the room to the longest-standing member", async () => {
+      const owner = await newUser();
+      const first = await newUser();
+      const second = await newUser();
+      const room = await s.rooms.createRoom({ name: "heir", ownerId: owner.id, maxMembers: 5 });
+      await s.rooms.join(room.id, first.id, 0);
+      await s.rooms.join(room.id, second.id, 0);
+      expect(await s.rooms.leave(room.id, owner.id)).toEqual({
+        left: true,
+        newOwnerId: first.id,
+        roomDeleted: false,
+      });
+      const after = await s.rooms.getRoom(room.id);
+      expect(after?.ownerId).toBe(first.id);
+      expect(after?.memberCount).toBe(2);
+      expect((await s.rooms.members(room.id)).map((m) => m.id)).toEqual([first.id, second.id]);
+      // The new owner leaving passes it on again; a member leaving does not.
+      await s.rooms.join(room.id, owner.id, 0);
+      expect(await s.rooms.leave(room.id, second.id)).toMatchObject({ newOwnerId: null });
+      expect(await s.rooms.leave(room.id, first.id)).toMatchObject({ newOwnerId: owner.id });
+      expect((await s.rooms.getRoom(room.id))?.ownerId).toBe(owner.id);
+    });
+
+    test("concurrent leaves through two clients always leave the room owned by a member", async () => {
+      const other = await fx.openAnother();
+      try {
+        for (let round = 0; round < 5; round++) {
+          const owner = await newUser("own");
+          const room = await s.rooms.createRoom({ name: "race", ownerId: owner.id, maxMembers: 10 });
+          const members = [await newUser(), await newUser(), await newUser()];
+          for (const m of members) await s.rooms.join(room.id, m.id, 0);
+          const leavers = [owner, members[0]!, members[1]!];
+          await Promise.all(leavers.map((u, i) => (i % 2 ? other : s).rooms.leave(room.id, u.id)));
+          const after = await s.rooms.getRoom(room.id);
+          expect(after?.ownerId).toBe(members[2]!.id);
+          expect(after?.memberCount).toBe(1);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("the last member leaving deletes the room", async () => {
+      const owner = await newUser();
+      const room = await s.rooms.createRoom({ name: "alone", ownerId: owner.id, maxMembers: 5 });
+      expect(await s.rooms.leave(room.id, owner.id)).toEqual({
+        left: true,
+        newOwnerId: null,
+        roomDeleted: true,
+      });
+      expect(await s.rooms.getRoom(room.id)).toBeNull();
+      expect(await s.rooms.listForMember(owner.id)).toEqual([]);
+      await expect(s.rooms.join(room.id, owner.id, 0)).rejects.toBeInstanceOf(RoomNotFoundError);
     });
 
     test("deleteRoom removes the room and its memberships", async () => {
@@ -167,12 +227,12 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       expect(await s.rooms.getReadPosition(r1.id, stranger.id)).toBeNull();
     });
 
-    test("1,000 concurrent joins through two independent clients into a room capped at 5 admit exactly 5", async () => {
+    test("1,000 concurrent joins through two independent clients into a room with 5 free places admit exactly 5", async () => {
       const other = await fx.openAnother();
       try {
         const owner = await newUser("own");
-        const room = await s.rooms.createRoom({ name: "capped", ownerId: owner.id, maxMembers: 5 });
-        await s.rooms.leave(room.id, owner.id); // all five places free for the joiners
+        // The owner takes one of six places: five are left for the joiners.
+        const room = await s.rooms.createRoom({ name: "capped", ownerId: owner.id, maxMembers: 6 });
         const users: User[] = [];
         for (let i = 0; i < 1000; i += 100) {
           users.push(...(await Promise.all(Array.from({ length: 100 }, () => newUser("c")))));
@@ -187,8 +247,8 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         ).length;
         expect(admitted).toBe(5);
         expect(refused).toBe(995);
-        expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(5);
-        expect(await s.rooms.members(room.id)).toHaveLength(5);
+        expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(6);
+        expect(await s.rooms.members(room.id)).toHaveLength(6);
       } finally {
         await other.close();
       }

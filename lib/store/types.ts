@@ -50,6 +50,15 @@ export class RoomNotFoundError extends Error {
   override readonly name = "RoomNotFoundError";
 }
 
+/** What a leave did: nothing (not a member), or the member is out and perhaps more changed. */
+export type LeaveResult =
+  | { left: false }
+  | {
+      left: true /** Set when the owner left: who owns the room now. */;
+      newOwnerId: string | null;
+      roomDeleted: boolean;
+    };
+
 export interface UserStore {
   /** Stores the username normalised (see normalizeUsername). Throws ConflictError("username_taken") when it exists. */
   createUser(username: string, passwordHash: string): Promise<User>;
@@ -76,8 +85,11 @@ export interface RoomStore {
    * RoomNotFoundError.
    */
   join(roomId: string, userId: string, readPosition: number): Promise<Room>;
-  /** Returns false if the user was not a member. */
-  leave(roomId: string, userId: string): Promise<boolean>;
+  /**
+   * Removes the member atomically. When the owner leaves, the longest-standing remaining member (the
+   * first in `members`) becomes the owner; when nobody remains, the room is deleted.
+   */
+  leave(roomId: string, userId: string): Promise<LeaveResult>;
   /** Deletes the room and its memberships; false if there was no such room. */
   deleteRoom(roomId: string): Promise<boolean>;
   isMember(roomId: string, userId: string): Promise<boolean>;

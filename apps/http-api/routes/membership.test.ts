@@ -88,7 +88,42 @@ describe("POST /api/rooms/:id/leave", () => {
     expect(api.published.at(-1)).toMatchObject({ roomId: room.id, type: "leave", sender: guest.user });
   });
 
-  test("403 not_member and owner_cannot_leave; 404; 400; 401", async () => {
+  test("the owner leaving hands the room to the longest-standing member, and the leave line says so", async () => {
+    api = await startTestApi();
+    const owner = await api.signup();
+    const first = await api.signup();
+    const second = await api.signup();
+    const room = await createRoomAs(api, owner);
+    for (const u of [first, second]) await api.call("POST", `/api/rooms/${room.id}/join`, { token: u.token });
+    const res = await api.call("POST", `/api/rooms/${room.id}/leave`, { token: owner.token });
+    expect(res.status).toBe(204);
+    const after = await api.call("GET", `/api/rooms/${room.id}`, { token: first.token });
+    expect(after.body.room.ownerId).toBe(first.user.id);
+    expect(after.body.room.memberCount).toBe(2);
+    expect(api.controls).toContainEqual({ type: "member-removed", roomId: room.id, userId: owner.user.id });
+    expect(api.published.at(-1)).toMatchObject({
+      type: "leave",
+      sender: owner.user,
+      text: `${owner.user.username} left; ${first.user.username} is the owner now`,
+    });
+    // The new owner has the owner's rights.
+    expect((await api.call("DELETE", `/api/rooms/${room.id}`, { token: first.token })).status).toBe(204);
+  });
+
+  test("the last member leaving deletes the room, with a room-deleted control event", async () => {
+    api = await startTestApi();
+    const owner = await api.signup();
+    const room = await createRoomAs(api, owner);
+    const before = api.published.length;
+    const res = await api.call("POST", `/api/rooms/${room.id}/leave`, { token: owner.token });
+    expect(res.status).toBe(204);
+    expect(await api.stores.rooms.getRoom(room.id)).toBeNull();
+    expect(api.controls).toContainEqual({ type: "room-deleted", roomId: room.id });
+    expect(api.published.length).toBe(before);
+    expect((await api.call("POST", `/api/rooms/${room.id}/leave`, { token: owner.token })).status).toBe(404);
+  });
+
+  test("403 not_member; 404; 400; 401", async () => {
     api = await startTestApi();
     const owner = await api.signup();
     const stranger = await api.signup();
@@ -96,9 +131,6 @@ describe("POST /api/rooms/:id/leave", () => {
     const notMember = await api.call("POST", `/api/rooms/${room.id}/leave`, { token: stranger.token });
     expect(notMember.status).toBe(403);
     expect(notMember.body.error.code).toBe("not_member");
-    const ownerLeaves = await api.call("POST", `/api/rooms/${room.id}/leave`, { token: owner.token });
-    expect(ownerLeaves.status).toBe(403);
-    expect(ownerLeaves.body.error.code).toBe("owner_cannot_leave");
     expect((await api.call("POST", `/api/rooms/${MISSING_ROOM}/leave`, { token: owner.token })).status).toBe(
       404,
     );

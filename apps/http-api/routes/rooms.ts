@@ -88,7 +88,8 @@ export const roomRoutes = {
     summary: "Leave a room",
     description:
       "Puts a `leave` line into the room's stream and tells every STOMP node to drop the caller's live " +
-      "subscriptions to the room. The owner cannot leave (403 owner_cannot_leave); they delete the room instead.",
+      "subscriptions to the room. When the owner leaves, the longest-standing member becomes the owner " +
+      "(the leave line says so); when the last member leaves, the room is deleted.",
     request: { params: RoomIdParams },
     responses: { 204: { description: "Left" }, ...errorResponses(400, 401, 403, 404, 503) },
   }),
@@ -194,21 +195,22 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
   /**
    * The store change comes first, so the caller is out even if the bus is down (503 then). The
    * control event makes every STOMP node drop the caller's live subscriptions to the room; the
-   * leave line is what the other members see.
+   * leave line is what the other members see, and names the new owner when the owner left. The last
+   * member leaving deletes the room, as DELETE would.
    */
   app.openapi({ ...r.leave, middleware: auth }, async (c) => {
     const user = c.var.user;
     const room = await loadRoom(d, c.req.valid("param").id);
-    if (room.ownerId === user.userId) {
-      throw new ApiError(403, "owner_cannot_leave", "the owner cannot leave; delete the room instead");
-    }
-    if (!(await d.stores.rooms.leave(room.id, user.userId))) {
-      throw new ApiError(403, "not_member", "you are not a member of this room");
+    const result = await d.stores.rooms.leave(room.id, user.userId);
+    if (!result.left) throw new ApiError(403, "not_member", "you are not a member of this room");
+    if (result.roomDeleted) {
+      await d.bus.publishControl({ type: "room-deleted", roomId: room.id });
+      return c.body(null, 204);
     }
     await d.bus.publishControl({ type: "member-removed", roomId: room.id, userId: user.userId });
-    await d.bus.publish(
-      newDraft(room.id, "leave", { id: user.userId, username: user.username }, `${user.username} left`),
-    );
+    const heir = result.newOwnerId ? await d.stores.users.findById(result.newOwnerId) : null;
+    const text = heir ? `${user.username} left; ${heir.username} is the owner now` : `${user.username} left`;
+    await d.bus.publish(newDraft(room.id, "leave", { id: user.userId, username: user.username }, text));
     return c.body(null, 204);
   });
 

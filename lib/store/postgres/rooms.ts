@@ -1,5 +1,5 @@
 import type { Sql } from "postgres";
-import { ConflictError, type Room, RoomNotFoundError, type RoomStore } from "../types.ts";
+import { ConflictError, type LeaveResult, type Room, RoomNotFoundError, type RoomStore } from "../types.ts";
 import { isUniqueViolation } from "./users.ts";
 
 interface RoomRow {
@@ -89,13 +89,29 @@ export function postgresRoomStore(sql: Sql): RoomStore {
       });
     },
 
+    /** Locks the room row first, so a leave queues behind (and ahead of) joins to the same room. */
     async leave(roomId, userId) {
-      return sql.begin(async (tx) => {
+      return sql.begin(async (tx): Promise<LeaveResult> => {
+        const [room] = await tx<{ owner_id: string }[]>`
+          SELECT owner_id FROM rooms WHERE id = ${roomId} FOR UPDATE`;
+        if (!room) return { left: false };
         const removed =
           await tx`DELETE FROM memberships WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING 1`;
-        if (removed.length === 0) return false;
-        await tx`UPDATE rooms SET member_count = member_count - 1 WHERE id = ${roomId}`;
-        return true;
+        if (removed.length === 0) return { left: false };
+        let newOwnerId: string | null = null;
+        if (room.owner_id === userId) {
+          const [next] = await tx<{ user_id: string }[]>`
+            SELECT user_id FROM memberships WHERE room_id = ${roomId} ORDER BY joined_at, user_id LIMIT 1`;
+          if (!next) {
+            await tx`DELETE FROM rooms WHERE id = ${roomId}`;
+            return { left: true, newOwnerId: null, roomDeleted: true };
+          }
+          newOwnerId = next.user_id;
+        }
+        await tx`
+          UPDATE rooms SET member_count = member_count - 1, owner_id = ${newOwnerId ?? room.owner_id}
+          WHERE id = ${roomId}`;
+        return { left: true, newOwnerId, roomDeleted: false };
       });
     },
 

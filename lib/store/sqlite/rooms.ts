@@ -1,5 +1,12 @@
 import type { Database } from "bun:sqlite";
-import { ConflictError, type Member, type Room, RoomNotFoundError, type RoomStore } from "../types.ts";
+import {
+  ConflictError,
+  type LeaveResult,
+  type Member,
+  type Room,
+  RoomNotFoundError,
+  type RoomStore,
+} from "../types.ts";
 
 interface RoomRow {
   id: string;
@@ -69,13 +76,29 @@ export function sqliteRoomStore(db: Database): RoomStore {
     return toRoom(bumped);
   });
 
-  const leave = db.transaction((roomId: string, userId: string) => {
+  const leave = db.transaction((roomId: string, userId: string): LeaveResult => {
+    const room = getRoom(roomId);
+    if (!room) return { left: false };
     const removed = db
       .query("DELETE FROM memberships WHERE room_id = $roomId AND user_id = $userId")
       .run({ roomId, userId });
-    if (removed.changes === 0) return false;
-    db.query("UPDATE rooms SET member_count = member_count - 1 WHERE id = $roomId").run({ roomId });
-    return true;
+    if (removed.changes === 0) return { left: false };
+    let newOwnerId: string | null = null;
+    if (room.owner_id === userId) {
+      const next = db
+        .query("SELECT user_id FROM memberships WHERE room_id = $roomId ORDER BY joined_at, user_id LIMIT 1")
+        .get({ roomId }) as { user_id: string } | null;
+      if (!next) {
+        db.query("DELETE FROM rooms WHERE id = $roomId").run({ roomId });
+        return { left: true, newOwnerId: null, roomDeleted: true };
+      }
+      newOwnerId = next.user_id;
+    }
+    db.query("UPDATE rooms SET member_count = member_count - 1, owner_id = $ownerId WHERE id = $roomId").run({
+      roomId,
+      ownerId: newOwnerId ?? room.owner_id,
+    });
+    return { left: true, newOwnerId, roomDeleted: false };
   });
 
   return {
