@@ -38,6 +38,11 @@ export class ReaderProgress {
     }
   }
 
+  /** Per partition, the next offset to hand over: where a new consumer must resume to miss nothing. */
+  resumeOffsets(): [partition: number, offset: number][] {
+    return [...this.through].map(([partition, offset]) => [partition, offset + 1]);
+  }
+
   /** Resolves once every record written to `partition` before this call has been handed over. */
   async caughtUp(partition: number, timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;

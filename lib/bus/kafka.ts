@@ -1,9 +1,17 @@
 import { hostname } from "node:os";
-import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } from "kafkajs";
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type ISocketFactory,
+  Kafka,
+  logLevel,
+  Partitioners,
+} from "kafkajs";
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
+import { supervise } from "./kafka-supervisor.ts";
 import { ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
 import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
 
@@ -75,9 +83,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     log,
   });
 
-  /** kafkajs restarts a consumer after retriable failures by itself; a final crash must not be silent. */
-  const newConsumer = (groupId: string): Consumer => {
-    const consumer = kafka.consumer({
+  const newConsumer = (groupId: string): Consumer =>
+    kafka.consumer({
       groupId,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
@@ -87,16 +94,25 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       rebalanceTimeout: 10_000,
       heartbeatInterval: 1_000,
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      const level = payload.restart ? "warn" : "error";
-      log(level, "kafka consumer crashed", {
-        groupId,
-        err: String(payload.error),
-        restarting: payload.restart,
-      });
+
+  /** Runs a consumer on the group and replaces it whenever kafkajs gives up on it (see supervise). */
+  const superviseGroup = (
+    groupId: string,
+    start: (consumer: Consumer) => Promise<void>,
+    onCreate?: (c: Consumer) => void,
+  ) =>
+    supervise({
+      groupId,
+      create: () => {
+        const consumer = newConsumer(groupId);
+        onCreate?.(consumer);
+        return consumer;
+      },
+      start,
+      log,
+      retryMinMs: 500,
+      retryMaxMs: 10_000,
     });
-    return consumer;
-  };
 
   const listeners = new Set<(message: ChatMessage) => void>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
@@ -125,43 +141,53 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   const startReader = async (readTopic: string): Promise<Reader> => {
     const kind = readTopic === controlTopic ? "control" : "fanout";
     const groupId = `chattalk-${kind}-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
-    const consumer = newConsumer(groupId);
+    let positionedNow!: () => void;
     const positioned = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.FETCH, () => {
-        off();
-        resolve();
-      });
+      positionedNow = resolve;
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [readTopic], fromBeginning: false });
     const progress = new ReaderProgress(async () => {
       const offsets = await admin.fetchTopicOffsets(readTopic);
       return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
     });
-    // A rejoin resumes from the last auto-commit, a little behind what was already dispatched.
+    // A rejoin may fetch a record twice (it resumes from its commits when kafkajs restarts it).
     const dispatched = new Map<number, number>();
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const last = batch.messages.at(-1);
-        for (const record of batch.messages) {
-          const offset = Number(record.offset);
-          if (offset <= (dispatched.get(batch.partition) ?? -1)) continue;
-          dispatched.set(batch.partition, offset);
-          if (kind === "control") {
-            const event = parseRecord<ControlEvent>(record, log);
-            if (event) dispatch(controlListeners, event);
-          } else {
-            const draft = parseRecord<MessageDraft>(record, log);
-            if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset) });
-          }
+    const run = async (consumer: Consumer) => {
+      // Whenever this consumer (re)joins, it resumes right after what was handed over, whatever it
+      // committed: a replacement after a crash, or one that never committed, skips nothing.
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        for (const [partition, offset] of progress.resumeOffsets())
+          consumer.seek({ topic: readTopic, partition, offset: String(offset) });
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [readTopic], fromBeginning: false });
+      await consumer.run({ eachBatch: readBatch });
+    };
+    const readBatch = async ({ batch }: EachBatchPayload) => {
+      const last = batch.messages.at(-1);
+      for (const record of batch.messages) {
+        const offset = Number(record.offset);
+        if (offset <= (dispatched.get(batch.partition) ?? -1)) continue;
+        dispatched.set(batch.partition, offset);
+        if (kind === "control") {
+          const event = parseRecord<ControlEvent>(record, log);
+          if (event) dispatch(controlListeners, event);
+        } else {
+          const draft = parseRecord<MessageDraft>(record, log);
+          if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset) });
         }
-        if (last) progress.advance(batch.partition, Number(last.offset));
-      },
+      }
+      if (last) progress.advance(batch.partition, Number(last.offset));
+    };
+    const supervisor = await superviseGroup(groupId, run, (consumer) => {
+      const off = consumer.on(consumer.events.FETCH, () => {
+        off();
+        positionedNow();
+      });
     });
     await positioned;
     await progress.start();
     const stop = async () => {
-      await consumer.disconnect();
+      await supervisor.stop();
       await admin
         .deleteGroups([groupId])
         .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, err: String(err) }));
@@ -239,13 +265,14 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
 
     async consume(group, handler) {
       // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
-      const consumer = newConsumer(`${group}.${topic}`);
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumeBatches(consumer, handler);
+      const supervisor = await superviseGroup(`${group}.${topic}`, async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumeBatches(consumer, handler);
+      });
       const stop = async () => {
         consumers.delete(stop);
-        await consumer.disconnect();
+        await supervisor.stop();
       };
       consumers.add(stop);
       return stop;
