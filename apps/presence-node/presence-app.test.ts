@@ -120,10 +120,13 @@ export function presenceNodeSuite(open: () => Promise<Backend>): void {
     client.subscribe("/user/queue/errors", (m) => notices.push(JSON.parse(m.body).code));
     const bodies: unknown[] = [];
     client.subscribe(presenceDestination(room.id), (m) => bodies.push(JSON.parse(m.body)));
-    await eventually(() => bodies.length === 1, "the snapshot");
+    // At least: a diff from the earlier tests' reporters may follow the snapshot at once.
+    await eventually(() => bodies.length >= 1, "the snapshot");
+    expect((bodies[0] as Body).type).toBe("snapshot");
     await h.stores.rooms.leave(room.id, dave.user.id);
     await h.bus.publishControl({ type: "member-removed", roomId: room.id, userId: dave.user.id });
-    await eventually(() => notices.length === 1, "the revocation notice");
+    await eventually(() => notices.length >= 1, "the revocation notice");
+    expect(notices).toHaveLength(1);
     expect(notices[0]).toBe("subscription_revoked");
     expect(client.connected).toBe(true);
     await client.deactivate();
