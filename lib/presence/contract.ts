@@ -153,6 +153,8 @@ export function presenceContract(fixture: PresenceFixture): void {
     expect(late.onlineIds()).toEqual(["u-gina"]);
     nodeB.add(r, user("hank"), "c7");
     await late.until(["u-gina", "u-hank"], "hank joins");
+    // Each view relays the diff on its own: wait for the early one too before comparing versions.
+    await early.until(["u-gina", "u-hank"], "hank joins, for the early watcher");
     expect(late.violations).toEqual([]);
     expect(late.version).toBe(early.version!);
     unwatchEarly();
