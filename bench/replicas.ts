@@ -15,7 +15,7 @@ import { tokenServiceFromConfig } from "../lib/auth/index.ts";
 import { type Config, parseConfig } from "../lib/config/index.ts";
 import { createStores } from "../lib/store/index.ts";
 import type { Stores } from "../lib/store/types.ts";
-import { type AppProcess, startAppProcess } from "../test/support/app-process.ts";
+import { type AppProcess, startAppProcess } from "../testkit/app-process.ts";
 import { fmtInt, LineChild } from "./support/child.ts";
 import type { LatencyPlan } from "./support/latency-clients.ts";
 import { busyPercentOfCore, cpuDeltaMs, cpuSnapshot, machineCpu } from "./support/proc-cpu.ts";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { startTestApi, type TestApi } from "./testing.ts";
+import { startTestApi, type TestApi } from "../../testkit/http-api.ts";
 
 let api: TestApi;
 afterEach(async () => {

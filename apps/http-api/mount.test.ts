@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import type { ConnData } from "../../lib/stomp/endpoint.ts";
+import { startTestApi, type TestApi } from "../../testkit/http-api.ts";
 import { httpApiMounts } from "./mount.ts";
-import { startTestApi, type TestApi } from "./testing.ts";
 
 let api: TestApi;
 afterEach(async () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../lib/log/index.ts";
-import { eventually } from "../../lib/presence/contract.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
-import { OwnRedis } from "../../lib/presence/redis-server.fixture.ts";
 import type { Room, User } from "../../lib/store/types.ts";
-import { skipWithout } from "../../test/support/services.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { OwnRedis } from "../../testkit/fixtures/own-redis.ts";
+import { connect, type PresenceHarness, startPresenceHarness } from "../../testkit/presence-harness.ts";
+import { skipWithout } from "../../testkit/services.ts";
 import { presenceDestination } from "./presence-app.ts";
-import { connect, type PresenceHarness, startPresenceHarness } from "./test-harness.ts";
 
 /** Redis stopped under a live presence subscription, on a redis-server of this test's own. */
 describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("presence-node while Redis is down", () => {

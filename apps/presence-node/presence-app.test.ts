@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../lib/log/index.ts";
-import { eventually } from "../../lib/presence/contract.ts";
 import { MemoryPresence } from "../../lib/presence/memory.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
 import type { PresenceReporter, PresenceView } from "../../lib/presence/types.ts";
 import type { Room, User } from "../../lib/store/types.ts";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { connect, type PresenceHarness, startPresenceHarness } from "../../testkit/presence-harness.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { presenceDestination } from "./presence-app.ts";
-import { connect, type PresenceHarness, startPresenceHarness } from "./test-harness.ts";
 
 interface Backend {
   view: PresenceView;

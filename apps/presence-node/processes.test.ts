@@ -6,10 +6,10 @@ import { Client } from "@stomp/stompjs";
 import type { Subprocess } from "bun";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
 import { parseConfig } from "../../lib/config/index.ts";
-import { eventually } from "../../lib/presence/contract.ts";
 import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { presenceDestination } from "./presence-app.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { type AppProcess, startAppProcess } from "../../test/support/app-process.ts";
+import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
 
 /** The browser client against the one-process app, in Debian's headless Chromium. */
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";

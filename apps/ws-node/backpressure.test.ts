@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RawStomp } from "../../test/support/raw-stomp.ts";
-import { StalledClient } from "../../test/support/stalled-client.ts";
-import { startWsHarness, type WsHarness } from "../../test/support/ws-harness.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
+import { StalledClient } from "../../testkit/stalled-client.ts";
+import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 
 let h: WsHarness;
 beforeAll(async () => {

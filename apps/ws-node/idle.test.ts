@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { StalledClient } from "../../test/support/stalled-client.ts";
-import { startWsHarness, type WsHarness } from "../../test/support/ws-harness.ts";
+import { StalledClient } from "../../testkit/stalled-client.ts";
+import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 
 // Bun's shortest idle timeout is 8 s: a peer that answers neither data nor WebSocket pings for that
 // long is dead and its connection is closed, whatever STOMP heart-beats it negotiated (here none).

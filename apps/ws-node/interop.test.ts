@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, type IMessage } from "@stomp/stompjs";
 import webstomp from "webstomp-client";
 import type { Room } from "../../lib/store/types.ts";
-import { startWsHarness, type WsHarness } from "../../test/support/ws-harness.ts";
+import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 
 /** Real client libraries, unchanged, against the server. */
 let h: WsHarness;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Room } from "../../lib/store/types.ts";
-import { RawStomp } from "../../test/support/raw-stomp.ts";
-import { startWsHarness, type WsHarness } from "../../test/support/ws-harness.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
+import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 
 let h: WsHarness;
 let room: Room;

@@ -2,8 +2,8 @@ import { expect, test } from "bun:test";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import { createStores } from "../../lib/store/index.ts";
-import { startAppProcess } from "../../test/support/app-process.ts";
-import { RawStomp } from "../../test/support/raw-stomp.ts";
+import { startAppProcess } from "../../testkit/app-process.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
 
 test("SIGTERM: clients get a clean close (1001) and the process exits 0", async () => {
   const env = { JWT_SECRET: "shutdown-test-secret-long-enough-for-hs256" };

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MongoClient } from "mongodb";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
-import { backlogContract } from "./contract.ts";
+import { backlogContract } from "../../testkit/contracts/backlog.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { createMongoBacklog } from "./mongo.ts";
 
 const message = {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backlogContract } from "./contract.ts";
+import { backlogContract } from "../../testkit/contracts/backlog.ts";
 import { createSqliteBacklog } from "./sqlite.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chattalk-backlog-"));

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
-import { eventually } from "../bus/contract.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { createKafkaBus } from "../bus/kafka.ts";
 import { createMemoryBus } from "../bus/memory.ts";
 import type { MessageBus } from "../bus/types.ts";

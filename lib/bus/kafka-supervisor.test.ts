@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Consumer } from "kafkajs";
+import { eventually } from "../../testkit/eventually.ts";
 import { silentLogger } from "../log/index.ts";
-import { eventually } from "./contract.ts";
 import { type SupervisedConsumer, supervise } from "./kafka-supervisor.ts";
 
 /**

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { busContract } from "../../testkit/contracts/bus.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
-import { busContract, eventually } from "./contract.ts";
 import { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
 import { BusUnavailableError, type MessageBus } from "./types.ts";
 

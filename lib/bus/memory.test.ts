@@ -2,8 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { busContract } from "../../testkit/contracts/bus.ts";
+import { eventually } from "../../testkit/eventually.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
-import { busContract, eventually } from "./contract.ts";
 import { createMemoryBus } from "./memory.ts";
 import { BusUnavailableError } from "./types.ts";
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
 import { createBus } from "../bus/index.ts";
 import { parseConfig } from "../config/index.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RawStomp } from "../../test/support/raw-stomp.ts";
-import { startWsHarness, type WsHarness } from "../../test/support/ws-harness.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
+import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 import { parseExposition, type Sample, sumSamples } from "./exposition.ts";
 import { closeReason, createMetrics, type Metrics } from "./metrics.ts";
 import { metricsMount } from "./mount.ts";

@@ -1,6 +1,6 @@
 import { describe } from "bun:test";
+import { presenceContract } from "../../testkit/contracts/presence.ts";
 import { silentLogger } from "../log/index.ts";
-import { presenceContract } from "./contract.ts";
 import { MemoryPresence } from "./memory.ts";
 
 describe("MemoryPresence", () => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { skipWithout } from "../../test/support/services.ts";
+import { RosterRecorder } from "../../testkit/contracts/presence.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { OwnRedis } from "../../testkit/fixtures/own-redis.ts";
+import { skipWithout } from "../../testkit/services.ts";
 import { silentLogger } from "../log/index.ts";
-import { eventually, RosterRecorder } from "./contract.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "./redis.ts";
-import { OwnRedis } from "./redis-server.fixture.ts";
 
 /** Redis going away and coming back: stopped, then started again empty on the same port. */
 describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("Redis presence through a Redis outage", () => {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { presenceContract, RosterRecorder } from "../../testkit/contracts/presence.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { silentLogger } from "../log/index.ts";
-import { presenceContract, RosterRecorder } from "./contract.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "./redis.ts";
 
 /** Short timings so dead nodes and outages show within seconds; the defaults are in types.ts. */
@@ -49,7 +49,7 @@ describe.skipIf(skipWithout("redis"))("Redis presence", () => {
     const w = new RosterRecorder();
     const unwatch = await v.watch(roomId, w.handler);
     survivor.add(roomId, { id: "u-zoe", username: "zoe" }, "z1");
-    const child = Bun.spawn(["bun", "lib/presence/reporter-child.fixture.ts"], {
+    const child = Bun.spawn(["bun", "testkit/fixtures/presence-reporter-child.ts"], {
       env: {
         ...process.env,
         REDIS_URL: url,

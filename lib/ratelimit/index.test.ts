@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { parseConfig } from "../config/index.ts";
 import { silentLogger } from "../log/index.ts";
 import { createLimiterFactory } from "./index.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { limiterContract } from "./contract.ts";
+import { limiterContract } from "../../testkit/contracts/ratelimit.ts";
 import { createMemoryLimiter, createMemoryLimiterFactory } from "./memory.ts";
 
 describe("memory limiter contract", () => {

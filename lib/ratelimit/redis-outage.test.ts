@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { skipWithout } from "../../test/support/services.ts";
-import { eventually } from "../bus/contract.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { OwnRedis } from "../../testkit/fixtures/own-redis.ts";
+import { skipWithout } from "../../testkit/services.ts";
 import type { Logger } from "../log/index.ts";
-import { OwnRedis } from "../presence/redis-server.fixture.ts";
 import { createRedisLimiterFactory } from "./redis.ts";
 import type { KeyedLimiter } from "./types.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { serviceUrl, skipWithout } from "../../test/support/services.ts";
+import { limiterContract } from "../../testkit/contracts/ratelimit.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { silentLogger } from "../log/index.ts";
-import { limiterContract } from "./contract.ts";
 import { createRedisLimiterFactory } from "./redis.ts";
 
 async function deleteKeys(url: string, prefix: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RawStomp } from "../../test/support/raw-stomp.ts";
-import { skipWithout } from "../../test/support/services.ts";
-import { ChatClient, roomOf, signup, startTestCluster, type TestCluster, until } from "./testing.ts";
+import { ChatClient, roomOf, signup, startTestCluster, type TestCluster } from "../../testkit/cluster.ts";
+import { eventually } from "../../testkit/eventually.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
+import { skipWithout } from "../../testkit/services.ts";
 
 /**
  * `scripts/cluster` against the real services, in its own directory, ports, Kafka topic and MongoDB
@@ -88,7 +89,7 @@ describe.skipIf(skip)("scripts/cluster", () => {
   async function statusWhileConnected(client: ChatClient, roomId: string) {
     for (let i = 0; i < 3; i++)
       client.client.publish({ destination: `/topic/rooms/${roomId}`, body: `{"text":"s${i}"}` });
-    await until(() => client.texts().length === 3, 10_000, "three messages back");
+    await eventually(() => client.texts().length === 3, "three messages back", 10_000);
 
     type Status = {
       processes: {
@@ -177,10 +178,10 @@ describe.skipIf(skip)("scripts/cluster", () => {
     await Bun.sleep(300);
     const allReceipted = [...receipted];
 
-    await until(
+    await eventually(
       () => receivers.every((r) => allReceipted.every((t) => r.texts().includes(t))),
-      20_000,
       "every receipted message at every receiver",
+      20_000,
     ).catch(() => {});
 
     for (const r of receivers) {
@@ -201,7 +202,7 @@ describe.skipIf(skip)("scripts/cluster", () => {
     expect(drained).toBeGreaterThan(0);
     expect(reconnects).toBeGreaterThanOrEqual(drained);
     // Nobody is left disconnected: all seven are connected, to the two remaining replicas.
-    await until(() => everyone.every((r) => r.client.connected), 10_000, "all connected");
+    await eventually(() => everyone.every((r) => r.client.connected), "all connected", 10_000);
     const per = await c.connectionsPerReplica();
     expect([...per.keys()].sort()).toEqual(["ws-node-1", "ws-node-2"]);
     expect([...per.values()].reduce((a, b) => a + b, 0)).toBe(everyone.length);

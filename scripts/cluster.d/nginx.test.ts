@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Server, Subprocess } from "bun";
 import { configSchema } from "../../lib/config/index.ts";
 import { clientIp } from "../../lib/http/client-ip.ts";
-import { skipWithout } from "../../test/support/services.ts";
+import { skipWithout } from "../../testkit/services.ts";
 import {
   nginxCommand,
   nginxFiles,

@@ -7,9 +7,9 @@ import { type Config, parseConfig } from "../../lib/config/index.ts";
 import type { Frame } from "../../lib/stomp/frame.ts";
 import { createStores } from "../../lib/store/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
-import { type AppProcess, startAppProcess } from "../support/app-process.ts";
-import { clusterEnv, skipWithoutCluster } from "../support/cluster-env.ts";
-import { RawStomp } from "../support/raw-stomp.ts";
+import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
+import { clusterEnv, skipWithoutCluster } from "../../testkit/cluster-env.ts";
+import { RawStomp } from "../../testkit/raw-stomp.ts";
 
 /**
  * Backing services going away under a running ws-node process: Kafka (sending fails visibly within

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { serviceUrl, skipWithout } from "../support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 
 /** What the consumer saw of the one message, in plain strings. */
 interface Received {

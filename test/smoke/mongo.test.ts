@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Db, MongoClient, MongoServerError } from "mongodb";
-import { serviceUrl, skipWithout } from "../support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 
 interface SmokeItem {
   name: string;

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server, Subprocess } from "bun";
-import { serviceUrl, skipWithout } from "../support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 
 /** Per-socket data of the echo server: who forwarded the upgrade request. */
 interface EchoData {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { serviceUrl, skipWithout } from "../support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 
 describe.skipIf(skipWithout("postgres"))("postgres smoke (postgres.js)", () => {
   let sql: postgres.Sql;

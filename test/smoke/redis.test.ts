@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { serviceUrl, skipWithout } from "../support/services.ts";
+import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 
 type RedisClient = ReturnType<typeof createClient>;
 

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createTokenService } from "../../../lib/auth/tokens.ts";
 import { silentLogger } from "../../../lib/log/index.ts";
 import { createRedisLimiterFactory } from "../../../lib/ratelimit/redis.ts";
-import { serviceUrl, skipWithout } from "../../../test/support/services.ts";
-import { startTestApi, type TestApi, uniqueName } from "../testing.ts";
+import { startTestApi, type TestApi, uniqueName } from "../../../testkit/http-api.ts";
+import { serviceUrl, skipWithout } from "../../../testkit/services.ts";
 
 let api: TestApi;
 afterEach(async () => {

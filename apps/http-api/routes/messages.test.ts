@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { newDraft } from "../../../lib/chat/message.ts";
-import { startTestApi, type TestApi } from "../testing.ts";
+import { startTestApi, type TestApi } from "../../../testkit/http-api.ts";
 
 let api: TestApi;
 afterEach(async () => {

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { newDraft } from "../../../lib/chat/message.ts";
-import { createRoomAs, MISSING_ROOM, refusingBus, startTestApi, type TestApi } from "../testing.ts";
+import {
+  createRoomAs,
+  MISSING_ROOM,
+  refusingBus,
+  startTestApi,
+  type TestApi,
+} from "../../../testkit/http-api.ts";
 
 let api: TestApi;
 afterEach(async () => {

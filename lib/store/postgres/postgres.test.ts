@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { serviceUrl, skipWithout } from "../../../test/support/services.ts";
-import { runStoreContract } from "../contract.ts";
+import { runStoreContract } from "../../../testkit/contracts/store.ts";
+import { serviceUrl, skipWithout } from "../../../testkit/services.ts";
 import { createPostgresStores } from "./index.ts";
 import { loadMigrations, migratePostgres } from "./migrate.ts";
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runStoreContract } from "../contract.ts";
+import { runStoreContract } from "../../../testkit/contracts/store.ts";
 import { createSqliteStores } from "./index.ts";
 import { migrateSqlite } from "./schema.ts";
 
@@ -36,7 +36,7 @@ describe("sqlite across processes", () => {
       const users = await Promise.all(
         Array.from({ length: 1000 }, (_, i) => stores.users.createUser(`proc${i}`, "h")),
       );
-      const worker = join(import.meta.dir, "join-worker.ts");
+      const worker = join(import.meta.dir, "../../../testkit/fixtures/sqlite-join-worker.ts");
       const outputs = await Promise.all(
         [0, 1, 2, 3].map(async (k) => {
           const ids = users.filter((_, i) => i % 4 === k).map((u) => u.id);

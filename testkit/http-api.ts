@@ -2,17 +2,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPasswordHasher } from "../../lib/auth/password.ts";
-import { createTokenService, type TokenService } from "../../lib/auth/tokens.ts";
-import { createSqliteBacklog } from "../../lib/backlog/sqlite.ts";
-import type { Backlog } from "../../lib/backlog/types.ts";
-import { createMemoryBus } from "../../lib/bus/memory.ts";
-import { BusUnavailableError, type MessageBus } from "../../lib/bus/types.ts";
-import type { ChatMessage } from "../../lib/chat/message.ts";
-import { parseConfig } from "../../lib/config/index.ts";
-import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
-import type { Stores } from "../../lib/store/types.ts";
-import { createHttpApi, type HttpApiDeps } from "./app.ts";
+import { createHttpApi, type HttpApiDeps } from "../apps/http-api/app.ts";
+import { createPasswordHasher } from "../lib/auth/password.ts";
+import { createTokenService, type TokenService } from "../lib/auth/tokens.ts";
+import { createSqliteBacklog } from "../lib/backlog/sqlite.ts";
+import type { Backlog } from "../lib/backlog/types.ts";
+import { createMemoryBus } from "../lib/bus/memory.ts";
+import { BusUnavailableError, type MessageBus } from "../lib/bus/types.ts";
+import type { ChatMessage } from "../lib/chat/message.ts";
+import { parseConfig } from "../lib/config/index.ts";
+import { createSqliteStores } from "../lib/store/sqlite/index.ts";
+import type { Stores } from "../lib/store/types.ts";
 
 export interface TestApi {
   app: ReturnType<typeof createHttpApi>;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { UserRef } from "../chat/message.ts";
-import type { PresenceReporter, PresenceView, RosterEvent } from "./types.ts";
+import type { UserRef } from "../../lib/chat/message.ts";
+import type { PresenceReporter, PresenceView, RosterEvent } from "../../lib/presence/types.ts";
+import { eventually } from "../eventually.ts";
 
 /**
  * Opens handles onto one shared presence store. Each reporter() is a separate messaging node, each
@@ -10,15 +11,6 @@ export interface PresenceFixture {
   reporter(): Promise<PresenceReporter>;
   view(): Promise<PresenceView>;
   teardown?(): Promise<void>;
-}
-
-/** Waits for a condition that callbacks make true; fails loudly instead of hanging. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 /**

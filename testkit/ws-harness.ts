@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { wsNodeMounts } from "../../apps/ws-node/mount.ts";
-import { createWsNode, type WsNode, wsNodeDeps } from "../../apps/ws-node/node.ts";
-import { type Backends, createBackends } from "../../lib/backends.ts";
-import { startBacklogWriter } from "../../lib/backlog/index.ts";
-import type { Unsubscribe } from "../../lib/bus/types.ts";
-import { type Config, parseConfig } from "../../lib/config/index.ts";
-import { serveMounts } from "../../lib/http/serve.ts";
-import { silentLogger } from "../../lib/log/index.ts";
-import type { ConnData } from "../../lib/stomp/endpoint.ts";
-import type { Room, User } from "../../lib/store/types.ts";
+import { wsNodeMounts } from "../apps/ws-node/mount.ts";
+import { createWsNode, type WsNode, wsNodeDeps } from "../apps/ws-node/node.ts";
+import { type Backends, createBackends } from "../lib/backends.ts";
+import { startBacklogWriter } from "../lib/backlog/index.ts";
+import type { Unsubscribe } from "../lib/bus/types.ts";
+import { type Config, parseConfig } from "../lib/config/index.ts";
+import { serveMounts } from "../lib/http/serve.ts";
+import { silentLogger } from "../lib/log/index.ts";
+import type { ConnData } from "../lib/stomp/endpoint.ts";
+import type { Room, User } from "../lib/store/types.ts";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 

@@ -3,18 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@stomp/stompjs";
 import type { Server } from "bun";
-import { createMemoryBus } from "../../lib/bus/memory.ts";
-import type { MessageBus } from "../../lib/bus/types.ts";
-import { parseConfig } from "../../lib/config/index.ts";
-import { serveMounts } from "../../lib/http/serve.ts";
-import { silentLogger } from "../../lib/log/index.ts";
-import type { PresenceView } from "../../lib/presence/types.ts";
-import type { ConnData } from "../../lib/stomp/endpoint.ts";
-import type { Principal } from "../../lib/stomp/session.ts";
-import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
-import type { Stores, User } from "../../lib/store/types.ts";
-import { presenceNodeMounts } from "./mount.ts";
-import { createPresenceNode, type PresenceNode } from "./node.ts";
+import { presenceNodeMounts } from "../apps/presence-node/mount.ts";
+import { createPresenceNode, type PresenceNode } from "../apps/presence-node/node.ts";
+import { createMemoryBus } from "../lib/bus/memory.ts";
+import type { MessageBus } from "../lib/bus/types.ts";
+import { parseConfig } from "../lib/config/index.ts";
+import { serveMounts } from "../lib/http/serve.ts";
+import { silentLogger } from "../lib/log/index.ts";
+import type { PresenceView } from "../lib/presence/types.ts";
+import type { ConnData } from "../lib/stomp/endpoint.ts";
+import type { Principal } from "../lib/stomp/session.ts";
+import { createSqliteStores } from "../lib/store/sqlite/index.ts";
+import type { Stores, User } from "../lib/store/types.ts";
 
 /** A presence node in this process on a free port, over a real SQLite room store. */
 export interface PresenceHarness {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ConflictError, RoomNotFoundError, type Stores, type User } from "./types.ts";
+import { ConflictError, RoomNotFoundError, type Stores, type User } from "../../lib/store/types.ts";
 
 /** A database for one contract run: its stores, a way to open a second independent client, cleanup. */
 export interface StoreFixture {

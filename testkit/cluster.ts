@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { Client, type IMessage } from "@stomp/stompjs";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
-import { parseExposition, type Sample, sumSamples } from "../../lib/metrics/index.ts";
-import { isAlive, portFree } from "./procs.ts";
-import { type ClusterState, loadState, REPO, wsNodes } from "./state.ts";
+import { parseExposition, type Sample, sumSamples } from "../lib/metrics/index.ts";
+import { isAlive, portFree } from "../scripts/cluster.d/procs.ts";
+import { type ClusterState, loadState, REPO, wsNodes } from "../scripts/cluster.d/state.ts";
+import { eventually } from "./eventually.ts";
 
 /** A cluster of its own for one test file: own directory, base port, Kafka topic and MongoDB database. */
 export interface TestCluster {
@@ -213,20 +214,12 @@ export class ChatClient {
   /** Resolves on the first CONNECTED. */
   async start(): Promise<this> {
     this.client.activate();
-    await until(() => this.connects > 0, 10_000, "STOMP connect through nginx");
+    await eventually(() => this.connects > 0, "STOMP connect through nginx", 10_000);
     return this;
   }
 
   texts(): string[] {
     return this.received.filter((r) => r.type === "message").map((r) => r.text);
-  }
-}
-
-export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { KeyedLimiter, LimiterFactory, RateLimit } from "./types.ts";
+import type { KeyedLimiter, LimiterFactory, RateLimit } from "../../lib/ratelimit/types.ts";
 
 /**
  * Opens one limiter factory; for a shared adapter two factories behave like two replicas on one

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { ChatMessage } from "../chat/message.ts";
-import type { Backlog } from "./types.ts";
+import type { Backlog } from "../../lib/backlog/types.ts";
+import type { ChatMessage } from "../../lib/chat/message.ts";
 
 /** Opens the backlog under test; `teardown` runs once after the suite (drop the database). */
 export interface BacklogFixture {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type ChatMessage, newDraft } from "../chat/message.ts";
-import type { ControlEvent, MessageBus } from "./types.ts";
+import type { ControlEvent, MessageBus } from "../../lib/bus/types.ts";
+import { type ChatMessage, newDraft } from "../../lib/chat/message.ts";
+import { eventually } from "../eventually.ts";
 
 /**
  * Opens a handle onto one shared bus; two handles behave like two replicas on one cluster.
@@ -14,19 +15,6 @@ export interface BusFixture {
 }
 
 const alice = { id: "u-alice", username: "alice" };
-
-/** Waits for a condition that other callbacks make true; fails loudly instead of hanging. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 function byRoom(messages: readonly ChatMessage[]): Map<string, number[]> {
   const rooms = new Map<string, number[]>();
