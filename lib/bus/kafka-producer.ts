@@ -1,4 +1,5 @@
 import { type Kafka, Partitioners, type Producer, type RecordMetadata } from "kafkajs";
+import { withTimeout } from "../async/timeout.ts";
 import type { Logger } from "../log/index.ts";
 import { BusUnavailableError } from "./types.ts";
 
@@ -26,16 +27,6 @@ interface Pending extends OutgoingRecord {
   timer: ReturnType<typeof setTimeout>;
   resolve(offset: number): void;
   reject(err: Error): void;
-}
-
-class SendTimeout extends Error {}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SendTimeout(`no answer from Kafka within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -140,7 +131,7 @@ export class BatchingProducer {
         acks: -1,
         topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })),
       });
-      const result = await within(request, this.options.sendTimeoutMs);
+      const result = await withTimeout(request, this.options.sendTimeoutMs, "Kafka send");
       this.settle(batch, result);
     } catch (err) {
       this.options.log("warn", "kafka send failed; replacing the producer", {
@@ -187,14 +178,14 @@ export class BatchingProducer {
         allowAutoTopicCreation: false,
         // Records arrive with their partition set; this only silences kafkajs's v2 migration warning.
         createPartitioner: Partitioners.DefaultPartitioner,
-        // Bounded so a dead request gives up; within() bounds the wait regardless.
+        // Bounded so a dead request gives up; withTimeout() bounds the wait regardless.
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
       });
       this.producer = producer;
       this.connected = producer.connect();
     }
     const producer = this.producer;
-    await within(this.connected!, this.options.sendTimeoutMs);
+    await withTimeout(this.connected!, this.options.sendTimeoutMs, "Kafka connect");
     return producer;
   }
 
@@ -204,7 +195,7 @@ export class BatchingProducer {
     this.connected = undefined;
     if (!old) return;
     try {
-      await within(old.disconnect(), 2_000);
+      await withTimeout(old.disconnect(), 2_000, "Kafka disconnect");
     } catch (err) {
       this.options.log("debug", "kafka producer disconnect failed", { err: String(err) });
     }

@@ -1,3 +1,4 @@
+import { withTimeout } from "../async/timeout.ts";
 import { BusUnavailableError } from "./types.ts";
 
 /** High watermark (the next offset to be written) per partition of one topic. */
@@ -46,7 +47,11 @@ export class ReaderProgress {
   /** Resolves once every record written to `partition` before this call has been handed over. */
   async caughtUp(partition: number, timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    const hw = await withTimeout(this.watermarks(), timeoutMs);
+    const hw = await withTimeout(
+      this.watermarks(),
+      timeoutMs,
+      () => new BusUnavailableError("bus did not answer in time"),
+    );
     const last = (hw.get(partition) ?? 0) - 1;
     if (last <= (this.through.get(partition) ?? -1)) return;
     await new Promise<void>((resolve, reject) => {
@@ -79,12 +84,4 @@ export class ReaderProgress {
     this.inFlight = current;
     return current;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BusUnavailableError("bus did not answer in time")), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

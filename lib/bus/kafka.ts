@@ -42,7 +42,6 @@ interface Reader {
   stop: Unsubscribe;
   progress: ReaderProgress;
 }
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
  * The Kafka bus between replicas. A room's messages are keyed by room id, so they share one partition
@@ -232,7 +231,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
             break;
           } catch (err) {
             log("warn", "bus consumer batch failed, will retry", { err: String(err), retryInMs: delay });
-            await sleep(delay);
+            await Bun.sleep(delay);
             await heartbeat();
             delay = Math.min(delay * 2, retryMaxMs);
           }

@@ -144,8 +144,6 @@ function guarded<T>(handler: (value: T) => void, log: Logger, what: string): Lis
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
 interface Stop {
   stopped: boolean;
   /** Resolves when stop() is called, to cut a retry wait short. */
@@ -211,7 +209,7 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
         await handler(batch);
       } catch (err) {
         log("warn", "bus consumer batch failed, will retry", { group, err: String(err), retryInMs: delay });
-        await Promise.race([sleep(delay), stop.signal]);
+        await Promise.race([Bun.sleep(delay), stop.signal]);
         delay = Math.min(delay * 2, retryMaxMs);
         continue;
       }

@@ -1,15 +1,10 @@
+import { withTimeout } from "../async/timeout.ts";
 import type { UserRef } from "../chat/message.ts";
 import type { Logger } from "../log/index.ts";
+import { connectWithin, destroyQuietly, type RedisClient } from "../redis/client.ts";
+import { LuaScript } from "../redis/lua-script.ts";
 import { entryKey, LocalSubscriptions } from "./local.ts";
-import {
-  connectWithin,
-  DEFAULT_PREFIX,
-  destroyQuietly,
-  LuaScript,
-  presenceClient,
-  type RedisClient,
-  withTimeout,
-} from "./redis-client.ts";
+import { DEFAULT_PREFIX, presenceClient } from "./redis-client.ts";
 import { ADD, DROP_NODE, HEARTBEAT, REMOVE, RESYNC, SWEEP } from "./redis-scripts.ts";
 import type { PresenceReporter, PresenceTuning } from "./types.ts";
 

@@ -12,15 +12,17 @@
  * but never gone). One warning is logged per outage, and one line when Redis answers again. A take
  * that times out may still run in Redis later, so a slow Redis can count a take twice, never zero times.
  */
-import { createClient } from "redis";
+import { waitAtMost, withTimeout } from "../async/timeout.ts";
 import type { Logger } from "../log/index.ts";
+import { createRedisClient, destroyQuietly } from "../redis/client.ts";
+import { LuaScript } from "../redis/lua-script.ts";
 import { KeyedRateLimiter } from "./token-bucket.ts";
 import { checkLimit, type KeyedLimiter, type LimiterFactory, type RateLimit } from "./types.ts";
 
 export const DEFAULT_PREFIX = "ratelimit:";
 
 /** KEYS[1] = bucket; ARGV = ratePerSec, burst, cost, ttlMs. Returns 0 (taken) or ms to wait. */
-export const TAKE_SCRIPT = `
+const TAKE_SCRIPT = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -45,7 +47,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return wait
 `;
 
-const TAKE_SHA = new Bun.CryptoHasher("sha1").update(TAKE_SCRIPT).digest("hex");
+const take = new LuaScript(TAKE_SCRIPT);
 
 export interface RedisLimiterOptions {
   url: string;
@@ -78,14 +80,7 @@ class SharedRedis {
     this.timeoutMs = o.timeoutMs ?? 500;
     this.retryAfterMs = o.retryAfterMs ?? 1_000;
     // No offline queue: while disconnected a command fails at once and the take is answered in memory.
-    this.client = createClient({
-      url: o.url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: o.connectTimeoutMs ?? 2_000,
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000),
-      },
-    });
+    this.client = createRedisClient({ url: o.url, connectTimeoutMs: o.connectTimeoutMs ?? 2_000 });
     this.client.on("error", (err: unknown) => this.markDown(err));
     this.client.on("ready", () => this.markUp());
     // Failures arrive as "error" events and the client keeps reconnecting by itself.
@@ -96,25 +91,16 @@ class SharedRedis {
   }
 
   /** Resolves when connected or after `waitMs`, whichever is first. */
-  async ready(waitMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-    });
-    await Promise.race([this.connecting, waited]);
-    clearTimeout(timer);
+  ready(waitMs: number): Promise<void> {
+    return waitAtMost(this.connecting, waitMs);
   }
 
   /** The bucket's answer, or undefined when Redis cannot give one now (the caller uses memory). */
   async take(key: string, args: string[]): Promise<number | undefined> {
     if (this.closed || !this.client.isReady) return undefined;
     if (this.down && Date.now() < this.retryAt) return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
     try {
-      const reply = await Promise.race([this.run(key, args), timeout]);
+      const reply = await withTimeout(take.run(this.client, args, [key]), this.timeoutMs, "ratelimit take");
       if (typeof reply !== "number") throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
       this.markUp();
       return reply;
@@ -122,19 +108,6 @@ class SharedRedis {
       this.markDown(err);
       this.retryAt = Date.now() + this.retryAfterMs;
       return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async run(key: string, args: string[]): Promise<unknown> {
-    const options = { keys: [key], arguments: args };
-    try {
-      return await this.client.evalSha(TAKE_SHA, options);
-    } catch (err) {
-      // First use, or Redis restarted and forgot the script: send it whole once.
-      if (!message(err).startsWith("NOSCRIPT")) throw err;
-      return this.client.eval(TAKE_SCRIPT, options);
     }
   }
 
@@ -156,11 +129,7 @@ class SharedRedis {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.client.destroy();
-    } catch {
-      // never connected, or already closed
-    }
+    destroyQuietly(this.client);
   }
 }
 
