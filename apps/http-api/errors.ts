@@ -5,6 +5,7 @@ import type { ZodError } from "zod";
 import { AuthError } from "../../lib/auth/errors.ts";
 import { BusUnavailableError } from "../../lib/bus/types.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import { errorFields } from "../../lib/log/index.ts";
 import { ConflictError, RoomNotFoundError } from "../../lib/store/types.ts";
 
 /** The one error shape every route answers with. */
@@ -88,7 +89,7 @@ export function renderError(err: unknown, c: Context, log: Logger): Response {
   log("error", "unhandled error in http-api", {
     method: c.req.method,
     path: c.req.path,
-    err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    ...errorFields(err),
   });
   return errorResponse(c, new ApiError(500, "internal", "internal error"));
 }

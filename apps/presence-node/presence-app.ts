@@ -1,5 +1,6 @@
 import { type ControlEvent, revocationReason } from "../../lib/bus/types.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
 import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
 import { StompError } from "../../lib/stomp/errors.ts";
@@ -149,7 +150,7 @@ export class PresenceApp implements StompApp {
           this.release(session, w);
         },
         (err) => {
-          this.d.log("warn", "presence: members not re-read", { roomId: w.roomId, err: String(err) });
+          this.d.log("warn", "presence: members not re-read", { roomId: w.roomId, ...errorFields(err) });
           this.release(session, w);
         },
       );

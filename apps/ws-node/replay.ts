@@ -2,6 +2,7 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import { errorFields } from "../../lib/log/index.ts";
 import type { RoomHub, RoomSub } from "./room-hub.ts";
 
 export interface ReplayDeps {
@@ -38,7 +39,7 @@ export async function replayInto(
   // it has seen is everything published before this subscription, which all counts as missed.
   await bus.caughtUp(roomId, opts.waitForBusMs).catch((err) => {
     // Still correct without it (those messages arrive live, unmarked); say why they were not marked.
-    log("warn", "bus reader behind at subscribe", { roomId, err: String(err) });
+    log("warn", "bus reader behind at subscribe", { roomId, ...errorFields(err) });
   });
   if (!live(rs)) return;
   const seenAtStart = hub.latestSeq(roomId) ?? 0;
@@ -66,7 +67,7 @@ export async function replayInto(
       page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
     } catch (err) {
       // Chat goes on without the backlog: recent messages still cover what this node saw.
-      log("warn", "backlog unavailable during replay", { roomId, err: String(err) });
+      log("warn", "backlog unavailable during replay", { roomId, ...errorFields(err) });
       backlogDown = true;
       break;
     }

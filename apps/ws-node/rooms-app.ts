@@ -7,6 +7,7 @@ import {
 } from "../../lib/bus/types.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
+import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
 import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
@@ -79,7 +80,7 @@ export class RoomsApp implements StompApp {
             this.d.readPositions.advance(roomId, userId, rs.lastSent);
         })
         .catch((err) => {
-          this.d.log("error", "replay failed", { roomId, err: String(err) });
+          this.d.log("error", "replay failed", { roomId, ...errorFields(err) });
           session.fail("replay failed", "missed messages could not be loaded; reconnect to retry");
         });
     };

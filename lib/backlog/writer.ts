@@ -1,5 +1,5 @@
 import type { MessageBus, Unsubscribe } from "../bus/types.ts";
-import { type Logger, silentLogger } from "../log/index.ts";
+import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import type { Backlog } from "./types.ts";
 
 /** The consumer group the backlog writers share; Kafka spreads its partitions over the replicas. */
@@ -22,7 +22,7 @@ export function startBacklogWriter(
     try {
       await backlog.append(batch);
     } catch (err) {
-      if (!failing) log("warn", "backlog write failed; the bus will redeliver", { err: String(err) });
+      if (!failing) log("warn", "backlog write failed; the bus will redeliver", errorFields(err));
       failing = true;
       throw err;
     }

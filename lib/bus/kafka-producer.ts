@@ -1,6 +1,6 @@
 import { type Kafka, Partitioners, type Producer, type RecordMetadata } from "kafkajs";
 import { withTimeout } from "../async/timeout.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { BusUnavailableError } from "./types.ts";
 
 export interface BatchingProducerOptions {
@@ -135,7 +135,7 @@ export class BatchingProducer {
       this.settle(batch, result);
     } catch (err) {
       this.options.log("warn", "kafka send failed; replacing the producer", {
-        err: String(err),
+        ...errorFields(err),
         records: batch.length,
       });
       for (const pending of batch)
@@ -197,7 +197,7 @@ export class BatchingProducer {
     try {
       await withTimeout(old.disconnect(), 2_000, "Kafka disconnect");
     } catch (err) {
-      this.options.log("debug", "kafka producer disconnect failed", { err: String(err) });
+      this.options.log("debug", "kafka producer disconnect failed", errorFields(err));
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Consumer } from "kafkajs";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 
 /** The part of a kafkajs consumer the supervisor needs. */
 export type SupervisedConsumer = Pick<Consumer, "on" | "events" | "disconnect">;
@@ -46,7 +46,7 @@ export async function supervise<C extends SupervisedConsumer>(o: SuperviseOption
       // A warning either way: kafkajs restarts it, or we replace it below.
       o.log("warn", "kafka consumer crashed", {
         groupId: o.groupId,
-        err: String(payload.error),
+        ...errorFields(payload.error),
         restarting: payload.restart,
       });
       if (!payload.restart && consumer === current) scheduleRelaunch();
@@ -66,7 +66,10 @@ export async function supervise<C extends SupervisedConsumer>(o: SuperviseOption
       await launch();
       if (stopped) await current?.disconnect();
     } catch (err) {
-      o.log("warn", "kafka consumer could not start; will retry", { groupId: o.groupId, err: String(err) });
+      o.log("warn", "kafka consumer could not start; will retry", {
+        groupId: o.groupId,
+        ...errorFields(err),
+      });
       scheduleRelaunch();
     }
   }

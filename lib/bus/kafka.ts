@@ -8,7 +8,7 @@ import {
   Partitioners,
 } from "kafkajs";
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
-import { type Logger, silentLogger } from "../log/index.ts";
+import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
@@ -125,7 +125,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       try {
         listener(value);
       } catch (err) {
-        log("error", "bus subscriber failed", { err: String(err) });
+        log("error", "bus subscriber failed", errorFields(err));
       }
     }
   };
@@ -189,7 +189,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       await supervisor.stop();
       await admin
         .deleteGroups([groupId])
-        .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, err: String(err) }));
+        .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, ...errorFields(err) }));
     };
     return { stop, progress };
   };
@@ -230,7 +230,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
             if (messages.length > 0) await handler(messages);
             break;
           } catch (err) {
-            log("warn", "bus consumer batch failed, will retry", { err: String(err), retryInMs: delay });
+            log("warn", "bus consumer batch failed, will retry", { ...errorFields(err), retryInMs: delay });
             await Bun.sleep(delay);
             await heartbeat();
             delay = Math.min(delay * 2, retryMaxMs);

@@ -2,7 +2,7 @@ import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
-import { type Logger, silentLogger } from "../log/index.ts";
+import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus, type Unsubscribe } from "./types.ts";
 
 export interface MemoryBusOptions {
@@ -139,7 +139,7 @@ function guarded<T>(handler: (value: T) => void, log: Logger, what: string): Lis
     try {
       handler(value);
     } catch (err) {
-      log("error", `${what} handler failed`, { err: String(err) });
+      log("error", `${what} handler failed`, errorFields(err));
     }
   };
 }
@@ -208,7 +208,11 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
       try {
         await handler(batch);
       } catch (err) {
-        log("warn", "bus consumer batch failed, will retry", { group, err: String(err), retryInMs: delay });
+        log("warn", "bus consumer batch failed, will retry", {
+          group,
+          ...errorFields(err),
+          retryInMs: delay,
+        });
         await Promise.race([Bun.sleep(delay), stop.signal]);
         delay = Math.min(delay * 2, retryMaxMs);
         continue;
@@ -246,7 +250,7 @@ export function createMemoryBus(path: string, options: MemoryBusOptions = {}): M
       shared.groupOwners.set(group, owned);
       const running = previous
         .then(() => (stop.stopped ? undefined : consumeLoop(group, handler, stop)))
-        .catch((err) => log("error", "bus consumer stopped", { group, err: String(err) }))
+        .catch((err) => log("error", "bus consumer stopped", { group, ...errorFields(err) }))
         .finally(() => {
           release();
           if (shared.groupOwners.get(group) === owned) shared.groupOwners.delete(group);

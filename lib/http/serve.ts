@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { Config } from "../config/index.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import type { ConnData } from "../stomp/endpoint.ts";
 import { webSocketHandler } from "../stomp/options.ts";
 import { clientIp } from "./client-ip.ts";
@@ -40,7 +40,7 @@ export function serveMounts(config: Config, mounts: Mount[]): Server<ConnData> {
     error(err) {
       // Details stay in the log; clients get the JSON error shape without internals.
       process.stderr.write(
-        `${JSON.stringify({ level: "error", msg: "unhandled request error", err: String(err) })}\n`,
+        `${JSON.stringify({ level: "error", msg: "unhandled request error", ...errorFields(err) })}\n`,
       );
       return jsonError(500, "internal", "internal error");
     },
@@ -56,7 +56,7 @@ export function stopOnSignal(stop: () => Promise<void>, log: Logger): void {
     stopping = true;
     log("info", "shutting down", { signal });
     stop()
-      .catch((err) => log("error", "shutdown failed", { err: String(err) }))
+      .catch((err) => log("error", "shutdown failed", errorFields(err)))
       .finally(() => process.exit(0));
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));

@@ -20,3 +20,12 @@ export function createLogger(level: LogLevel, base: Record<string, unknown> = {}
 }
 
 export const silentLogger: Logger = () => {};
+
+/**
+ * An error as log fields: `err` names it (type and message) and `stack` says where it was thrown, so
+ * a log line is enough to find the fault. Every log call that carries an error spreads these.
+ */
+export function errorFields(err: unknown): { err: string; stack?: string } {
+  if (err instanceof Error && err.stack) return { err: String(err), stack: err.stack };
+  return { err: String(err) };
+}

@@ -1,5 +1,5 @@
 import type { UserRef } from "../chat/message.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { RosterFeed } from "./feed.ts";
 import { LocalSubscriptions } from "./local.ts";
 import type { PresenceReporter, PresenceTuning, PresenceView, RosterDiff, RosterHandler } from "./types.ts";
@@ -73,7 +73,7 @@ export class MemoryPresence implements PresenceReporter, PresenceView {
     let room = this.rooms.get(roomId);
     if (!room) {
       const feed = new RosterFeed(roomId, (err) =>
-        this.log("error", "presence watcher failed", { err: String(err) }),
+        this.log("error", "presence watcher failed", errorFields(err)),
       );
       feed.load({ type: "snapshot", roomId, version: 0, online: [] });
       room = { users: new Map(), pending: new Set(), timer: undefined, feed };

@@ -1,5 +1,5 @@
 /** The Redis connection of the presence reporter and view: the shared set-up, logging each outage once. */
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { createRedisClient } from "../redis/client.ts";
 
 export const DEFAULT_PREFIX = "presence:";
@@ -12,7 +12,7 @@ export function presenceClient(url: string, log: Logger, role: string) {
     down = true;
     log("warn", "presence: redis unreachable", {
       role,
-      err: err instanceof Error ? err.message : String(err),
+      ...errorFields(err),
     });
   });
   client.on("ready", () => {

@@ -1,6 +1,6 @@
 import { withTimeout } from "../async/timeout.ts";
 import type { UserRef } from "../chat/message.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { connectWithin, destroyQuietly, type RedisClient } from "../redis/client.ts";
 import { LuaScript } from "../redis/lua-script.ts";
 import { entryKey, LocalSubscriptions } from "./local.ts";
@@ -97,7 +97,7 @@ export class RedisPresenceReporter implements PresenceReporter {
         );
       } catch (err) {
         // The heart-beat key expires and a sweep takes the entries out instead.
-        this.o.log("warn", "presence: could not remove this node's entries", { err: String(err) });
+        this.o.log("warn", "presence: could not remove this node's entries", errorFields(err));
       }
     }
     this.local.clear();
@@ -115,7 +115,7 @@ export class RedisPresenceReporter implements PresenceReporter {
 
   private failed(err: unknown): void {
     this.failures++;
-    if (!this.needsResync) this.o.log("warn", "presence: report failed; will resync", { err: String(err) });
+    if (!this.needsResync) this.o.log("warn", "presence: report failed; will resync", errorFields(err));
     this.needsResync = true;
   }
 

@@ -1,6 +1,6 @@
 import { withTimeout } from "../async/timeout.ts";
 import type { UserRef } from "../chat/message.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { connectWithin, destroyQuietly, type RedisClient } from "../redis/client.ts";
 import { LuaScript } from "../redis/lua-script.ts";
 import { RosterFeed } from "./feed.ts";
@@ -82,7 +82,7 @@ export class RedisPresenceView implements PresenceView {
       await this.loads.get(feed);
     } else {
       feed = new RosterFeed(roomId, (err) =>
-        this.o.log("error", "presence watcher failed", { err: String(err) }),
+        this.o.log("error", "presence watcher failed", errorFields(err)),
       );
       this.feeds.set(roomId, feed);
       feed.add(handler);
@@ -157,7 +157,7 @@ export class RedisPresenceView implements PresenceView {
         );
         if (feed.load(parseSnapshot(feed.roomId, reply))) return true;
       } catch (err) {
-        this.o.log("warn", "presence: roster load failed", { roomId: feed.roomId, err: String(err) });
+        this.o.log("warn", "presence: roster load failed", { roomId: feed.roomId, ...errorFields(err) });
         this.markUnhealthy();
         return false;
       }

@@ -13,7 +13,7 @@
  * that times out may still run in Redis later, so a slow Redis can count a take twice, never zero times.
  */
 import { waitAtMost, withTimeout } from "../async/timeout.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { createRedisClient, destroyQuietly } from "../redis/client.ts";
 import { LuaScript } from "../redis/lua-script.ts";
 import { KeyedRateLimiter } from "./token-bucket.ts";
@@ -64,8 +64,6 @@ export interface RedisLimiterOptions {
   connectWaitMs?: number;
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /** One connection shared by a factory's limiters, with the outage state that decides the fallback. */
 class SharedRedis {
   private readonly client;
@@ -115,7 +113,7 @@ class SharedRedis {
     if (this.down || this.closed) return;
     this.down = true;
     this.o.log("warn", "ratelimit: redis unavailable, limiting in memory on this replica until it is back", {
-      err: message(err),
+      ...errorFields(err),
     });
   }
 

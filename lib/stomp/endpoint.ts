@@ -1,6 +1,6 @@
 import type { Server, ServerWebSocket } from "bun";
 import { jsonError } from "../http/json-error.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import { TokenBucket } from "../ratelimit/token-bucket.ts";
 import { CloseCode, StompError } from "./errors.ts";
 import { type HeartbeatPolicy, selectSubprotocol } from "./negotiate.ts";
@@ -155,7 +155,7 @@ export class StompEndpoint {
     try {
       session.onClose();
     } catch (err) {
-      this.log("error", "stomp close handler failed", { err: String(err) });
+      this.log("error", "stomp close handler failed", errorFields(err));
     }
     if (this.sessions.size === 0 && this.ticker) {
       clearInterval(this.ticker);

@@ -1,4 +1,5 @@
 import type { ServerWebSocket } from "bun";
+import { errorFields } from "../log/index.ts";
 import {
   ERRORS_DESTINATION,
   type Principal,
@@ -186,7 +187,7 @@ export class StompSession {
     if (err instanceof StompError) {
       this.fail(err.message, err.details, err.closeCode, receipt);
     } else {
-      this.endpoint.log("error", "stomp handler failed", { command: frame.command, err: String(err) });
+      this.endpoint.log("error", "stomp handler failed", { command: frame.command, ...errorFields(err) });
       this.fail("internal error", "the server could not process the frame", CloseCode.internal, receipt);
     }
   }

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AccessPrincipal } from "../../../lib/auth/tokens.ts";
 import { newDraft } from "../../../lib/chat/message.ts";
+import { errorFields } from "../../../lib/log/index.ts";
 import type { Room } from "../../../lib/store/types.ts";
 import {
   type ApiApp,
@@ -145,7 +146,7 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
       );
       seq = line.seq;
     } catch (err) {
-      await undo().catch((e) => d.log("error", "could not undo a join", { roomId, err: String(e) }));
+      await undo().catch((e) => d.log("error", "could not undo a join", { roomId, ...errorFields(e) }));
       throw err;
     }
     await d.stores.rooms.advanceReadPosition(roomId, user.userId, seq);
