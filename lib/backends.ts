@@ -38,7 +38,7 @@ export async function createBackends(config: Config, log: Logger): Promise<Backe
   const limiters = createLimiterFactory(config, log);
   log("info", "backends ready", {
     store: config.DATABASE_URL ? "postgres" : "sqlite",
-    bus: config.KAFKA_BROKERS ? "kafka" : "embedded",
+    bus: config.KAFKA_BROKERS ? "kafka" : "sqlite-log",
     backlog: config.MONGO_URL ? "mongodb" : "sqlite",
     presence: config.REDIS_URL ? "redis" : "embedded",
     ratelimit: config.REDIS_URL ? "redis" : "memory",

@@ -7,7 +7,7 @@ import { createPasswordHasher } from "../lib/auth/password.ts";
 import { createTokenService, type TokenService } from "../lib/auth/tokens.ts";
 import { createSqliteBacklog } from "../lib/backlog/sqlite.ts";
 import type { Backlog } from "../lib/backlog/types.ts";
-import { createMemoryBus } from "../lib/bus/memory.ts";
+import { createSqliteBus } from "../lib/bus/sqlite-log.ts";
 import { BusUnavailableError, type MessageBus } from "../lib/bus/types.ts";
 import type { ChatMessage } from "../lib/chat/message.ts";
 import { parseConfig } from "../lib/config/index.ts";
@@ -56,7 +56,7 @@ export async function startTestApi(
     ...overrides.env,
   });
   const stores = createSqliteStores(":memory:");
-  const realBus = createMemoryBus(":memory:");
+  const realBus = createSqliteBus(":memory:");
   const backlog = createSqliteBacklog(":memory:");
   const tokens = createTokenService({
     secret: new TextEncoder().encode(config.JWT_SECRET!),

@@ -5,7 +5,7 @@ import { Client } from "@stomp/stompjs";
 import type { Server } from "bun";
 import { presenceNodeMounts } from "../apps/presence-node/mount.ts";
 import { createPresenceNode, type PresenceNode } from "../apps/presence-node/node.ts";
-import { createMemoryBus } from "../lib/bus/memory.ts";
+import { createSqliteBus } from "../lib/bus/sqlite-log.ts";
 import type { MessageBus } from "../lib/bus/types.ts";
 import { parseConfig } from "../lib/config/index.ts";
 import { serveMounts } from "../lib/http/serve.ts";
@@ -37,7 +37,7 @@ export async function startPresenceHarness(view: PresenceView): Promise<Presence
   });
   const stores = createSqliteStores(join(dir, "test.db"));
   const principals = new Map<string, Principal>();
-  const bus = createMemoryBus(":memory:");
+  const bus = createSqliteBus(":memory:");
   const node = createPresenceNode({
     config,
     rooms: stores.rooms,

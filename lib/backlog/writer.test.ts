@@ -4,7 +4,7 @@ import { MongoClient } from "mongodb";
 import { eventually } from "../../testkit/eventually.ts";
 import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { createKafkaBus } from "../bus/kafka.ts";
-import { createMemoryBus } from "../bus/memory.ts";
+import { createSqliteBus } from "../bus/sqlite-log.ts";
 import type { MessageBus } from "../bus/types.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
 import { silentLogger } from "../log/index.ts";
@@ -33,7 +33,7 @@ function flaky(inner: Backlog, failures: number): Backlog & { refused: number } 
 
 describe("backlog writer", () => {
   test("copies every published message into the backlog in seq order", async () => {
-    const bus = createMemoryBus(":memory:");
+    const bus = createSqliteBus(":memory:");
     const backlog = createSqliteBacklog(":memory:");
     const stop = await startBacklogWriter(bus, backlog);
     const published = await Promise.all(
@@ -52,7 +52,7 @@ describe("backlog writer", () => {
   });
 
   test("a backlog outage loses nothing and duplicates nothing; a restarted writer resumes", async () => {
-    const bus = createMemoryBus(":memory:", { retryMinMs: 1, retryMaxMs: 5 });
+    const bus = createSqliteBus(":memory:", { retryMinMs: 1, retryMaxMs: 5 });
     const store = createSqliteBacklog(":memory:");
     const backlog = flaky(store, 4);
     const stop = await startBacklogWriter(bus, backlog);

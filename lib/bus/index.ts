@@ -2,11 +2,11 @@ import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { createKafkaBus } from "./kafka.ts";
-import { createMemoryBus } from "./memory.ts";
+import { createSqliteBus } from "./sqlite-log.ts";
 import type { MessageBus } from "./types.ts";
 
 export { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
-export { createMemoryBus, type MemoryBusOptions } from "./memory.ts";
+export { createSqliteBus, type SqliteBusOptions } from "./sqlite-log.ts";
 export * from "./types.ts";
 
 export interface CreateBusOptions {
@@ -28,5 +28,5 @@ export async function createBus(config: Config, options: CreateBusOptions = {}):
       log,
     });
   }
-  return createMemoryBus(options.path ?? join(config.DATA_DIR, "bus.db"), { log });
+  return createSqliteBus(options.path ?? join(config.DATA_DIR, "bus.db"), { log });
 }

@@ -5,22 +5,22 @@ import { join } from "node:path";
 import { busContract } from "../../testkit/contracts/bus.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
-import { createMemoryBus } from "./memory.ts";
+import { createSqliteBus } from "./sqlite-log.ts";
 import { BusUnavailableError } from "./types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chattalk-bus-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const alice = { id: "u-alice", username: "alice" };
 
-describe("memory bus contract (file)", () => {
+describe("sqlite-log bus contract (file)", () => {
   const path = join(dir, "contract.db");
-  busContract({ open: async () => createMemoryBus(path, { retryMinMs: 5, retryMaxMs: 20 }) });
+  busContract({ open: async () => createSqliteBus(path, { retryMinMs: 5, retryMaxMs: 20 }) });
 });
 
-describe("memory bus", () => {
+describe("sqlite-log bus", () => {
   test("the log and committed positions survive closing and reopening the file", async () => {
     const path = join(dir, "reopen.db");
-    const first = createMemoryBus(path);
+    const first = createSqliteBus(path);
     const before = await Promise.all(
       [1, 2, 3].map((i) => first.publish(newDraft("r", "message", alice, `${i}`))),
     );
@@ -32,7 +32,7 @@ describe("memory bus", () => {
     await stop();
     await first.close();
 
-    const second = createMemoryBus(path);
+    const second = createSqliteBus(path);
     const later = await second.publish(newDraft("r", "message", alice, "4"));
     expect(later.seq).toBeGreaterThan(before[2]!.seq);
     const resumed: ChatMessage[] = [];
@@ -53,7 +53,7 @@ describe("memory bus", () => {
   });
 
   test("a second consumer of a group waits until the first stops, then resumes from its commit", async () => {
-    const bus = createMemoryBus(":memory:");
+    const bus = createSqliteBus(":memory:");
     const one: string[] = [];
     const two: string[] = [];
     const stopOne = await bus.consume("g", async (batch) => {
@@ -74,7 +74,7 @@ describe("memory bus", () => {
   });
 
   test("delivery keeps seq order when a subscriber publishes from inside its handler", async () => {
-    const bus = createMemoryBus(":memory:");
+    const bus = createSqliteBus(":memory:");
     const seen: number[] = [];
     await bus.subscribe((m) => {
       if (m.text === "first") void bus.publish(newDraft("r", "message", alice, "reply"));
@@ -87,8 +87,8 @@ describe("memory bus", () => {
   });
 
   test("separate :memory: buses do not share a log, and a closed bus refuses to publish", async () => {
-    const one = createMemoryBus(":memory:");
-    const two = createMemoryBus(":memory:");
+    const one = createSqliteBus(":memory:");
+    const two = createSqliteBus(":memory:");
     const seen: ChatMessage[] = [];
     await two.subscribe((m) => seen.push(m));
     await one.publish(newDraft("r", "message", alice, "x"));

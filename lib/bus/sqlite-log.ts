@@ -5,7 +5,7 @@ import type { ChatMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus, type Unsubscribe } from "./types.ts";
 
-export interface MemoryBusOptions {
+export interface SqliteBusOptions {
   /** Most messages handed to a consume() handler at once. */
   batchSize?: number;
   /** First and longest wait before a failed consume() batch is retried. */
@@ -172,7 +172,7 @@ function newStop(): Stop {
  * log position, live delivery in process, and consumer groups whose committed position lives in the same
  * file. `path` is a file or ":memory:"; handles opened on one path in one process share the log.
  */
-export function createMemoryBus(path: string, options: MemoryBusOptions = {}): MessageBus {
+export function createSqliteBus(path: string, options: SqliteBusOptions = {}): MessageBus {
   const { batchSize = 500, retryMinMs = 50, retryMaxMs = 5_000, log = silentLogger } = options;
   const shared = openLog(path);
   const mine = new Set<Listener<ChatMessage>>();
