@@ -5,8 +5,8 @@
  */
 
 import { createBackends } from "../lib/backends.ts";
-import { startBacklogWriter } from "../lib/backlog/index.ts";
-import { loadConfig } from "../lib/config/index.ts";
+import { startBacklogWriter } from "../lib/backlog/writer.ts";
+import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
 import { createLogger } from "../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
@@ -18,7 +18,7 @@ import { createWsNode, wsNodeDeps } from "./ws-node/node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
-const backends = await createBackends(config, log);
+const backends = await createBackends(config, log, "one-process").catch(exitOnConfigError);
 const metrics = appMetrics(config, "chattalk", backends.nodeId, true);
 const bus = metrics.timeBus(backends.bus);
 const verifyToken = (t: string) => backends.tokens.verifyAccessToken(t);
@@ -27,7 +27,7 @@ const ws = createWsNode(wsNodeDeps(config, backends, log, bus));
 const presence = createPresenceNode({
   config,
   rooms: backends.stores.rooms,
-  view: backends.presence.view,
+  view: backends.presenceView,
   bus: backends.bus,
   verifyToken,
   log,

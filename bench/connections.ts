@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { tokenServiceFromConfig } from "../lib/auth/index.ts";
+import { openStores } from "../lib/backends.ts";
 import { parseConfig } from "../lib/config/index.ts";
-import { createStores } from "../lib/store/index.ts";
 import { fmtInt, killProcess, LineChild, rssKiB } from "./support/child.ts";
 
 const CONNECTIONS = 10_000;
@@ -54,7 +54,7 @@ async function waitHealthy(port: number, server: Subprocess): Promise<void> {
 /** Users and their access tokens, made in the node's own DATA_DIR before it starts. */
 async function makeTokens(dataDir: string): Promise<string> {
   const config = parseConfig({ DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: "warn" });
-  const stores = await createStores(config);
+  const stores = await openStores(config);
   const tokens = tokenServiceFromConfig(config);
   const out: string[] = [];
   try {

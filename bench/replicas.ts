@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { tokenServiceFromConfig } from "../lib/auth/index.ts";
+import { openStores } from "../lib/backends.ts";
 import { type Config, parseConfig } from "../lib/config/index.ts";
-import { createStores } from "../lib/store/index.ts";
 import type { Stores } from "../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../testkit/app-process.ts";
 import { fmtInt, LineChild } from "./support/child.ts";
@@ -183,7 +183,7 @@ export default async function run(): Promise<string> {
   };
   for (const k of SERVICES) base[k] = process.env[k]!;
   const config = parseConfig(base);
-  const stores = await createStores(config);
+  const stores = await openStores(config);
   const workDir = mkdtempSync(join(tmpdir(), "chattalk-bench-replicas-"));
   const ctx: Context = { base, runId: Date.now().toString(36), stores, config, workDir };
   try {

@@ -1,58 +1,209 @@
+/**
+ * The one place where settings pick adapters. For each port, one `choose*` function holds the one
+ * line that decides: a service URL selects the real adapter, its absence the embedded one. Adapter
+ * factories take typed options and never read settings themselves. `processNeeds` lists what each
+ * process opens; createBackends opens exactly that.
+ */
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { type TokenService, tokenServiceFromConfig } from "./auth/index.ts";
-import { createBacklog } from "./backlog/index.ts";
+import { createMongoBacklog } from "./backlog/mongo.ts";
+import { createSqliteBacklog } from "./backlog/sqlite.ts";
 import type { Backlog } from "./backlog/types.ts";
-import { createBus } from "./bus/index.ts";
+import { createKafkaBus } from "./bus/kafka.ts";
+import { createSqliteBus } from "./bus/sqlite-log.ts";
 import type { MessageBus } from "./bus/types.ts";
-import type { Config } from "./config/index.ts";
+import { type Config, ConfigError } from "./config/index.ts";
 import type { Logger } from "./log/index.ts";
-import { createPresence, type Presence } from "./presence/index.ts";
-import { createLimiterFactory, type LimiterFactory } from "./ratelimit/index.ts";
-import { createStores } from "./store/index.ts";
+import { MemoryPresence } from "./presence/memory.ts";
+import { RedisPresenceReporter, RedisPresenceView } from "./presence/redis.ts";
+import type { PresenceReporter, PresenceTuning, PresenceView } from "./presence/types.ts";
+import { createMemoryLimiterFactory } from "./ratelimit/memory.ts";
+import { createRedisLimiterFactory } from "./ratelimit/redis.ts";
+import type { LimiterFactory } from "./ratelimit/types.ts";
+import { createPostgresStores } from "./store/postgres/index.ts";
+import { createSqliteStores } from "./store/sqlite/index.ts";
 import type { Stores } from "./store/types.ts";
 
-/** Every backend adapter, chosen by configuration in this one place: a URL selects the real one. */
-export interface Backends {
-  nodeId: string;
+/** An adapter the settings selected: its name (for the start-up log line) and how to open it. */
+interface Choice<T> {
+  adapter: string;
+  open(): T;
+}
+
+/** Users and rooms: Postgres (migrated on open), else SQLite at `${DATA_DIR}/chattalk.db`. */
+export function chooseStores(config: Config): Choice<Promise<Stores>> {
+  const url = config.DATABASE_URL;
+  return url
+    ? { adapter: "postgres", open: () => createPostgresStores(url) }
+    : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db")) };
+}
+
+/** The message bus: Kafka between replicas, else the durable SQLite log at `${DATA_DIR}/bus.db`. */
+export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBus>> {
+  const brokers = config.KAFKA_BROKERS;
+  return brokers
+    ? {
+        adapter: "kafka",
+        open: () =>
+          createKafkaBus({
+            brokers,
+            topic: config.KAFKA_TOPIC,
+            partitions: config.KAFKA_PARTITIONS,
+            sendTimeoutMs: config.BUS_SEND_TIMEOUT_MS,
+            nodeId: nodeIdFrom(config),
+            log,
+          }),
+      }
+    : { adapter: "sqlite-log", open: async () => createSqliteBus(join(config.DATA_DIR, "bus.db"), { log }) };
+}
+
+/** Missed-message history: MongoDB, else SQLite at `${DATA_DIR}/backlog.db`. */
+export function chooseBacklog(config: Config): Choice<Promise<Backlog>> {
+  const url = config.MONGO_URL;
+  return url
+    ? { adapter: "mongodb", open: async () => createMongoBacklog(url, config.MONGO_DB) }
+    : { adapter: "sqlite", open: async () => createSqliteBacklog(join(config.DATA_DIR, "backlog.db")) };
+}
+
+/** Reporter and view of one process; the in-process adapter is one object serving as both. */
+interface PresencePair {
+  reporter(): PresenceReporter;
+  view(): PresenceView;
+}
+
+/**
+ * Presence: Redis, shared by every node; else in-process (one object for reporter and view, so only
+ * the one-process app can use it). The Redis reporter and view connect only once started.
+ */
+export function choosePresence(config: Config, log: Logger): Choice<PresencePair> {
+  const url = config.REDIS_URL;
+  const tuning: PresenceTuning = {
+    coalesceMs: config.PRESENCE_COALESCE_MS,
+    nodeTtlMs: config.PRESENCE_NODE_TTL_MS,
+    sweepEveryMs: config.PRESENCE_SWEEP_MS,
+  };
+  if (url) {
+    return {
+      adapter: "redis",
+      open: () => ({
+        reporter: () => new RedisPresenceReporter({ url, nodeId: nodeIdFrom(config), log, ...tuning }),
+        view: () => new RedisPresenceView({ url, log, ...tuning }),
+      }),
+    };
+  }
+  return {
+    adapter: "memory",
+    open: () => {
+      const memory = new MemoryPresence(log, tuning);
+      return { reporter: () => memory, view: () => memory };
+    },
+  };
+}
+
+/**
+ * Keyed rate limiters (login, sign-up): Redis, so a limit holds across replicas; else in-process
+ * buckets, exact only for one replica. Redis connects only once a limiter is made (or on ready()).
+ */
+export function chooseLimiters(config: Config, log: Logger): Choice<LimiterFactory> {
+  const url = config.REDIS_URL;
+  return url
+    ? { adapter: "redis", open: () => createRedisLimiterFactory({ url, log }) }
+    : { adapter: "memory", open: () => createMemoryLimiterFactory() };
+}
+
+export const openStores = (config: Config) => chooseStores(config).open();
+export const openBus = (config: Config, log: Logger) => chooseBus(config, log).open();
+export const openBacklog = (config: Config) => chooseBacklog(config).open();
+export const openLimiters = (config: Config, log: Logger) => chooseLimiters(config, log).open();
+
+interface Ports {
   stores: Stores;
   bus: MessageBus;
   backlog: Backlog;
-  tokens: TokenService;
-  /** Reporter for messaging nodes, view for presence nodes; each process starts only what it uses. */
-  presence: Presence;
-  /** Keyed rate limiters (login, sign-up) shared by every replica when Redis is configured. */
+  /** Tells the presence service which rooms this node's connections watch. */
+  presenceReporter: PresenceReporter;
+  /** Reads rosters and follows their changes. */
+  presenceView: PresenceView;
   limiters: LimiterFactory;
-  close(): Promise<void>;
 }
+export type PortName = keyof Ports;
+
+/** What each process opens; nothing else is connected, so a process needs only its own services. */
+export const processNeeds = {
+  "ws-node": ["stores", "bus", "backlog", "presenceReporter"],
+  // The bus only for membership control events; a presence-node never publishes.
+  "presence-node": ["stores", "bus", "presenceView"],
+  "http-api": ["stores", "bus", "backlog", "limiters"],
+  "one-process": ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters"],
+} as const satisfies Record<string, readonly PortName[]>;
+export type ProcessName = keyof typeof processNeeds;
+
+/** The adapters one process needs, plus what every process has. */
+export type Backends<P extends ProcessName> = Pick<Ports, (typeof processNeeds)[P][number]> & {
+  nodeId: string;
+  tokens: TokenService;
+  /** Closes what was opened (presence reporters and views are stopped by the app that started them). */
+  close(): Promise<void>;
+};
 
 export function nodeIdFrom(config: Config): string {
   return config.NODE_ID ?? `${hostname()}-${process.pid}`;
 }
 
-export async function createBackends(config: Config, log: Logger): Promise<Backends> {
-  const stores = await createStores(config);
-  const bus = await createBus(config, { log });
-  const backlog = await createBacklog(config);
-  const nodeId = nodeIdFrom(config);
-  const presence = createPresence(config, nodeId, log);
-  const limiters = createLimiterFactory(config, log);
-  log("info", "backends ready", {
-    store: config.DATABASE_URL ? "postgres" : "sqlite",
-    bus: config.KAFKA_BROKERS ? "kafka" : "sqlite-log",
-    backlog: config.MONGO_URL ? "mongodb" : "sqlite",
-    presence: config.REDIS_URL ? "redis" : "embedded",
-    ratelimit: config.REDIS_URL ? "redis" : "memory",
-  });
-  return {
-    nodeId,
-    presence,
-    limiters,
-    stores,
-    bus,
-    backlog,
-    tokens: tokenServiceFromConfig(config),
-    async close() {
-      await Promise.allSettled([bus.close(), backlog.close(), stores.close(), limiters.close()]);
-    },
+/**
+ * Opens the adapters `process` needs, as the settings select them. Throws ConfigError when the
+ * settings cannot serve that process (a separate presence-node on in-process presence would only ever
+ * see its own, empty, roster).
+ */
+export async function createBackends<P extends ProcessName>(
+  config: Config,
+  log: Logger,
+  processName: P,
+): Promise<Backends<P>> {
+  const needs = new Set<PortName>(processNeeds[processName]);
+  const presence = choosePresence(config, log);
+  if (needs.has("presenceView") && !needs.has("presenceReporter") && presence.adapter === "memory") {
+    throw new ConfigError(
+      "REDIS_URL",
+      `required for a separate ${processName} (the one-process app embeds presence)`,
+    );
+  }
+  const chosen: Partial<Record<PortName, string>> = {};
+  const opened: Partial<Ports> = {};
+  const open = async <K extends PortName>(port: K, choice: Choice<Ports[K] | Promise<Ports[K]>>) => {
+    if (!needs.has(port)) return;
+    chosen[port] = choice.adapter;
+    opened[port] = await choice.open();
   };
+  try {
+    await open("stores", chooseStores(config));
+    await open("bus", chooseBus(config, log));
+    await open("backlog", chooseBacklog(config));
+    await open("limiters", chooseLimiters(config, log));
+    if (needs.has("presenceReporter") || needs.has("presenceView")) {
+      const pair = presence.open();
+      await open("presenceReporter", { adapter: presence.adapter, open: pair.reporter });
+      await open("presenceView", { adapter: presence.adapter, open: pair.view });
+    }
+  } catch (err) {
+    await closeAll(opened);
+    throw err;
+  }
+  log("info", "backends ready", { process: processName, ...chosen });
+  return {
+    ...(opened as Pick<Ports, (typeof processNeeds)[P][number]>),
+    nodeId: nodeIdFrom(config),
+    tokens: tokenServiceFromConfig(config),
+    close: () => closeAll(opened),
+  };
+}
+
+async function closeAll(opened: Partial<Ports>): Promise<void> {
+  await Promise.allSettled([
+    opened.bus?.close(),
+    opened.backlog?.close(),
+    opened.stores?.close(),
+    opened.limiters?.close(),
+  ]);
 }

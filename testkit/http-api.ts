@@ -11,6 +11,7 @@ import { createSqliteBus } from "../lib/bus/sqlite-log.ts";
 import { BusUnavailableError, type MessageBus } from "../lib/bus/types.ts";
 import type { ChatMessage } from "../lib/chat/message.ts";
 import { parseConfig } from "../lib/config/index.ts";
+import { createMemoryLimiterFactory } from "../lib/ratelimit/memory.ts";
 import { createSqliteStores } from "../lib/store/sqlite/index.ts";
 import type { Stores } from "../lib/store/types.ts";
 
@@ -88,6 +89,8 @@ export async function startTestApi(
     backlog,
     tokens,
     passwords: createPasswordHasher({ memoryCost: 1024, timeCost: 1 }),
+    // One replica's in-process buckets, on the test's clock.
+    limiters: createMemoryLimiterFactory(overrides.now ? { now: overrides.now } : {}),
     ...overrides,
   });
 

@@ -5,7 +5,7 @@ import type { Server } from "bun";
 import { wsNodeMounts } from "../apps/ws-node/mount.ts";
 import { createWsNode, type WsNode, wsNodeDeps } from "../apps/ws-node/node.ts";
 import { type Backends, createBackends } from "../lib/backends.ts";
-import { startBacklogWriter } from "../lib/backlog/index.ts";
+import { startBacklogWriter } from "../lib/backlog/writer.ts";
 import type { Unsubscribe } from "../lib/bus/types.ts";
 import { type Config, parseConfig } from "../lib/config/index.ts";
 import { serveMounts } from "../lib/http/serve.ts";
@@ -18,7 +18,7 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 export interface WsHarness {
   url: string;
   config: Config;
-  backends: Backends;
+  backends: Backends<"ws-node">;
   node: WsNode;
   server: Server<ConnData>;
   user(name?: string): Promise<{ user: User; token: string }>;
@@ -43,7 +43,7 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
     HEARTBEAT_MIN_CLIENT_MS: "100",
     ...env,
   });
-  const backends = await createBackends(config, silentLogger);
+  const backends = await createBackends(config, silentLogger, "ws-node");
   const node = createWsNode(wsNodeDeps(config, backends, silentLogger));
   await node.start();
   const stopWriter: Unsubscribe = await startBacklogWriter(backends.bus, backends.backlog, silentLogger);

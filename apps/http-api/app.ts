@@ -8,7 +8,6 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { type Logger, silentLogger } from "../../lib/log/index.ts";
-import { createMemoryLimiterFactory } from "../../lib/ratelimit/memory.ts";
 import type { MakeLimiter, RateLimit } from "../../lib/ratelimit/types.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import type { ApiApp, ApiEnv, RouteDeps } from "./context.ts";
@@ -31,9 +30,9 @@ export interface HttpApiDeps {
   log?: Logger;
   /** argon2id by default; tests pass a cheaper cost. */
   passwords?: PasswordHasher;
-  /** Where the limit buckets live: backends.limiters (Redis across replicas); in-process on `now` by default. */
-  limiters?: MakeLimiter;
-  /** Milliseconds since the epoch, for refresh-token expiry and in-process rate limits; tests move it. */
+  /** Where the login and sign-up buckets live: backends.limiters (Redis when configured). */
+  limiters: MakeLimiter;
+  /** Milliseconds since the epoch, for refresh-token expiry; tests move it. */
   now?: () => number;
 }
 
@@ -49,7 +48,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createHttpApi(deps: HttpApiDeps): ApiApp {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
-  const limiter = deps.limiters ?? createMemoryLimiterFactory({ now });
+  const limiter = deps.limiters;
   const c = deps.config;
   const d: RouteDeps = {
     config: deps.config,

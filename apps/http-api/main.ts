@@ -1,7 +1,7 @@
 /** The http-api as its own process: `bun apps/http-api/main.ts`. Migrates the store on start. */
 
 import { createBackends } from "../../lib/backends.ts";
-import { loadConfig } from "../../lib/config/index.ts";
+import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -10,7 +10,7 @@ import { httpApiMounts } from "./mount.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "http-api" });
-const backends = await createBackends(config, log);
+const backends = await createBackends(config, log, "http-api").catch(exitOnConfigError);
 const metrics = createMetrics({ app: "http-api", node: backends.nodeId });
 const app = createHttpApi({
   config,

@@ -1,8 +1,8 @@
 /** A messaging node as its own process: `bun apps/ws-node/main.ts`. */
 
 import { createBackends } from "../../lib/backends.ts";
-import { startBacklogWriter } from "../../lib/backlog/index.ts";
-import { loadConfig } from "../../lib/config/index.ts";
+import { startBacklogWriter } from "../../lib/backlog/writer.ts";
+import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -11,7 +11,7 @@ import { createWsNode, wsNodeDeps } from "./node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "ws-node" });
-const backends = await createBackends(config, log);
+const backends = await createBackends(config, log, "ws-node").catch(exitOnConfigError);
 const metrics = appMetrics(config, "ws-node", backends.nodeId, true);
 const node = createWsNode(wsNodeDeps(config, backends, log, metrics.timeBus(backends.bus)));
 await node.start();

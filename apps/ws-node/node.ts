@@ -23,14 +23,19 @@ export interface WsNodeDeps {
 }
 
 /** The node's dependencies from the configured backends; `bus` may be a wrapped one (metrics). */
-export function wsNodeDeps(config: Config, backends: Backends, log: Logger, bus = backends.bus): WsNodeDeps {
+export function wsNodeDeps(
+  config: Config,
+  backends: Backends<"ws-node">,
+  log: Logger,
+  bus = backends.bus,
+): WsNodeDeps {
   return {
     config,
     rooms: backends.stores.rooms,
     bus,
     backlog: backends.backlog,
     verifyToken: (t) => backends.tokens.verifyAccessToken(t),
-    presence: backends.presence.reporter,
+    presence: backends.presenceReporter,
     log,
   };
 }

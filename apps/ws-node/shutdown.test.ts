@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
+import { openStores } from "../../lib/backends.ts";
 import { parseConfig } from "../../lib/config/index.ts";
-import { createStores } from "../../lib/store/index.ts";
 import { startAppProcess } from "../../testkit/app-process.ts";
 import { RawStomp } from "../../testkit/raw-stomp.ts";
 
@@ -9,7 +9,7 @@ test("SIGTERM: clients get a clean close (1001) and the process exits 0", async 
   const env = { JWT_SECRET: "shutdown-test-secret-long-enough-for-hs256" };
   const app = await startAppProcess("apps/ws-node/main.ts", env);
   const config = parseConfig({ ...env, DATA_DIR: app.dataDir });
-  const stores = await createStores(config);
+  const stores = await openStores(config);
   const user = await stores.users.createUser(`s${Date.now()}`, "x");
   await stores.close();
   const token = await tokenServiceFromConfig(config).issueAccessToken(user);

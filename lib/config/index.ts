@@ -37,10 +37,18 @@ export function loadConfig(env: Env = process.env): Config {
   try {
     return parseConfig(env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    return exitOnConfigError(err);
   }
+}
+
+/**
+ * For a process entry point: a ConfigError (a bad setting, or settings that cannot serve this process)
+ * becomes one line naming the key and exit 1; anything else is rethrown.
+ */
+export function exitOnConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
 }

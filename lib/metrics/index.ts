@@ -33,14 +33,7 @@ export function backlogWriterLagProbe(config: Config): LagProbe | undefined {
  */
 export function appMetrics(config: Config, app: string, node?: string, withLag = false): Metrics {
   const metrics = createMetrics({ app, node });
-  if (withLag && config.KAFKA_BROKERS) {
-    metrics.observeConsumerLag(
-      kafkaLagProbe({
-        brokers: config.KAFKA_BROKERS,
-        topic: config.KAFKA_TOPIC,
-        group: BACKLOG_WRITER_GROUP,
-      }),
-    );
-  }
+  const lag = withLag ? backlogWriterLagProbe(config) : undefined;
+  if (lag) metrics.observeConsumerLag(lag);
   return metrics;
 }

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { serviceUrl, skipWithout } from "../../testkit/services.ts";
+import { openBus } from "../backends.ts";
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
-import { createBus } from "../bus/index.ts";
 import { parseConfig } from "../config/index.ts";
+import { silentLogger } from "../log/index.ts";
 import { backlogWriterLagProbe } from "./index.ts";
 import { kafkaLagProbe } from "./kafka-lag.ts";
 
@@ -57,7 +58,7 @@ describe.skipIf(skipWithout("kafka"))("backlogWriterLagProbe", () => {
       KAFKA_TOPIC: `chattalk.lagtest.bus.${run}`,
       KAFKA_PARTITIONS: "2",
     });
-    const bus = await createBus(config);
+    const bus = await openBus(config, silentLogger);
     const probe = backlogWriterLagProbe(config)!;
     const admin = new Kafka({
       clientId: "lag-test",

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
-import { createBacklog } from "../../lib/backlog/index.ts";
+import { openBacklog, openStores } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { type Config, parseConfig } from "../../lib/config/index.ts";
 import type { Frame } from "../../lib/stomp/frame.ts";
-import { createStores } from "../../lib/store/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
 import { clusterEnv, skipWithoutCluster } from "../../testkit/cluster-env.ts";
@@ -48,8 +47,8 @@ async function servicesUp(): Promise<void> {
 beforeAll(async () => {
   if (skip) return;
   config = parseConfig(env);
-  stores = await createStores(config);
-  backlog = await createBacklog(config);
+  stores = await openStores(config);
+  backlog = await openBacklog(config);
   node = await startAppProcess("apps/ws-node/main.ts", { ...env, NODE_ID: run });
 }, 60_000);
 

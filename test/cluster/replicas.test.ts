@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
-import { createBacklog } from "../../lib/backlog/index.ts";
+import { openBacklog, openStores } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import { type Config, parseConfig } from "../../lib/config/index.ts";
 import type { Frame } from "../../lib/stomp/frame.ts";
-import { createStores } from "../../lib/store/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
 import { clusterEnv, skipWithoutCluster } from "../../testkit/cluster-env.ts";
@@ -28,8 +27,8 @@ const url = (i: number) => `${nodes[i]!.url.replace("http:", "ws:")}/ws`;
 beforeAll(async () => {
   if (skip) return;
   config = parseConfig(env);
-  stores = await createStores(config);
-  backlog = await createBacklog(config);
+  stores = await openStores(config);
+  backlog = await openBacklog(config);
   for (let i = 0; i < 3; i++)
     nodes.push(await startAppProcess("apps/ws-node/main.ts", { ...env, NODE_ID: `r${i}-${run}` }));
 }, 120_000);

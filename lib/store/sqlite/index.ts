@@ -1,4 +1,6 @@
 import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Stores } from "../types.ts";
 import { sqliteRoomStore } from "./rooms.ts";
 import { migrateSqlite } from "./schema.ts";
@@ -9,6 +11,7 @@ import { sqliteUserStore } from "./users.ts";
  * busy_timeout makes a second process wait for the write lock rather than fail.
  */
 export function createSqliteStores(path: string): Stores {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA busy_timeout = 5000");

@@ -1,0 +1,107 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serviceUrl, skipWithout } from "../testkit/services.ts";
+import { createBackends, openBacklog, openBus, openLimiters, processNeeds } from "./backends.ts";
+import { newDraft } from "./chat/message.ts";
+import { ConfigError, parseConfig } from "./config/index.ts";
+import { type Logger, silentLogger } from "./log/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "chattalk-backends-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("without KAFKA_BROKERS or MONGO_URL, bus and backlog are the embedded files in DATA_DIR", async () => {
+  const config = parseConfig({ DATA_DIR: join(dir, "data") });
+  const bus = await openBus(config, silentLogger);
+  const backlog = await openBacklog(config);
+  const message = await bus.publish(newDraft("r", "message", { id: "u", username: "u" }, "hi"));
+  await backlog.append([message]);
+  expect(await backlog.after("r", 0, 10)).toEqual([message]);
+  expect(existsSync(join(dir, "data", "bus.db"))).toBe(true);
+  expect(existsSync(join(dir, "data", "backlog.db"))).toBe(true);
+  await bus.close();
+  await backlog.close();
+});
+
+describe("processNeeds", () => {
+  const recording = () => {
+    const lines: Record<string, unknown>[] = [];
+    const log: Logger = (_level, msg, fields) => lines.push({ msg, ...fields });
+    return { log, lines };
+  };
+
+  test("each process opens exactly the ports it lists, and says which adapters it chose", async () => {
+    for (const name of Object.keys(processNeeds) as (keyof typeof processNeeds)[]) {
+      if (name === "presence-node") continue; // needs Redis: below
+      const { log, lines } = recording();
+      const backends = await createBackends(parseConfig({ DATA_DIR: join(dir, name) }), log, name);
+      try {
+        const ports = ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters"];
+        expect(ports.filter((p) => p in backends).sort()).toEqual([...processNeeds[name]].sort());
+        const ready = lines.find((l) => l.msg === "backends ready")!;
+        expect(
+          Object.keys(ready)
+            .filter((k) => ports.includes(k))
+            .sort(),
+        ).toEqual([...processNeeds[name]].sort());
+        expect(ready.stores).toBe("sqlite");
+      } finally {
+        await backends.close();
+      }
+    }
+  });
+
+  test("the one-process app's reporter feeds its own view", async () => {
+    const backends = await createBackends(
+      parseConfig({ DATA_DIR: join(dir, "one") }),
+      silentLogger,
+      "one-process",
+    );
+    expect(backends.presenceReporter).toBe(backends.presenceView as never);
+    await backends.close();
+  });
+
+  test("a separate presence-node refuses in-process presence, naming the setting", async () => {
+    const err = await createBackends(
+      parseConfig({ DATA_DIR: join(dir, "p") }),
+      silentLogger,
+      "presence-node",
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).key).toBe("REDIS_URL");
+  });
+
+  test.skipIf(skipWithout("redis"))("a presence-node on Redis gets a view and no reporter", async () => {
+    const config = parseConfig({ DATA_DIR: join(dir, "pr"), REDIS_URL: serviceUrl("redis")! });
+    const backends = await createBackends(config, silentLogger, "presence-node");
+    expect("presenceView" in backends).toBe(true);
+    expect("presenceReporter" in backends).toBe(false);
+    await backends.close();
+  });
+});
+
+/** Two limiter factories from one configuration, as two replicas would make them. */
+async function replicasShareABucket(env: Record<string, string>): Promise<boolean> {
+  const limit = { ratePerSec: 0.01, burst: 1 };
+  const config = parseConfig(env);
+  const [a, b] = [openLimiters(config, silentLogger), openLimiters(config, silentLogger)];
+  try {
+    await Promise.all([a.ready(), b.ready()]);
+    const name = `backends-test-${crypto.randomUUID()}`;
+    expect(await a(name, limit).take("k")).toBe(0);
+    return (await b(name, limit).take("k")) > 0;
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+describe("limiters", () => {
+  test("without REDIS_URL each process keeps its own buckets", async () => {
+    expect(await replicasShareABucket({})).toBe(false);
+  });
+
+  test.skipIf(skipWithout("redis"))("with REDIS_URL every replica draws on the same bucket", async () => {
+    expect(await replicasShareABucket({ REDIS_URL: serviceUrl("redis")! })).toBe(true);
+  });
+});
