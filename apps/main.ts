@@ -7,6 +7,7 @@
 import { createBackends } from "../lib/backends.ts";
 import { startBacklogWriter } from "../lib/backlog/writer.ts";
 import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
+import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
 import { createLogger } from "../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
@@ -49,7 +50,7 @@ metrics.observeEndpoint("ws", ws.endpoint);
 metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
 const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
-const server = serveMounts(config, [
+const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
   { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
   ...httpApiMounts(api),

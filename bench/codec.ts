@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { FrameImpl, Parser } from "@stomp/stompjs";
 import { do_not_optimize, measure } from "mitata";
-import { FrameParser } from "../lib/stomp/parser.ts";
-import { encodeFrame } from "../lib/stomp/serializer.ts";
+import { FrameParser } from "../lib/stomp/codec/parser.ts";
+import { encodeFrame } from "../lib/stomp/codec/serializer.ts";
 
 const limits = { maxBufferedBytes: 1 << 20, maxHeaders: 64, maxHeaderLineBytes: 8192, maxBodyBytes: 1 << 19 };
 const utf8 = new TextEncoder();

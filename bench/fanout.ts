@@ -6,7 +6,7 @@
  */
 import type { ChatMessage } from "../lib/chat/message.ts";
 import { newDraft } from "../lib/chat/message.ts";
-import { encodeMessage } from "../lib/stomp/message.ts";
+import { encodeMessage } from "../lib/stomp/codec/message.ts";
 import { startWsHarness, type WsHarness } from "../testkit/ws-harness.ts";
 import { fmtInt, LineChild, median } from "./support/child.ts";
 import { startRawPublisher } from "./support/raw-publisher.ts";

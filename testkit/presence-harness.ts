@@ -8,11 +8,12 @@ import { createPresenceNode, type PresenceNode } from "../apps/presence-node/nod
 import { createSqliteBus } from "../lib/bus/sqlite-log.ts";
 import type { MessageBus } from "../lib/bus/types.ts";
 import { parseConfig } from "../lib/config/index.ts";
+import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts } from "../lib/http/serve.ts";
 import { silentLogger } from "../lib/log/index.ts";
 import type { PresenceView } from "../lib/presence/types.ts";
-import type { ConnData } from "../lib/stomp/endpoint.ts";
-import type { Principal } from "../lib/stomp/session.ts";
+import type { Principal } from "../lib/stomp/server/app.ts";
+import type { ConnData } from "../lib/stomp/server/websocket.ts";
 import { createSqliteStores } from "../lib/store/sqlite/index.ts";
 import type { Stores, User } from "../lib/store/types.ts";
 
@@ -52,7 +53,7 @@ export async function startPresenceHarness(view: PresenceView): Promise<Presence
   });
   await node.start();
   const server = serveMounts(
-    config,
+    serveOptions(config),
     presenceNodeMounts(node, async () => true),
   );
   node.endpoint.attach(server);

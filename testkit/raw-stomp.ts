@@ -1,5 +1,5 @@
-import type { Frame, StompVersion } from "../lib/stomp/frame.ts";
-import { FrameParser } from "../lib/stomp/parser.ts";
+import type { Frame, StompVersion } from "../lib/stomp/codec/frame.ts";
+import { FrameParser } from "../lib/stomp/codec/parser.ts";
 
 /**
  * A byte-level STOMP test client over a real WebSocket: tests send exactly the bytes they mean

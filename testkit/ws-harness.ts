@@ -8,9 +8,10 @@ import { type Backends, createBackends } from "../lib/backends.ts";
 import { startBacklogWriter } from "../lib/backlog/writer.ts";
 import type { Unsubscribe } from "../lib/bus/types.ts";
 import { type Config, parseConfig } from "../lib/config/index.ts";
+import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts } from "../lib/http/serve.ts";
 import { silentLogger } from "../lib/log/index.ts";
-import type { ConnData } from "../lib/stomp/endpoint.ts";
+import type { ConnData } from "../lib/stomp/server/websocket.ts";
 import type { Room, User } from "../lib/store/types.ts";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256!";
@@ -48,7 +49,7 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
   await node.start();
   const stopWriter: Unsubscribe = await startBacklogWriter(backends.bus, backends.backlog, silentLogger);
   const server = serveMounts(
-    config,
+    serveOptions(config),
     wsNodeMounts(node, async () => true),
   );
   node.endpoint.attach(server);

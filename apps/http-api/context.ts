@@ -1,9 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
+import { bearerToken } from "../../lib/auth/bearer.ts";
 import { AuthError } from "../../lib/auth/errors.ts";
 import type { PasswordHasher } from "../../lib/auth/password.ts";
 import type { RefreshTokenService } from "../../lib/auth/refresh.ts";
-import { type AccessPrincipal, bearerToken, type TokenService } from "../../lib/auth/tokens.ts";
+import type { AccessPrincipal, TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";

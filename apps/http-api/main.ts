@@ -2,6 +2,7 @@
 
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
+import { serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -22,7 +23,7 @@ const app = createHttpApi({
   log,
 });
 await backends.limiters.ready(); // so the first logins are already counted across replicas
-const server = serveMounts(config, [...httpApiMounts(app), metricsMount(metrics)]);
+const server = serveMounts(serveOptions(config), [...httpApiMounts(app), metricsMount(metrics)]);
 log("info", "http-api listening", {
   url: `http://${server.hostname}:${server.port}/api`,
   node: backends.nodeId,

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import type { ConnData } from "../../lib/stomp/endpoint.ts";
 import { startTestApi, type TestApi } from "../../testkit/http-api.ts";
 import { httpApiMounts } from "./mount.ts";
 
@@ -22,7 +21,7 @@ describe("httpApiMounts", () => {
           headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.50" },
           body: JSON.stringify({ username: "someone", password: "password123" }),
         }),
-        undefined as unknown as Server<ConnData>,
+        undefined as unknown as Server<unknown>,
         ip,
       ) as Promise<Response>;
     expect((await login("198.51.100.7")).status).toBe(401);

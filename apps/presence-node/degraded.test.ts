@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { presenceDestination } from "../../lib/chat/destinations.ts";
 import { silentLogger } from "../../lib/log/index.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
 import type { Room, User } from "../../lib/store/types.ts";
@@ -6,7 +7,6 @@ import { eventually } from "../../testkit/eventually.ts";
 import { OwnRedis } from "../../testkit/fixtures/own-redis.ts";
 import { connect, type PresenceHarness, startPresenceHarness } from "../../testkit/presence-harness.ts";
 import { skipWithout } from "../../testkit/services.ts";
-import { presenceDestination } from "./presence-app.ts";
 
 /** Redis stopped under a live presence subscription, on a redis-server of this test's own. */
 describe.skipIf(skipWithout("redis") || !OwnRedis.binary)("presence-node while Redis is down", () => {

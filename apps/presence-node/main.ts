@@ -2,6 +2,7 @@
 
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
+import { serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -22,7 +23,7 @@ const node = createPresenceNode({
 await node.start();
 const metrics = createMetrics({ app: "presence-node", node: backends.nodeId });
 metrics.observeEndpoint("presence", node.endpoint);
-const server = serveMounts(config, [
+const server = serveMounts(serveOptions(config), [
   ...presenceNodeMounts(node, async () => {
     await backends.stores.ping();
     return true;

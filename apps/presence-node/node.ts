@@ -1,12 +1,12 @@
 import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
+import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceView } from "../../lib/presence/types.ts";
-import { StompEndpoint } from "../../lib/stomp/endpoint.ts";
-import { endpointOptions } from "../../lib/stomp/options.ts";
-import type { Principal } from "../../lib/stomp/session.ts";
+import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
+import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
-import { PresenceApp } from "./presence-app.ts";
+import { PresenceApp, type PresenceState } from "./presence-app.ts";
 
 export interface PresenceNodeDeps {
   config: Config;
@@ -14,12 +14,12 @@ export interface PresenceNodeDeps {
   view: PresenceView;
   /** Control events (member removed, room deleted) end roster subscriptions like chat ones. */
   bus: Pick<MessageBus, "subscribeControl">;
-  verifyToken(token: string): Promise<Principal>;
+  verifyToken: VerifyToken;
   log: Logger;
 }
 
 export interface PresenceNode {
-  readonly endpoint: StompEndpoint;
+  readonly endpoint: StompEndpoint<PresenceState>;
   /** Starts the view (connects, coalesces, sweeps); call before accepting connections. */
   start(): Promise<void>;
   /** Drains: clients closed cleanly (their watches end), then the view is closed. */
@@ -32,8 +32,13 @@ export const PRESENCE_SERVER_NAME = "ChatTalk-presence-node/0.1";
 
 /** The presence service: STOMP endpoint serving live rosters from a PresenceView. Mount `endpoint` at /presence. */
 export function createPresenceNode(d: PresenceNodeDeps): PresenceNode {
-  const app = new PresenceApp({ rooms: d.rooms, view: d.view, verifyToken: d.verifyToken, log: d.log });
-  const endpoint = new StompEndpoint(app, endpointOptions(d.config, PRESENCE_SERVER_NAME, d.log));
+  const app = new PresenceApp({ rooms: d.rooms, view: d.view, log: d.log });
+  const endpoint = new StompEndpoint(app, {
+    ...stompEndpointSettings(d.config),
+    serverName: PRESENCE_SERVER_NAME,
+    log: d.log,
+    verifyToken: d.verifyToken,
+  });
   let stopControl: Unsubscribe | undefined;
   return {
     endpoint,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { presenceDestination } from "../../lib/chat/destinations.ts";
 import { silentLogger } from "../../lib/log/index.ts";
 import { MemoryPresence } from "../../lib/presence/memory.ts";
 import { RedisPresenceReporter, RedisPresenceView } from "../../lib/presence/redis.ts";
@@ -7,7 +8,6 @@ import type { Room, User } from "../../lib/store/types.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { connect, type PresenceHarness, startPresenceHarness } from "../../testkit/presence-harness.ts";
 import { serviceUrl, skipWithout } from "../../testkit/services.ts";
-import { presenceDestination } from "./presence-app.ts";
 
 interface Backend {
   view: PresenceView;

@@ -1,12 +1,12 @@
-import { type ControlEvent, revocationReason } from "../../lib/bus/types.ts";
+import type { ControlEvent } from "../../lib/bus/types.ts";
+import { parsePresenceDestination } from "../../lib/chat/destinations.ts";
+import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
-import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
-import { StompError } from "../../lib/stomp/errors.ts";
-import type { Headers } from "../../lib/stomp/frame.ts";
-import { encodeMessage } from "../../lib/stomp/message.ts";
-import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
+import { encodeMessage } from "../../lib/stomp/codec/message.ts";
+import type { AppSession, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
+import { StompError } from "../../lib/stomp/server/errors.ts";
 import type { Member, RoomStore } from "../../lib/store/types.ts";
 
 /**
@@ -22,24 +22,9 @@ import type { Member, RoomStore } from "../../lib/store/types.ts";
  *   { "type": "degraded", "roomId" }
  *       The presence store is unreachable; the roster is unknown until the next snapshot.
  */
-const DESTINATION_PREFIX = "/topic/presence/rooms/";
-const ROOM_ID = /^[0-9A-Za-z_-]{1,64}$/;
-
-export function presenceDestination(roomId: string): string {
-  return DESTINATION_PREFIX + roomId;
-}
-
-/** The room id of `/topic/presence/rooms/<roomId>`, or undefined for any other destination. */
-export function parsePresenceDestination(destination: string): string | undefined {
-  if (!destination.startsWith(DESTINATION_PREFIX)) return undefined;
-  const id = destination.slice(DESTINATION_PREFIX.length);
-  return ROOM_ID.test(id) ? id : undefined;
-}
-
 export interface PresenceAppDeps {
   rooms: RoomStore;
   view: PresenceView;
-  verifyToken(token: string): Promise<Principal>;
   log: Logger;
 }
 
@@ -57,42 +42,45 @@ interface Watch {
   forget?: () => void;
 }
 
-function watchesOf(session: StompSession): Map<string, Watch> {
-  session.appState ??= new Map<string, Watch>();
-  return session.appState as Map<string, Watch>;
-}
+/** Per connection: its roster watches, by subscription id. */
+export type PresenceState = Map<string, Watch>;
+type PresenceSession = AppSession<PresenceState>;
 
 /** The presence node's STOMP application: read-only roster destinations, members only. */
-export class PresenceApp implements StompApp {
+export class PresenceApp implements StompApp<PresenceState> {
   /** Live watches by room, so membership changes reach them. */
-  private readonly byRoom = new Map<string, Set<{ session: StompSession; w: Watch }>>();
+  private readonly byRoom = new Map<string, Set<{ session: PresenceSession; w: Watch }>>();
 
   constructor(private readonly d: PresenceAppDeps) {}
 
+  newState(): PresenceState {
+    return new Map();
+  }
+
   /** A member removed or a room deleted: their roster subscriptions end, like the chat ones. */
   onControl(event: ControlEvent): void {
-    const why = revocationReason(event);
-    for (const { session, w } of [...(this.byRoom.get(event.roomId) ?? [])]) {
-      if (event.type === "member-removed" && session.principal?.userId !== event.userId) continue;
-      session.revoke(w.sub.id, why, { roomId: event.roomId });
-    }
+    const watchers = [...(this.byRoom.get(event.roomId) ?? [])];
+    revokeSubscriptions(
+      event,
+      watchers.map(({ session, w }) => ({
+        session,
+        subscriptionId: w.sub.id,
+        userId: session.principal.userId,
+      })),
+    );
   }
 
-  authenticate(h: Headers): Promise<Principal> {
-    return authenticateConnect(h, (t) => this.d.verifyToken(t));
-  }
-
-  async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {
+  async subscribe(session: PresenceSession, sub: Subscription): Promise<() => void> {
     const roomId = parsePresenceDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     if (sub.ack !== "auto")
       throw new StompError("invalid header: ack", "presence subscriptions are ack:auto only");
     const members = await this.d.rooms.members(roomId);
-    if (!members.some((m) => m.id === session.principal!.userId)) {
+    if (!members.some((m) => m.id === session.principal.userId)) {
       throw new StompError("forbidden", `not a member of room ${roomId}`);
     }
     const w: Watch = { roomId, sub, members, unwatch: undefined, ended: false, held: [], messages: 0 };
-    watchesOf(session).set(sub.id, w);
+    session.appState.set(sub.id, w);
     const entry = { session, w };
     const watchers = this.byRoom.get(roomId) ?? new Set();
     this.byRoom.set(roomId, watchers);
@@ -108,10 +96,10 @@ export class PresenceApp implements StompApp {
     return () => this.release(session, w);
   }
 
-  unsubscribe(session: StompSession, sub: Subscription): void {
-    const w = watchesOf(session).get(sub.id);
+  unsubscribe(session: PresenceSession, sub: Subscription): void {
+    const w = session.appState.get(sub.id);
     if (!w) return;
-    watchesOf(session).delete(sub.id);
+    session.appState.delete(sub.id);
     this.end(w);
   }
 
@@ -119,13 +107,13 @@ export class PresenceApp implements StompApp {
     throw new StompError("read-only destination", "presence destinations cannot be sent to");
   }
 
-  ack(_session: StompSession, id: string): void {
+  ack(_session: PresenceSession, id: string): void {
     throw new StompError("invalid ack id", `no message to acknowledge with id ${id}`);
   }
 
-  closed(session: StompSession): void {
-    for (const w of watchesOf(session).values()) this.end(w);
-    watchesOf(session).clear();
+  closed(session: PresenceSession): void {
+    for (const w of session.appState.values()) this.end(w);
+    session.appState.clear();
   }
 
   private end(w: Watch): void {
@@ -135,7 +123,7 @@ export class PresenceApp implements StompApp {
     w.unwatch = undefined;
   }
 
-  private onEvent(session: StompSession, w: Watch, e: RosterEvent): void {
+  private onEvent(session: PresenceSession, w: Watch, e: RosterEvent): void {
     if (w.ended) return;
     if (w.held) {
       w.held.push(e);
@@ -160,13 +148,13 @@ export class PresenceApp implements StompApp {
   }
 
   /** Sends what was held, then lets events through directly. */
-  private release(session: StompSession, w: Watch): void {
+  private release(session: PresenceSession, w: Watch): void {
     const held = w.held ?? [];
     w.held = undefined;
     for (const e of held) this.deliver(session, w, e);
   }
 
-  private deliver(session: StompSession, w: Watch, e: RosterEvent): void {
+  private deliver(session: PresenceSession, w: Watch, e: RosterEvent): void {
     if (w.ended || session.state !== "connected") return;
     let body: string;
     if (e.type === "snapshot") {

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { Client } from "@stomp/stompjs";
 import type { Subprocess } from "bun";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
+import { presenceDestination } from "../../lib/chat/destinations.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import { createSqliteStores } from "../../lib/store/sqlite/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { serviceUrl, skipWithout } from "../../testkit/services.ts";
-import { presenceDestination } from "./presence-app.ts";
 
 /**
  * ws-node and presence-node as separate processes on real Redis, with default presence timings:

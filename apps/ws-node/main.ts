@@ -3,6 +3,7 @@
 import { createBackends } from "../../lib/backends.ts";
 import { startBacklogWriter } from "../../lib/backlog/writer.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
+import { serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -19,7 +20,7 @@ metrics.observeEndpoint("ws", node.endpoint);
 metrics.observeDeliveries(() => node.hub.delivered);
 // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
 const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
-const server = serveMounts(config, [
+const server = serveMounts(serveOptions(config), [
   ...wsNodeMounts(node, async () => {
     await Promise.all([backends.stores.ping(), backends.backlog.ping()]);
     return true;

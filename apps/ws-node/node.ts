@@ -2,22 +2,22 @@ import type { Backends } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
+import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
-import { StompEndpoint } from "../../lib/stomp/endpoint.ts";
-import { endpointOptions } from "../../lib/stomp/options.ts";
-import type { Principal } from "../../lib/stomp/session.ts";
+import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
+import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { RoomHub } from "./room-hub.ts";
-import { RoomsApp } from "./rooms-app.ts";
+import { RoomsApp, type RoomsState } from "./rooms-app.ts";
 
 export interface WsNodeDeps {
   config: Config;
   rooms: RoomStore;
   bus: MessageBus;
   backlog: Backlog;
-  verifyToken(token: string): Promise<Principal>;
+  verifyToken: VerifyToken;
   log: Logger;
   presence: PresenceReporter;
 }
@@ -41,7 +41,7 @@ export function wsNodeDeps(
 }
 
 export interface WsNode {
-  readonly endpoint: StompEndpoint;
+  readonly endpoint: StompEndpoint<RoomsState>;
   readonly hub: RoomHub;
   /** Starts consuming the bus; call before accepting connections. */
   start(): Promise<void>;
@@ -54,7 +54,7 @@ export const WS_SERVER_NAME = "ChatTalk-ws-node/0.1";
 /** The messaging node: STOMP endpoint + room fan-out, fed by the bus. Mount `endpoint` at /ws. */
 export function createWsNode(d: WsNodeDeps): WsNode {
   const { config, log } = d;
-  let endpoint: StompEndpoint | undefined;
+  let endpoint: StompEndpoint<RoomsState> | undefined;
   const hub = new RoomHub((topic, data) => endpoint?.publish(topic, data), {
     maxHeld: 10_000,
     maxPending: 1_000,
@@ -68,7 +68,6 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     backlog: d.backlog,
     hub,
     readPositions,
-    verifyToken: d.verifyToken,
     maxMessageChars: config.MESSAGE_MAX_CHARS,
     replay: {
       pageSize: 200,
@@ -79,7 +78,12 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     log,
     presence: d.presence,
   });
-  endpoint = new StompEndpoint(app, endpointOptions(config, WS_SERVER_NAME, log));
+  endpoint = new StompEndpoint(app, {
+    ...stompEndpointSettings(config),
+    serverName: WS_SERVER_NAME,
+    log,
+    verifyToken: d.verifyToken,
+  });
   const unsubscribes: Unsubscribe[] = [];
   let deliveredTimer: ReturnType<typeof setInterval> | undefined;
 

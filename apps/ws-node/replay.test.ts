@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Frame } from "../../lib/stomp/frame.ts";
+import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import { RawStomp } from "../../testkit/raw-stomp.ts";
 import { startWsHarness, type WsHarness } from "../../testkit/ws-harness.ts";
 

@@ -1,14 +1,15 @@
+import { roomDestination } from "../../lib/chat/destinations.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
-import { CloseCode } from "../../lib/stomp/errors.ts";
-import type { StompVersion } from "../../lib/stomp/frame.ts";
-import { encodeMessage } from "../../lib/stomp/message.ts";
-import type { StompSession, Subscription } from "../../lib/stomp/session.ts";
-import { roomDestination } from "./destinations.ts";
+import type { StompVersion } from "../../lib/stomp/codec/frame.ts";
+import { encodeMessage } from "../../lib/stomp/codec/message.ts";
+import type { AppSession, Subscription } from "../../lib/stomp/server/app.ts";
+import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import { RecentMessages } from "./recent-messages.ts";
 
 /** One client subscription to a room on this node. */
 export interface RoomSub {
-  readonly session: StompSession;
+  /** The connection; its app state is its RoomSubs by subscription id. */
+  readonly session: AppSession<Map<string, RoomSub>>;
   readonly sub: Subscription;
   readonly roomId: string;
   readonly userId: string;
@@ -85,7 +86,7 @@ export class RoomHub {
   }
 
   /** Registers a subscription in replay mode: live messages are held for it until it goes live. */
-  add(session: StompSession, sub: Subscription, roomId: string, userId: string): RoomSub {
+  add(session: RoomSub["session"], sub: Subscription, roomId: string, userId: string): RoomSub {
     const withAck = sub.ack !== "auto";
     const topic = `r/${roomId}/${session.version}/${withAck ? "c" : "a"}/${sub.id}`;
     const rs: RoomSub = {

@@ -1,20 +1,15 @@
 import type { Backlog } from "../../lib/backlog/types.ts";
-import {
-  BusUnavailableError,
-  type ControlEvent,
-  type MessageBus,
-  revocationReason,
-} from "../../lib/bus/types.ts";
+import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
+import { parseRoomDestination } from "../../lib/chat/destinations.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
+import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
-import { authenticateConnect } from "../../lib/stomp/auth-header.ts";
-import { RefusedError, StompError } from "../../lib/stomp/errors.ts";
-import type { Frame, Headers } from "../../lib/stomp/frame.ts";
-import type { Principal, StompApp, StompSession, Subscription } from "../../lib/stomp/session.ts";
+import type { Frame } from "../../lib/stomp/codec/frame.ts";
+import type { AppSession, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
+import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
-import { parseRoomDestination } from "./destinations.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayOptions, replayInto } from "./replay.ts";
 import { parseAckValue, type RoomHub, type RoomSub } from "./room-hub.ts";
@@ -25,7 +20,6 @@ export interface RoomsAppDeps {
   backlog: Backlog;
   hub: RoomHub;
   readPositions: ReadPositionWriter;
-  verifyToken(token: string): Promise<Principal>;
   maxMessageChars: number;
   replay: ReplayOptions;
   log: Logger;
@@ -35,34 +29,32 @@ export interface RoomsAppDeps {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The room subscriptions of one connection, by subscription id. */
-function roomSubs(session: StompSession): Map<string, RoomSub> {
-  session.appState ??= new Map<string, RoomSub>();
-  return session.appState as Map<string, RoomSub>;
-}
+/** Per connection: its room subscriptions, by subscription id. */
+export type RoomsState = Map<string, RoomSub>;
+export type RoomsSession = AppSession<RoomsState>;
 
 /** Whether this connection subscribes to the room (which proves membership until revoked). */
-function subscribedTo(session: StompSession, roomId: string): boolean {
-  for (const rs of roomSubs(session).values()) if (rs.roomId === roomId) return true;
+function subscribedTo(session: RoomsSession, roomId: string): boolean {
+  for (const rs of session.appState.values()) if (rs.roomId === roomId) return true;
   return false;
 }
 
 /** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
-export class RoomsApp implements StompApp {
+export class RoomsApp implements StompApp<RoomsState> {
   private readonly bodySchema;
 
   constructor(private readonly d: RoomsAppDeps) {
     this.bodySchema = sendBodySchema(d.maxMessageChars);
   }
 
-  authenticate(h: Headers): Promise<Principal> {
-    return authenticateConnect(h, (t) => this.d.verifyToken(t));
+  newState(): RoomsState {
+    return new Map();
   }
 
-  async subscribe(session: StompSession, sub: Subscription): Promise<() => void> {
+  async subscribe(session: RoomsSession, sub: Subscription): Promise<() => void> {
     const roomId = parseRoomDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
-    const userId = session.principal!.userId;
+    const userId = session.principal.userId;
     const readPosition = await this.d.rooms.getReadPosition(roomId, userId);
     if (readPosition === null) throw new StompError("forbidden", `not a member of room ${roomId}`);
     const sinceHeader = sub.headers["x-since-seq"];
@@ -71,8 +63,8 @@ export class RoomsApp implements StompApp {
     }
     const since = sinceHeader === undefined ? readPosition : Number(sinceHeader);
     const rs = this.d.hub.add(session, sub, roomId, userId);
-    roomSubs(session).set(sub.id, rs);
-    this.d.presence.add(roomId, { id: userId, username: session.principal!.username }, session.id);
+    session.appState.set(sub.id, rs);
+    this.d.presence.add(roomId, { id: userId, username: session.principal.username }, session.id);
     return () => {
       replayInto(rs, since, this.d, this.d.replay)
         .then(() => {
@@ -86,10 +78,10 @@ export class RoomsApp implements StompApp {
     };
   }
 
-  unsubscribe(session: StompSession, sub: Subscription): void {
-    const rs = roomSubs(session).get(sub.id);
+  unsubscribe(session: RoomsSession, sub: Subscription): void {
+    const rs = session.appState.get(sub.id);
     if (!rs) return;
-    roomSubs(session).delete(sub.id);
+    session.appState.delete(sub.id);
     // A clean unsubscribe with nothing left unsent means everything so far was delivered.
     if (rs.sub.ack === "auto" && rs.mode === "live" && session.ws.getBufferedAmount() === 0) {
       const latest = this.d.hub.latestSeq(rs.roomId);
@@ -99,7 +91,7 @@ export class RoomsApp implements StompApp {
     this.d.presence.remove(rs.roomId, rs.userId, session.id);
   }
 
-  async send(session: StompSession, frame: Frame): Promise<void> {
+  async send(session: RoomsSession, frame: Frame): Promise<void> {
     const destination = frame.headers.destination!;
     const roomId = parseRoomDestination(destination);
     if (!roomId) throw new RefusedError("unknown_destination", `cannot send to ${destination}`);
@@ -108,7 +100,7 @@ export class RoomsApp implements StompApp {
       throw new RefusedError("invalid_message", "content-type must be application/json");
     }
     const text = parseText(frame.body, this.bodySchema);
-    const p = session.principal!;
+    const p = session.principal;
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
     // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
     if (!subscribedTo(session, roomId) && !(await this.d.rooms.isMember(roomId, p.userId))) {
@@ -124,9 +116,9 @@ export class RoomsApp implements StompApp {
     }
   }
 
-  ack(session: StompSession, id: string, positive: boolean, hint: string | undefined): void {
+  ack(session: RoomsSession, id: string, positive: boolean, hint: string | undefined): void {
     const parsed = parseAckValue(id);
-    const rs = parsed && roomSubs(session).get(parsed.subId);
+    const rs = parsed && session.appState.get(parsed.subId);
     if (!parsed || !rs || (hint !== undefined && hint !== rs.sub.id) || rs.sub.ack === "auto") {
       throw new StompError("invalid ack id", `no message to acknowledge with id ${id}`);
     }
@@ -146,8 +138,8 @@ export class RoomsApp implements StompApp {
    * A client that DISCONNECTs waits for our RECEIPT, which follows every MESSAGE sent before it: so
    * all of them were delivered. Save that at once, so a reconnect to any node replays nothing twice.
    */
-  async disconnecting(session: StompSession): Promise<void> {
-    for (const rs of roomSubs(session).values()) {
+  async disconnecting(session: RoomsSession): Promise<void> {
+    for (const rs of session.appState.values()) {
       const latest = Math.max(rs.lastSent, this.d.hub.latestSeq(rs.roomId) ?? 0);
       if (rs.sub.ack === "auto" && rs.mode !== "replay" && latest > 0) {
         this.d.readPositions.advance(rs.roomId, rs.userId, latest);
@@ -156,21 +148,21 @@ export class RoomsApp implements StompApp {
     await this.d.readPositions.flush();
   }
 
-  closed(session: StompSession): void {
-    for (const rs of roomSubs(session).values()) {
+  closed(session: RoomsSession): void {
+    for (const rs of session.appState.values()) {
       this.d.hub.remove(rs);
       this.d.presence.remove(rs.roomId, rs.userId, session.id);
     }
-    roomSubs(session).clear();
+    session.appState.clear();
   }
 
   /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */
   onControl(event: ControlEvent): void {
-    const why = revocationReason(event);
-    for (const rs of [...this.d.hub.subsOf(event.roomId)]) {
-      if (event.type === "member-removed" && rs.userId !== event.userId) continue;
-      rs.session.revoke(rs.sub.id, why, { roomId: event.roomId });
-    }
+    const subs = [...this.d.hub.subsOf(event.roomId)];
+    revokeSubscriptions(
+      event,
+      subs.map((rs) => ({ session: rs.session, subscriptionId: rs.sub.id, userId: rs.userId })),
+    );
   }
 
   /** Auto-ack subscriptions with nothing unsent have seen everything up to the room's latest seq. */

@@ -2,6 +2,7 @@ import type { Config } from "../config/index.ts";
 import { resolveJwtSecret } from "./secret.ts";
 import { createTokenService, type TokenService } from "./tokens.ts";
 
+export { bearerToken } from "./bearer.ts";
 export { AuthError, type AuthErrorReason } from "./errors.ts";
 export { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN, type PasswordHasher } from "./password.ts";
 export {
@@ -11,7 +12,7 @@ export {
   type RefreshTokenService,
 } from "./refresh.ts";
 export { resolveJwtSecret } from "./secret.ts";
-export { type AccessPrincipal, bearerToken, createTokenService, type TokenService } from "./tokens.ts";
+export { type AccessPrincipal, createTokenService, type TokenService } from "./tokens.ts";
 
 /** The token service every process of one installation builds the same way (http-api issues, ws-node verifies). */
 export function tokenServiceFromConfig(config: Config): TokenService {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { AuthError } from "./errors.ts";
-import { bearerToken, createTokenService } from "./tokens.ts";
+import { createTokenService } from "./tokens.ts";
 
 const secret = new TextEncoder().encode("a-test-secret-that-is-long-enough-0123456789");
 const t0 = Date.parse("2030-01-01T00:00:00Z");
@@ -105,18 +105,5 @@ describe("access tokens", () => {
   test("garbage is invalid", async () => {
     expect(await reasonOf(service.verifyAccessToken("not.a.jwt"))).toBe("invalid");
     expect(await reasonOf(service.verifyAccessToken("x"))).toBe("invalid");
-  });
-});
-
-describe("bearerToken", () => {
-  test("takes the token from a Bearer header, case-insensitively", () => {
-    expect(bearerToken("Bearer abc.def.ghi")).toBe("abc.def.ghi");
-    expect(bearerToken("bearer abc")).toBe("abc");
-  });
-  test("null for absent or other schemes", () => {
-    expect(bearerToken(null)).toBeNull();
-    expect(bearerToken("Basic dXNlcjpwYXNz")).toBeNull();
-    expect(bearerToken("Bearer")).toBeNull();
-    expect(bearerToken("Bearer a b")).toBeNull();
   });
 });

@@ -68,10 +68,3 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     },
   };
 }
-
-/** The token from an `Authorization: Bearer <token>` header value, or null. */
-export function bearerToken(header: string | null | undefined): string | null {
-  if (!header) return null;
-  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-  return match ? match[1]! : null;
-}

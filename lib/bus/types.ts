@@ -8,11 +8,6 @@ export type ControlEvent =
   | { type: "member-removed"; roomId: string; userId: string }
   | { type: "room-deleted"; roomId: string };
 
-/** Why a control event ends a member's subscriptions, as the client is told. */
-export function revocationReason(event: ControlEvent): string {
-  return event.type === "room-deleted" ? "the room was deleted" : "you are no longer a member";
-}
-
 /** Raised when the bus cannot durably accept a message within the configured time. */
 export class BusUnavailableError extends Error {
   override readonly name = "BusUnavailableError";

@@ -1,22 +1,23 @@
-import type { Server } from "bun";
-import type { Config } from "../config/index.ts";
+import type { Server, WebSocketHandler } from "bun";
 import { errorFields, type Logger } from "../log/index.ts";
-import type { ConnData } from "../stomp/endpoint.ts";
-import { webSocketHandler } from "../stomp/options.ts";
 import { clientIp } from "./client-ip.ts";
 import { jsonError } from "./json-error.ts";
 
 /**
  * A piece of an app mounted at a path prefix. `handle` may upgrade the request to a WebSocket
- * (returning undefined) or answer it.
+ * (returning undefined) or answer it. `T` is the per-socket data of the server's WebSockets.
  */
-export interface Mount {
+export interface Mount<T = unknown> {
   prefix: string;
-  handle(
-    req: Request,
-    server: Server<ConnData>,
-    ip: string,
-  ): Response | undefined | Promise<Response | undefined>;
+  handle(req: Request, server: Server<T>, ip: string): Response | undefined | Promise<Response | undefined>;
+}
+
+export interface ServeOptions<T> {
+  hostname: string;
+  port: number;
+  /** Take the client's address from X-Forwarded-For (behind nginx). */
+  trustProxy: boolean;
+  websocket: WebSocketHandler<T>;
 }
 
 function matches(path: string, prefix: string): boolean {
@@ -24,19 +25,19 @@ function matches(path: string, prefix: string): boolean {
 }
 
 /** One Bun.serve for a list of mounts, longest prefix first. Used by every process entry point. */
-export function serveMounts(config: Config, mounts: Mount[]): Server<ConnData> {
+export function serveMounts<T>(options: ServeOptions<T>, mounts: Mount<T>[]): Server<T> {
   const ordered = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
-  const server = Bun.serve<ConnData>({
-    hostname: config.HOST,
-    port: config.PORT,
+  const server = Bun.serve<T>({
+    hostname: options.hostname,
+    port: options.port,
     idleTimeout: 60,
     async fetch(req, srv) {
       const path = new URL(req.url).pathname;
       const mount = ordered.find((m) => matches(path, m.prefix));
       if (!mount) return jsonError(404, "not_found", `no route for ${path}`);
-      return mount.handle(req, srv, clientIp(req, srv, config.TRUST_PROXY));
+      return mount.handle(req, srv, clientIp(req, srv, options.trustProxy));
     },
-    websocket: webSocketHandler(config),
+    websocket: options.websocket,
     error(err) {
       // Details stay in the log; clients get the JSON error shape without internals.
       process.stderr.write(

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ControlEvent, MessageBus } from "../bus/types.ts";
 import type { ChatMessage, MessageDraft } from "../chat/message.ts";
-import type { EndpointStats } from "../stomp/endpoint.ts";
+import type { EndpointStats } from "../stomp/server/endpoint.ts";
 import type { LagProbe } from "./kafka-lag.ts";
 
 /** What metrics read from a STOMP endpoint (a StompEndpoint fits). */

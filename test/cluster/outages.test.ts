@@ -4,7 +4,7 @@ import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
 import { openBacklog, openStores } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { type Config, parseConfig } from "../../lib/config/index.ts";
-import type { Frame } from "../../lib/stomp/frame.ts";
+import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
 import { clusterEnv, skipWithoutCluster } from "../../testkit/cluster-env.ts";

@@ -1,5 +1,5 @@
+import type { Frame } from "../codec/frame.ts";
 import { StompError } from "./errors.ts";
-import type { Frame } from "./frame.ts";
 
 export interface TransactionLimits {
   maxOpen: number;

@@ -1,13 +1,7 @@
-import type { StompVersion } from "./frame.ts";
+import type { StompVersion } from "../codec/frame.ts";
 
 /** Versions we speak, best first. */
 export const SUPPORTED_VERSIONS: readonly StompVersion[] = ["1.2", "1.1", "1.0"];
-
-const SUBPROTOCOL_VERSION: Record<string, StompVersion> = {
-  "v12.stomp": "1.2",
-  "v11.stomp": "1.1",
-  "v10.stomp": "1.0",
-};
 
 /**
  * Picks the best `vNN.stomp` subprotocol a client offers. Bun would otherwise echo the first offer,
@@ -22,10 +16,6 @@ export function selectSubprotocol(offered: string | null): string | undefined {
     if (names.has(name)) return name;
   }
   return undefined;
-}
-
-export function subprotocolVersion(name: string | undefined): StompVersion | undefined {
-  return name ? SUBPROTOCOL_VERSION[name] : undefined;
 }
 
 /** Highest common version from CONNECT's `accept-version`; absent means 1.0; undefined = none in common. */

@@ -1,60 +1,113 @@
-import type { ServerWebSocket } from "bun";
-import { errorFields } from "../log/index.ts";
+import { errorFields, type Logger } from "../../log/index.ts";
+import { TokenBucket } from "../../ratelimit/token-bucket.ts";
+import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
+import { FrameParser, type ParserLimits, StompParseError } from "../codec/parser.ts";
+import { encodeFrame, HEARTBEAT } from "../codec/serializer.ts";
 import {
+  type AppSession,
   ERRORS_DESTINATION,
   type Principal,
-  type SessionLimits,
+  type SessionSocket,
+  type SessionState,
   type StompApp,
   type Subscription,
 } from "./app.ts";
-import type { ConnData, StompEndpoint } from "./endpoint.ts";
+import { authenticateConnect, type VerifyToken } from "./authenticate.ts";
 import { CloseCode, RefusedError, StompError } from "./errors.ts";
-import type { Frame, Headers, StompVersion } from "./frame.ts";
-import { negotiateHeartbeat, negotiateVersion, SUPPORTED_VERSIONS } from "./negotiate.ts";
-import { FrameParser, StompParseError } from "./parser.ts";
-import { encodeFrame, HEARTBEAT } from "./serializer.ts";
-import { TransactionLog } from "./transactions.ts";
+import {
+  type HeartbeatPolicy,
+  negotiateHeartbeat,
+  negotiateVersion,
+  SUPPORTED_VERSIONS,
+} from "./negotiate.ts";
+import { count, countSent, type EndpointStats } from "./stats.ts";
+import { type TransactionLimits, TransactionLog } from "./transactions.ts";
 
-export type { AckMode, Principal, SessionLimits, StompApp, Subscription } from "./app.ts";
-export { ERRORS_DESTINATION } from "./app.ts";
+export interface SessionLimits {
+  parser: ParserLimits;
+  maxSubscriptions: number;
+  /** Frames parsed but not yet handled (a client pipelining past slow SENDs). */
+  maxQueuedFrames: number;
+  transactions: TransactionLimits;
+  /** SEND token bucket per connection. */
+  sendRate: { perSec: number; burst: number };
+}
 
-type State = "connecting" | "connected" | "closing" | "closed";
+/** What every session of one endpoint shares. */
+export interface SessionOptions {
+  serverName: string;
+  verifyToken: VerifyToken;
+  limits: SessionLimits;
+  heartbeat: HeartbeatPolicy;
+  connectTimeoutMs: number;
+  log: Logger;
+}
 
-/** One STOMP connection: framing, CONNECT, heart-beats, receipts, transactions and errors. */
-export class StompSession {
-  readonly id: string;
+/** The endpoint as its sessions see it: where they count traffic, and who admits a user's connection. */
+export interface SessionHost {
+  readonly stats: EndpointStats;
+  /** Counts an authenticated connection of this user; throws StompError past the per-user limit. */
+  admit(userId: string): void;
+}
+
+/** A session as its endpoint drives it: bytes in, periodic checks, close. */
+export interface ServerSession {
+  readonly ws: SessionSocket;
+  readonly state: SessionState;
+  /** The user whose connection count this session holds (set once admitted). */
+  readonly admittedUser: string | undefined;
+  onBytes(data: string | Uint8Array): void;
+  /** Heart-beats out, dead peers and slow CONNECTs closed; `now` from performance.now(). */
+  tick(now: number): void;
+  close(code: number, reason: string): void;
+  onClose(): void;
+}
+
+/**
+ * One STOMP connection: framing, CONNECT and authentication, heart-beats, receipts, transactions,
+ * the SEND rate limit and errors. `S` is its application's per-connection state.
+ */
+export class StompSession<S> implements AppSession<S>, ServerSession {
   version: StompVersion = "1.2";
-  principal: Principal | undefined;
-  state: State = "connecting";
-  readonly openedAt = performance.now();
-  lastReceivedAt = this.openedAt;
-  lastSentAt = this.openedAt;
-  sendEveryMs = 0;
-  expectEveryMs = 0;
+  state: SessionState = "connecting";
+  admittedUser: string | undefined;
   readonly subscriptions = new Map<string, Subscription>();
-  /** App-private per-connection state. */
-  appState: unknown;
+  private who: Principal | undefined;
+  private ownState: S | undefined;
+  private readonly openedAt = performance.now();
+  private lastReceivedAt = this.openedAt;
+  private lastSentAt = this.openedAt;
+  private sendEveryMs = 0;
+  private expectEveryMs = 0;
   private readonly parser: FrameParser;
   private queue: Frame[] = [];
   private draining = false;
   private transactions: TransactionLog | undefined;
+  private sendBucket: TokenBucket | undefined;
   /** The client's subscription to /user/queue/errors, if any, and the notices sent there. */
   private wantsNotices = false;
   private noticeSubscription = "";
   private noticeSeq = 0;
 
   constructor(
-    readonly ws: ServerWebSocket<ConnData>,
-    private readonly endpoint: StompEndpoint,
-    private readonly app: StompApp,
-    private readonly limits: SessionLimits,
+    readonly id: string,
+    readonly ws: SessionSocket,
+    private readonly host: SessionHost,
+    private readonly app: StompApp<S>,
+    private readonly o: SessionOptions,
   ) {
-    this.id = endpoint.nextSessionId();
-    this.parser = new FrameParser(limits.parser, "1.2");
+    this.parser = new FrameParser(o.limits.parser, "1.2");
   }
 
-  get remoteAddress(): string {
-    return this.ws.data.remoteAddress;
+  /** Who the connection authenticated as; apps see sessions only once it has. */
+  get principal(): Principal {
+    if (!this.who) throw new Error("session is not authenticated");
+    return this.who;
+  }
+
+  get appState(): S {
+    this.ownState ??= this.app.newState();
+    return this.ownState;
   }
 
   /** Sends a frame or heart-beat; returns Bun's send status (0 = dropped, -1 = queued under backpressure). */
@@ -62,7 +115,7 @@ export class StompSession {
     if (this.state === "closed") return 0;
     this.lastSentAt = performance.now();
     const status = this.ws.send(data);
-    this.endpoint.recordSend(data, status);
+    countSent(this.host.stats, data, status);
     return status;
   }
 
@@ -74,8 +127,25 @@ export class StompSession {
     return this.sendRaw(encodeFrame(command, headers, body, this.version));
   }
 
-  sendHeartbeat(): void {
-    this.sendRaw(HEARTBEAT);
+  tick(now: number): void {
+    if (this.state === "connecting") {
+      if (now - this.openedAt > this.o.connectTimeoutMs) {
+        this.fail("CONNECT timeout", `no CONNECT within ${this.o.connectTimeoutMs} ms`, CloseCode.timeout);
+      }
+      return;
+    }
+    if (this.state !== "connected") return;
+    // Peers may be late (background tabs throttle timers): allow twice the interval.
+    if (this.expectEveryMs > 0 && now - this.lastReceivedAt > 2 * this.expectEveryMs) {
+      this.host.stats.heartbeatTimeouts++;
+      this.fail(
+        "heart-beat timeout",
+        `nothing received for ${Math.round(now - this.lastReceivedAt)} ms`,
+        CloseCode.timeout,
+      );
+      return;
+    }
+    if (this.sendEveryMs > 0 && now - this.lastSentAt >= this.sendEveryMs) this.sendRaw(HEARTBEAT);
   }
 
   /** A non-fatal notice on /user/queue/errors; false when the client does not listen there. */
@@ -148,8 +218,9 @@ export class StompSession {
       throw err;
     }
     if (frames.length === 0) return;
-    if (this.queue.length + frames.length > this.limits.maxQueuedFrames) {
-      this.fail("too many frames in flight", `at most ${this.limits.maxQueuedFrames} frames may wait`);
+    const maxQueued = this.o.limits.maxQueuedFrames;
+    if (this.queue.length + frames.length > maxQueued) {
+      this.fail("too many frames in flight", `at most ${maxQueued} frames may wait`);
       return;
     }
     for (const f of frames) this.queue.push(f);
@@ -158,7 +229,7 @@ export class StompSession {
 
   onClose(): void {
     if (this.state === "closed") return;
-    const wasConnected = this.principal !== undefined;
+    const wasConnected = this.who !== undefined;
     this.state = "closed";
     this.queue = [];
     this.transactions = undefined; // open transactions are aborted: their frames are discarded
@@ -170,7 +241,7 @@ export class StompSession {
     try {
       while (this.queue.length > 0 && (this.state === "connecting" || this.state === "connected")) {
         const frame = this.queue.shift()!;
-        this.endpoint.recordFrameIn(frame.command);
+        count(this.host.stats.framesIn, frame.command);
         try {
           await this.handle(frame);
         } catch (err) {
@@ -187,7 +258,7 @@ export class StompSession {
     if (err instanceof StompError) {
       this.fail(err.message, err.details, err.closeCode, receipt);
     } else {
-      this.endpoint.log("error", "stomp handler failed", { command: frame.command, ...errorFields(err) });
+      this.o.log("error", "stomp handler failed", { command: frame.command, ...errorFields(err) });
       this.fail("internal error", "the server could not process the frame", CloseCode.internal, receipt);
     }
   }
@@ -276,14 +347,13 @@ export class StompSession {
     }
     this.version = version;
     this.parser.version = version;
-    const hb = negotiateHeartbeat(
-      version === "1.0" ? undefined : h["heart-beat"],
-      this.endpoint.heartbeatPolicy,
-    );
+    const hb = negotiateHeartbeat(version === "1.0" ? undefined : h["heart-beat"], this.o.heartbeat);
     if (!hb) throw new StompError("malformed header: heart-beat", "heart-beat must be two integers: cx,cy");
-    this.principal = await this.app.authenticate(h, this);
+    const principal = await authenticateConnect(h, this.o.verifyToken);
     if (this.state !== "connecting") return;
-    this.endpoint.admit(this); // throws when the user has too many connections
+    this.host.admit(principal.userId); // throws when the user has too many connections
+    this.admittedUser = principal.userId;
+    this.who = principal;
     this.sendEveryMs = hb.plan.sendEveryMs;
     this.expectEveryMs = hb.plan.expectEveryMs;
     this.state = "connected";
@@ -291,8 +361,8 @@ export class StompSession {
       ["version", version],
       ["heart-beat", hb.reply],
       ["session", this.id],
-      ["server", this.endpoint.serverName],
-      ["user-name", this.principal.username],
+      ["server", this.o.serverName],
+      ["user-name", principal.username],
     ]);
   }
 
@@ -315,10 +385,10 @@ export class StompSession {
       this.noticeSubscription = id;
       return this.receipt(frame);
     }
-    if (this.subscriptions.size >= this.limits.maxSubscriptions) {
+    if (this.subscriptions.size >= this.o.limits.maxSubscriptions) {
       throw new StompError(
         "limit exceeded: subscriptions",
-        `at most ${this.limits.maxSubscriptions} per connection`,
+        `at most ${this.o.limits.maxSubscriptions} per connection`,
       );
     }
     const sub: Subscription = { id, destination, ack, headers: h };
@@ -349,8 +419,11 @@ export class StompSession {
   /** Rate limit, then the app; a refusal becomes a notice or an ERROR (never a silent drop). */
   private async trySend(frame: Frame): Promise<boolean> {
     try {
-      if (!this.endpoint.allowSend(this)) {
-        const retryAfterMs = this.endpoint.sendRetryAfterMs(this);
+      this.sendBucket ??= new TokenBucket(this.o.limits.sendRate.perSec, this.o.limits.sendRate.burst);
+      const bucket = this.sendBucket;
+      if (!bucket.tryTake()) {
+        this.host.stats.rateLimited++;
+        const retryAfterMs = bucket.msUntil();
         throw new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, {
           retryAfterMs,
         });
@@ -371,7 +444,7 @@ export class StompSession {
   }
 
   private transactionsLog(): TransactionLog {
-    this.transactions ??= new TransactionLog(this.endpoint.transactionLimits);
+    this.transactions ??= new TransactionLog(this.o.limits.transactions);
     return this.transactions;
   }
 

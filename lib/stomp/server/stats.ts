@@ -1,3 +1,5 @@
+import { peekCommand } from "../codec/peek.ts";
+
 /** Counters for metrics and status. */
 export interface EndpointStats {
   connectionsOpened: number;
@@ -14,23 +16,22 @@ export interface EndpointStats {
   backpressure: number;
 }
 
-/** The command at the start of a frame, or undefined for heart-beats and anything unexpected. */
-export function peekCommand(data: string | Uint8Array): string | undefined {
-  let i = 0;
-  const at = typeof data === "string" ? (k: number) => data.charCodeAt(k) : (k: number) => data[k] ?? NaN;
-  while (i < data.length && (at(i) === 10 || at(i) === 13)) i++;
-  let command = "";
-  for (let k = i; k < data.length && k < i + 12; k++) {
-    const c = at(k);
-    if (c === 10 || c === 13) return command || undefined;
-    if (c < 65 || c > 90) return undefined;
-    command += String.fromCharCode(c);
-  }
-  return undefined;
-}
-
 export function count(counts: Record<string, number>, command: string | undefined, n = 1): void {
   if (command !== undefined) counts[command] = (counts[command] ?? 0) + n;
+}
+
+/**
+ * Counts bytes sent to `receivers` sockets with Bun's send or publish status: -1 means queued past
+ * the backpressure mark, 0 dropped (not counted as sent).
+ */
+export function countSent(
+  stats: EndpointStats,
+  data: string | Uint8Array,
+  status: number,
+  receivers = 1,
+): void {
+  if (status === -1) stats.backpressure++;
+  if (status !== 0) count(stats.framesOut, peekCommand(data), receivers);
 }
 
 export function newStats(): EndpointStats {

@@ -1,0 +1,77 @@
+import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
+
+/** The contract between the STOMP server and the applications that mount it (ws-node, presence-node). */
+export type AckMode = "auto" | "client" | "client-individual";
+
+export interface Principal {
+  userId: string;
+  username: string;
+}
+
+export interface Subscription {
+  readonly id: string;
+  readonly destination: string;
+  readonly ack: AckMode;
+  readonly headers: Headers;
+}
+
+/** Where the server sends non-fatal notices (rate limits, revoked subscriptions); handled by the server. */
+export const ERRORS_DESTINATION = "/user/queue/errors";
+
+export type SessionState = "connecting" | "connected" | "closing" | "closed";
+
+/** The part of Bun's ServerWebSocket a session and its app use. */
+export interface SessionSocket {
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  getBufferedAmount(): number;
+  /** Bun pub/sub topics: the fan-out publishes once per topic. */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+}
+
+/**
+ * A connection as an application sees it, in its hooks: always authenticated. `S` is the app's own
+ * per-connection state, made by StompApp.newState on first use.
+ */
+export interface AppSession<S> {
+  readonly id: string;
+  readonly version: StompVersion;
+  readonly principal: Principal;
+  readonly state: SessionState;
+  readonly subscriptions: ReadonlyMap<string, Subscription>;
+  readonly appState: S;
+  readonly ws: SessionSocket;
+  /** Sends encoded frame bytes; returns Bun's send status (0 = dropped, -1 = queued under backpressure). */
+  sendRaw(data: string | Uint8Array): number;
+  /** A non-fatal notice on /user/queue/errors; false when the client does not listen there. */
+  notify(code: string, message: string, extra?: Record<string, unknown>, receiptId?: string): boolean;
+  /** Ends a subscription from the server side: a notice, or ERROR and close — never a silent stop. */
+  revoke(subscriptionId: string, why: string, extra?: Record<string, unknown>): void;
+  /** Sends ERROR, then closes once it is flushed. */
+  fail(message: string, details?: string, closeCode?: number): void;
+}
+
+/**
+ * What an application plugs into the STOMP server; authentication is the endpoint's (its verifyToken
+ * option). Throwing a StompError from any hook sends ERROR (with receipt-id when the frame had one)
+ * and closes the connection.
+ */
+export interface StompApp<S> {
+  /** The app's per-connection state, made when one of its hooks first reads `appState`. */
+  newState(): S;
+  /**
+   * Accepts or refuses a subscription. It may return a continuation, run after the RECEIPT is sent,
+   * that starts delivering (a replay of missed messages, a presence snapshot).
+   */
+  subscribe(session: AppSession<S>, sub: Subscription): Promise<(() => void) | undefined>;
+  unsubscribe(session: AppSession<S>, sub: Subscription): void;
+  /** Resolves once the message is durably accepted; the RECEIPT waits for it. */
+  send(session: AppSession<S>, frame: Frame): Promise<void>;
+  /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
+  ack(session: AppSession<S>, id: string, positive: boolean, subscriptionHint: string | undefined): void;
+  /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */
+  disconnecting?(session: AppSession<S>): Promise<void>;
+  closed(session: AppSession<S>): void;
+}

@@ -1,0 +1,142 @@
+import type { Server, ServerWebSocket } from "bun";
+import { jsonError } from "../../http/json-error.ts";
+import { errorFields } from "../../log/index.ts";
+import { peekCommand } from "../codec/peek.ts";
+import type { StompApp } from "./app.ts";
+import { CloseCode, StompError } from "./errors.ts";
+import { selectSubprotocol } from "./negotiate.ts";
+import { type ServerSession, type SessionHost, type SessionOptions, StompSession } from "./session.ts";
+import { count, type EndpointStats, newStats } from "./stats.ts";
+import type { ConnData, SocketOwner } from "./websocket.ts";
+
+export type { EndpointStats } from "./stats.ts";
+
+export interface EndpointOptions extends SessionOptions {
+  maxConnectionsPerUser: number;
+}
+
+/**
+ * A STOMP-over-WebSocket endpoint on Bun.serve: upgrades requests, authenticates CONNECT with its
+ * `verifyToken`, owns the sessions, runs one ticker for heart-beats and CONNECT timeouts (no timer per
+ * connection, so idle connections stay cheap), and drains on shutdown. ws-node and presence-node each
+ * mount one with their own StompApp.
+ */
+export class StompEndpoint<S> implements SessionHost, SocketOwner {
+  readonly sessions = new Set<ServerSession>();
+  readonly stats: EndpointStats = newStats();
+  private server: Server<ConnData> | undefined;
+  private accepting = true;
+  private readonly connectionsPerUser = new Map<string, number>();
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private sessionCounter = 0;
+  private readonly sessionPrefix = Math.random().toString(36).slice(2, 8);
+
+  constructor(
+    private readonly app: StompApp<S>,
+    private readonly opts: EndpointOptions,
+  ) {}
+
+  /** Bun's server, needed for publish(); set once Bun.serve has returned. */
+  attach(server: Server<ConnData>): void {
+    this.server = server;
+  }
+
+  /** Upgrades a request to a STOMP WebSocket; returns a Response only when it refuses. */
+  upgrade(req: Request, server: Server<ConnData>, remoteAddress: string): Response | undefined {
+    if (!this.accepting) return jsonError(503, "shutting_down", "this node is draining; connect to another");
+    const offered = req.headers.get("sec-websocket-protocol");
+    const subprotocol = selectSubprotocol(offered);
+    if (offered && !subprotocol) {
+      return jsonError(400, "unsupported_subprotocol", "offer v12.stomp, v11.stomp or v10.stomp, or none");
+    }
+    const data: ConnData = { owner: this, remoteAddress };
+    const headers = subprotocol ? { "Sec-WebSocket-Protocol": subprotocol } : undefined;
+    if (server.upgrade(req, { data, headers })) return undefined;
+    return jsonError(426, "upgrade_required", "expected a WebSocket upgrade request");
+  }
+
+  publish(topic: string, data: string | Uint8Array): void {
+    if (!this.server) return;
+    const subscribers = this.server.subscriberCount(topic);
+    if (this.server.publish(topic, data) === -1) this.stats.backpressure++;
+    count(this.stats.framesOut, peekCommand(data), subscribers);
+  }
+
+  admit(userId: string): void {
+    const n = this.connectionsPerUser.get(userId) ?? 0;
+    if (n >= this.opts.maxConnectionsPerUser) {
+      throw new StompError(
+        "limit exceeded: connections per user",
+        `at most ${this.opts.maxConnectionsPerUser}`,
+      );
+    }
+    this.connectionsPerUser.set(userId, n + 1);
+  }
+
+  onOpen(ws: ServerWebSocket<ConnData>): void {
+    if (!this.accepting) {
+      ws.close(CloseCode.goingAway, "server shutting down");
+      return;
+    }
+    const id = `${this.sessionPrefix}-${(++this.sessionCounter).toString(36)}`;
+    const session = new StompSession(id, ws, this, this.app, this.opts);
+    ws.data.session = session;
+    this.sessions.add(session);
+    this.stats.connectionsOpened++;
+    this.ticker ??= setInterval(() => this.tick(), this.tickMs());
+  }
+
+  onMessage(ws: ServerWebSocket<ConnData>, message: string | Uint8Array): void {
+    ws.data.session?.onBytes(message);
+  }
+
+  onClose(ws: ServerWebSocket<ConnData>, code = 1005): void {
+    const session = ws.data.session;
+    if (!session || !this.sessions.delete(session)) return;
+    this.stats.connectionsClosed++;
+    this.stats.closes[code] = (this.stats.closes[code] ?? 0) + 1;
+    const userId = session.admittedUser;
+    if (userId !== undefined) {
+      const n = (this.connectionsPerUser.get(userId) ?? 1) - 1;
+      if (n <= 0) this.connectionsPerUser.delete(userId);
+      else this.connectionsPerUser.set(userId, n);
+    }
+    try {
+      session.onClose();
+    } catch (err) {
+      this.opts.log("error", "stomp close handler failed", errorFields(err));
+    }
+    if (this.sessions.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  /** New upgrades get 503 from now on; connected clients stay until shutdown(). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /**
+   * Stops taking connections and closes every client cleanly (1001) so it reconnects elsewhere;
+   * resolves when all are gone or the grace time has passed.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.stopAccepting();
+    for (const s of this.sessions) s.close(CloseCode.goingAway, "server shutting down");
+    const deadline = performance.now() + graceMs;
+    while (this.sessions.size > 0 && performance.now() < deadline) await Bun.sleep(20);
+    for (const s of this.sessions) s.ws.terminate();
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  private tickMs(): number {
+    return Math.max(25, Math.min(1000, Math.floor(this.opts.heartbeat.minClientMs / 4) || 1000));
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (const s of this.sessions) s.tick(now);
+  }
+}

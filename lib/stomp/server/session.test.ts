@@ -1,0 +1,115 @@
+import { describe, expect, test } from "bun:test";
+import { silentLogger } from "../../log/index.ts";
+import type { Frame } from "../codec/frame.ts";
+import { FrameParser } from "../codec/parser.ts";
+import type { Principal, SessionSocket, StompApp } from "./app.ts";
+import { type SessionHost, type SessionOptions, StompSession } from "./session.ts";
+import { newStats } from "./stats.ts";
+
+/** A socket that keeps what the session sends, parsed, and how it was closed. */
+class RecordingSocket implements SessionSocket {
+  readonly frames: Frame[] = [];
+  closedWith: number | undefined;
+  private readonly parser = new FrameParser({
+    maxBufferedBytes: 1 << 20,
+    maxHeaders: 64,
+    maxHeaderLineBytes: 8192,
+    maxBodyBytes: 1 << 20,
+  });
+  send(data: string | Uint8Array): number {
+    this.frames.push(...this.parser.push(data));
+    return 1;
+  }
+  close(code?: number): void {
+    this.closedWith = code;
+  }
+  terminate(): void {}
+  getBufferedAmount(): number {
+    return 0;
+  }
+  subscribe(): void {}
+  unsubscribe(): void {}
+}
+
+const alice: Principal = { userId: "u1", username: "alice" };
+const app: StompApp<string[]> = {
+  newState: () => [],
+  subscribe: async (session, sub) => {
+    session.appState.push(sub.destination);
+    return undefined;
+  },
+  unsubscribe: () => {},
+  send: async () => {},
+  ack: () => {},
+  closed: () => {},
+};
+
+function open(admit: SessionHost["admit"] = () => {}) {
+  const socket = new RecordingSocket();
+  const host: SessionHost = { stats: newStats(), admit };
+  const options: SessionOptions = {
+    serverName: "test/1",
+    verifyToken: async (token) => {
+      if (token !== "good") throw new Error("the access token is not valid");
+      return alice;
+    },
+    limits: {
+      parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
+      maxSubscriptions: 4,
+      maxQueuedFrames: 8,
+      transactions: { maxOpen: 1, maxFramesEach: 4 },
+      sendRate: { perSec: 1, burst: 1 },
+    },
+    heartbeat: { serverMs: 0, minClientMs: 0 },
+    connectTimeoutMs: 1000,
+    log: silentLogger,
+  };
+  return { socket, host, session: new StompSession("s1", socket, host, app, options) };
+}
+
+const settle = () => Bun.sleep(5);
+
+describe("StompSession, driven through its host interface alone", () => {
+  test("authenticates CONNECT with the endpoint's verifyToken; the Bearer scheme is case-insensitive", async () => {
+    const { socket, host, session } = open();
+    session.onBytes("CONNECT\naccept-version:1.2\nauthorization:bearer good\n\n\0");
+    await settle();
+    expect(socket.frames.map((f) => f.command)).toEqual(["CONNECTED"]);
+    expect(socket.frames[0]!.headers["user-name"]).toBe("alice");
+    expect(session.principal).toEqual(alice);
+    expect(session.admittedUser).toBe("u1");
+    expect(host.stats.framesIn).toEqual({ CONNECT: 1 });
+    expect(host.stats.framesOut).toEqual({ CONNECTED: 1 });
+  });
+
+  test("a token that does not verify is an ERROR and a close, and the user is never admitted", async () => {
+    const admitted: string[] = [];
+    const { socket, session } = open((userId) => admitted.push(userId));
+    session.onBytes("CONNECT\naccept-version:1.2\npasscode:bad\n\n\0");
+    await settle();
+    expect(socket.frames[0]!.command).toBe("ERROR");
+    expect(socket.frames[0]!.headers.message).toBe("authentication failed");
+    expect(socket.closedWith).toBe(1008);
+    expect(admitted).toEqual([]);
+    expect(session.admittedUser).toBeUndefined();
+  });
+
+  test("the app's typed state is made on first use and kept for the connection", async () => {
+    const { session } = open();
+    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0SUBSCRIBE\nid:1\ndestination:/a\n\n\0");
+    await settle();
+    session.onBytes("SUBSCRIBE\nid:2\ndestination:/b\n\n\0");
+    await settle();
+    expect(session.appState).toEqual(["/a", "/b"]);
+  });
+
+  test("the SEND rate limit is counted for the host's metrics", async () => {
+    const { socket, host, session } = open();
+    session.onBytes(
+      "CONNECT\naccept-version:1.2\npasscode:good\n\n\0SEND\ndestination:/a\n\n{}\0SEND\ndestination:/a\n\n{}\0",
+    );
+    await settle();
+    expect(host.stats.rateLimited).toBe(1);
+    expect(socket.frames.at(-1)!.headers.message).toStartWith("rate limited");
+  });
+});
