@@ -81,11 +81,13 @@ describe("processNeeds", () => {
   });
 });
 
-/** Two limiter factories from one configuration, as two replicas would make them. */
-async function replicasShareABucket(env: Record<string, string>): Promise<boolean> {
+/** Two limiter factories, as two replicas would make them (from one configuration unless given two). */
+async function replicasShareABucket(env: Record<string, string>, other = env): Promise<boolean> {
   const limit = { ratePerSec: 0.01, burst: 1 };
-  const config = parseConfig(env);
-  const [a, b] = [openLimiters(config, silentLogger), openLimiters(config, silentLogger)];
+  const [a, b] = [
+    openLimiters(parseConfig(env), silentLogger),
+    openLimiters(parseConfig(other), silentLogger),
+  ];
   try {
     await Promise.all([a.ready(), b.ready()]);
     const name = `backends-test-${crypto.randomUUID()}`;
@@ -103,5 +105,15 @@ describe("limiters", () => {
 
   test.skipIf(skipWithout("redis"))("with REDIS_URL every replica draws on the same bucket", async () => {
     expect(await replicasShareABucket({ REDIS_URL: serviceUrl("redis")! })).toBe(true);
+  });
+
+  test.skipIf(skipWithout("redis"))("installations with their own REDIS_KEY_PREFIX keep apart", async () => {
+    const run = crypto.randomUUID().slice(0, 8);
+    const url = serviceUrl("redis")!;
+    const one = { REDIS_URL: url, REDIS_KEY_PREFIX: `backends-test-${run}-a:` };
+    expect(
+      await replicasShareABucket(one, { REDIS_URL: url, REDIS_KEY_PREFIX: `backends-test-${run}-b:` }),
+    ).toBe(false);
+    expect(await replicasShareABucket(one)).toBe(true);
   });
 });

@@ -16,10 +16,14 @@ import type { MessageBus } from "./bus/types.ts";
 import { type Config, ConfigError } from "./config/index.ts";
 import type { Logger } from "./log/index.ts";
 import { MemoryPresence } from "./presence/memory.ts";
-import { RedisPresenceReporter, RedisPresenceView } from "./presence/redis.ts";
+import {
+  DEFAULT_PREFIX as PRESENCE_PREFIX,
+  RedisPresenceReporter,
+  RedisPresenceView,
+} from "./presence/redis.ts";
 import type { PresenceReporter, PresenceTuning, PresenceView } from "./presence/types.ts";
 import { createMemoryLimiterFactory } from "./ratelimit/memory.ts";
-import { createRedisLimiterFactory } from "./ratelimit/redis.ts";
+import { createRedisLimiterFactory, DEFAULT_PREFIX as RATELIMIT_PREFIX } from "./ratelimit/redis.ts";
 import type { LimiterFactory } from "./ratelimit/types.ts";
 import { createPostgresStores } from "./store/postgres/index.ts";
 import { createSqliteStores } from "./store/sqlite/index.ts";
@@ -84,11 +88,13 @@ export function choosePresence(config: Config, log: Logger): Choice<PresencePair
     sweepEveryMs: config.PRESENCE_SWEEP_MS,
   };
   if (url) {
+    const prefix = config.REDIS_KEY_PREFIX + PRESENCE_PREFIX;
     return {
       adapter: "redis",
       open: () => ({
-        reporter: () => new RedisPresenceReporter({ url, nodeId: nodeIdFrom(config), log, ...tuning }),
-        view: () => new RedisPresenceView({ url, log, ...tuning }),
+        reporter: () =>
+          new RedisPresenceReporter({ url, prefix, nodeId: nodeIdFrom(config), log, ...tuning }),
+        view: () => new RedisPresenceView({ url, prefix, log, ...tuning }),
       }),
     };
   }
@@ -108,7 +114,11 @@ export function choosePresence(config: Config, log: Logger): Choice<PresencePair
 export function chooseLimiters(config: Config, log: Logger): Choice<LimiterFactory> {
   const url = config.REDIS_URL;
   return url
-    ? { adapter: "redis", open: () => createRedisLimiterFactory({ url, log }) }
+    ? {
+        adapter: "redis",
+        open: () =>
+          createRedisLimiterFactory({ url, log, prefix: config.REDIS_KEY_PREFIX + RATELIMIT_PREFIX }),
+      }
     : { adapter: "memory", open: () => createMemoryLimiterFactory() };
 }
 

@@ -13,6 +13,7 @@ export function clusterEnv(run: string, extra: Record<string, string> = {}): Rec
     KAFKA_TOPIC: `chattalk.test.${run}`,
     KAFKA_PARTITIONS: "3",
     MONGO_DB: `chattalk_test_${run}`,
+    REDIS_KEY_PREFIX: `chattalk-test-${run}:`,
     JWT_SECRET: "cluster-test-secret-long-enough-for-hs256",
     SEND_RATE_PER_SEC: "1000",
     SEND_BURST: "1000",

@@ -48,6 +48,7 @@ export async function startTestCluster(
     KAFKA_TOPIC: `chattalk.cluster-test.${run}`,
     KAFKA_PARTITIONS: "3",
     MONGO_DB: `chattalk_cluster_${run}`,
+    REDIS_KEY_PREFIX: `chattalk-test-${run}:`,
     LOG_LEVEL: "info",
     ...settings,
   };

@@ -10,6 +10,7 @@ describe("parseConfig", () => {
     expect(c.REDIS_URL).toBeUndefined();
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.MONGO_URL).toBeUndefined();
+    expect(c.REDIS_KEY_PREFIX).toBe("");
   });
 
   test("coerces numbers and splits broker lists", () => {
@@ -32,6 +33,7 @@ describe("parseConfig", () => {
     ["LOG_LEVEL", "loud"],
     ["LOGIN_IP_REFILL_SEC", "0"],
     ["SIGNUP_IP_BURST", "1.5"],
+    ["REDIS_KEY_PREFIX", "has space"],
   ])("bad %s=%s names the key", (key, value) => {
     try {
       parseConfig({ [key]: value });

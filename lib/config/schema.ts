@@ -40,6 +40,12 @@ export const configSchema = z.object({
     .default("chattalk.rooms"),
   KAFKA_PARTITIONS: int(1, 1000).default(6),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  // Put before every Redis key and channel (presence, rate limits): installations or test runs sharing
+  // one Redis keep apart. Empty by default, so keys are "presence:…" and "ratelimit:…".
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, "letters, digits, '.', '_', ':' or '-', at most 64")
+    .default(""),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   MONGO_URL: url(["mongodb:", "mongodb+srv:"]).optional(),
   MONGO_DB: z.string().min(1).default("chattalk"),
