@@ -5,7 +5,6 @@
  */
 
 import { createBackends } from "../lib/backends.ts";
-import { startBacklogWriter } from "../lib/backlog/writer.ts";
 import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
 import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
@@ -49,7 +48,7 @@ await presence.start();
 metrics.observeEndpoint("ws", ws.endpoint);
 metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
-const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
+metrics.observeEpochConflicts(() => ws.epochs.conflicts);
 const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
   { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
@@ -64,7 +63,6 @@ log("info", "ChatTalk is up", { url: `http://${server.hostname}:${server.port}/`
 stopOnSignal(async () => {
   await Promise.all([ws.stop(), presence.stop()]);
   server.stop(true);
-  await stopWriter();
   await backends.close();
   await metrics.close();
 }, log);

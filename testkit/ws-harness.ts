@@ -5,8 +5,6 @@ import type { Server } from "bun";
 import { wsNodeMounts } from "../apps/ws-node/mount.ts";
 import { createWsNode, type WsNode, wsNodeDeps } from "../apps/ws-node/node.ts";
 import { type Backends, createBackends } from "../lib/backends.ts";
-import { startBacklogWriter } from "../lib/backlog/writer.ts";
-import type { Unsubscribe } from "../lib/bus/types.ts";
 import { type Config, parseConfig } from "../lib/config/index.ts";
 import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts } from "../lib/http/serve.ts";
@@ -47,7 +45,6 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
   const backends = await createBackends(config, silentLogger, "ws-node");
   const node = createWsNode(wsNodeDeps(config, backends, silentLogger));
   await node.start();
-  const stopWriter: Unsubscribe = await startBacklogWriter(backends.bus, backends.backlog, silentLogger);
   const server = serveMounts(
     serveOptions(config),
     wsNodeMounts(node, async () => true),
@@ -72,7 +69,6 @@ export async function startWsHarness(env: Record<string, string> = {}): Promise<
     async stop() {
       await node.stop();
       server.stop(true);
-      await stopWriter();
       await backends.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,7 +1,6 @@
 /** A messaging node as its own process: `bun apps/ws-node/main.ts`. */
 
 import { createBackends } from "../../lib/backends.ts";
-import { startBacklogWriter } from "../../lib/backlog/writer.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
@@ -18,8 +17,7 @@ const node = createWsNode(wsNodeDeps(config, backends, log, metrics.timeBus(back
 await node.start();
 metrics.observeEndpoint("ws", node.endpoint);
 metrics.observeDeliveries(() => node.hub.delivered);
-// Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
-const stopWriter = await startBacklogWriter(backends.bus, backends.backlog, log);
+metrics.observeEpochConflicts(() => node.epochs.conflicts);
 const server = serveMounts(serveOptions(config), [
   ...wsNodeMounts(node, async () => {
     await Promise.all([backends.stores.ping(), backends.backlog.ping()]);
@@ -33,7 +31,6 @@ log("info", "ws-node listening", { url: `ws://${server.hostname}:${server.port}/
 stopOnSignal(async () => {
   await node.stop();
   server.stop(true);
-  await stopWriter();
   await backends.close();
   await metrics.close();
 }, log);

@@ -1,5 +1,7 @@
 import type { Backends } from "../../lib/backends.ts";
+import { EpochCheck } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
+import { startBacklogWriter } from "../../lib/backlog/writer.ts";
 import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
@@ -43,9 +45,11 @@ export function wsNodeDeps(
 export interface WsNode {
   readonly endpoint: StompEndpoint<RoomsState>;
   readonly hub: RoomHub;
-  /** Starts consuming the bus; call before accepting connections. */
+  /** Keeps each room's history to one bus log, on write and on replay; counts its refusals. */
+  readonly epochs: EpochCheck;
+  /** Starts consuming the bus and writing the backlog; call before accepting connections. */
   start(): Promise<void>;
-  /** Drains: clients closed cleanly, read positions written, bus subscriptions closed. */
+  /** Drains: clients closed cleanly, read positions written, bus subscriptions and backlog writer closed. */
   stop(): Promise<void>;
 }
 
@@ -62,7 +66,9 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     recentRooms: 1_000,
   });
   const readPositions = new ReadPositionWriter(d.rooms, log);
+  const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({
+    epochs,
     rooms: d.rooms,
     bus: d.bus,
     backlog: d.backlog,
@@ -86,10 +92,12 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   });
   const unsubscribes: Unsubscribe[] = [];
   let deliveredTimer: ReturnType<typeof setInterval> | undefined;
+  let stopWriter: Unsubscribe | undefined;
 
   return {
     endpoint,
     hub,
+    epochs,
     async start() {
       await d.presence.start();
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
@@ -97,6 +105,8 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       readPositions.start();
       // Cheap (one pass over local subscriptions), so frequent: a dropped connection re-reads little.
       deliveredTimer = setInterval(() => app.recordDelivered(), 250);
+      // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
+      stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs });
     },
     async stop() {
       // Drain order matters for clients that reconnect elsewhere at once: stop taking connections
@@ -117,6 +127,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
       await readPositions.stop();
       await d.presence.stop();
+      await stopWriter?.();
     },
   };
 }

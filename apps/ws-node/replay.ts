@@ -1,3 +1,4 @@
+import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
@@ -8,7 +9,8 @@ import type { RoomHub, RoomSub } from "./room-hub.ts";
 export interface ReplayDeps {
   hub: RoomHub;
   backlog: Backlog;
-  bus: Pick<MessageBus, "caughtUp">;
+  bus: Pick<MessageBus, "caughtUp" | "epochOf">;
+  epochs: EpochCheck;
   log: Logger;
 }
 
@@ -31,10 +33,15 @@ export interface ReplayOptions {
 export async function replayInto(
   rs: RoomSub,
   since: number,
-  { hub, backlog, bus, log }: ReplayDeps,
+  { hub, backlog, bus, epochs, log }: ReplayDeps,
   opts: ReplayOptions,
 ): Promise<void> {
   const roomId = rs.roomId;
+  // Stored seqs and read positions mean nothing in another log: refuse rather than skip or mix.
+  // A backlog that cannot answer is handled below, as for any read.
+  await epochs.beforeReplay(roomId, bus.epochOf(roomId)).catch((err: unknown) => {
+    if (err instanceof LogEpochError) throw err;
+  });
   // This node's reader may lag the replica that took the latest SENDs; once it has caught up, what
   // it has seen is everything published before this subscription, which all counts as missed.
   await bus.caughtUp(roomId, opts.waitForBusMs).catch((err) => {

@@ -1,5 +1,5 @@
 import { roomDestination } from "../../lib/chat/destinations.ts";
-import type { ChatMessage } from "../../lib/chat/message.ts";
+import { type ChatMessage, toChatMessage } from "../../lib/chat/message.ts";
 import type { StompVersion } from "../../lib/stomp/codec/frame.ts";
 import { encodeMessage } from "../../lib/stomp/codec/message.ts";
 import type { AppSession, Subscription } from "../../lib/stomp/server/app.ts";
@@ -159,7 +159,7 @@ export class RoomHub {
     this.recent.push(msg);
     const room = this.rooms.get(msg.roomId);
     if (!room) return;
-    const body = JSON.stringify(msg);
+    const body = JSON.stringify(toChatMessage(msg));
     const destination = roomDestination(msg.roomId);
     for (const g of room.groups.values()) {
       const frame = encodeMessage({
@@ -197,7 +197,7 @@ export class RoomHub {
       destination: roomDestination(msg.roomId),
       subscription: rs.sub.id,
       messageId: msg.id,
-      body: JSON.stringify(msg),
+      body: JSON.stringify(toChatMessage(msg)),
       version: rs.session.version,
       ack: withAck ? ackValue(rs.sub.id, msg.seq) : undefined,
       extraHeaders: replay ? [["x-replay", "true"]] : undefined,

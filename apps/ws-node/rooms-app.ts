@@ -1,3 +1,4 @@
+import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
 import { parseRoomDestination } from "../../lib/chat/destinations.ts";
@@ -20,6 +21,7 @@ export interface RoomsAppDeps {
   backlog: Backlog;
   hub: RoomHub;
   readPositions: ReadPositionWriter;
+  epochs: EpochCheck;
   maxMessageChars: number;
   replay: ReplayOptions;
   log: Logger;
@@ -72,6 +74,14 @@ export class RoomsApp implements StompApp<RoomsState> {
             this.d.readPositions.advance(roomId, userId, rs.lastSent);
         })
         .catch((err) => {
+          if (err instanceof LogEpochError) {
+            // Logged and counted by the check; the client must not get seqs from two logs mixed.
+            session.fail(
+              "room history unavailable",
+              `the history of room ${roomId} belongs to an earlier message log; an operator must reconcile it`,
+            );
+            return;
+          }
           this.d.log("error", "replay failed", { roomId, ...errorFields(err) });
           session.fail("replay failed", "missed messages could not be loaded; reconnect to retry");
         });

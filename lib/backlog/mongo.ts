@@ -4,6 +4,8 @@ import type { Backlog } from "./types.ts";
 
 /** A stored message: the ChatMessage fields, with _id = "<roomId>:<seq>" so a replayed write is a no-op. */
 type MessageDoc = ChatMessage & { _id: string };
+/** The epoch of the bus log a room's messages came from, by room id. */
+type EpochDoc = { _id: string; epoch: string };
 
 const DUPLICATE_KEY = 11000;
 
@@ -32,6 +34,7 @@ function onlyDuplicates(err: unknown): boolean {
 export function createMongoBacklog(url: string, dbName: string, options: MongoClientOptions = {}): Backlog {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, ...options });
   const messages: Collection<MessageDoc> = client.db(dbName).collection<MessageDoc>("messages");
+  const roomEpochs: Collection<EpochDoc> = client.db(dbName).collection<EpochDoc>("room_epochs");
   let indexed: Promise<unknown> | undefined;
   const ready = () => {
     indexed ??= messages
@@ -82,6 +85,19 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoCl
         .limit(1)
         .next();
       return last?.seq ?? 0;
+    },
+    async epochs(roomIds) {
+      const docs = await roomEpochs.find({ _id: { $in: [...roomIds] } }).toArray();
+      return new Map(docs.map((d) => [d._id, d.epoch]));
+    },
+    async claimEpoch(roomId, epoch) {
+      // Insert-if-absent by _id, then read back whichever insert won.
+      await roomEpochs.insertOne({ _id: roomId, epoch }).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
+      });
+      const doc = await roomEpochs.findOne({ _id: roomId });
+      if (!doc) throw new Error(`room ${roomId}: epoch not stored`);
+      return doc.epoch;
     },
     async ping() {
       await client.db(dbName).command({ ping: 1 });

@@ -74,6 +74,11 @@ export function createSqliteBacklog(path: string): Backlog {
   const lastSeq = db.prepare<{ seq: number | null }, [string]>(
     "SELECT MAX(seq) AS seq FROM messages WHERE room_id = ?",
   );
+  db.run(
+    "CREATE TABLE IF NOT EXISTS room_epochs (room_id TEXT PRIMARY KEY, epoch TEXT NOT NULL) WITHOUT ROWID",
+  );
+  const claimEpoch = db.prepare("INSERT OR IGNORE INTO room_epochs (room_id, epoch) VALUES (?, ?)");
+  const epochOf = db.prepare<{ epoch: string }, [string]>("SELECT epoch FROM room_epochs WHERE room_id = ?");
   let closed = false;
   const open = () => {
     if (closed) throw new Error("backlog is closed");
@@ -99,6 +104,20 @@ export function createSqliteBacklog(path: string): Backlog {
     async lastSeq(roomId) {
       open();
       return lastSeq.get(roomId)?.seq ?? 0;
+    },
+    async epochs(roomIds) {
+      open();
+      const found = new Map<string, string>();
+      for (const roomId of roomIds) {
+        const row = epochOf.get(roomId);
+        if (row) found.set(roomId, row.epoch);
+      }
+      return found;
+    },
+    async claimEpoch(roomId, epoch) {
+      open();
+      claimEpoch.run(roomId, epoch);
+      return epochOf.get(roomId)!.epoch;
     },
     async ping() {
       open();

@@ -14,6 +14,13 @@ export interface Backlog {
   countAfter(roomId: string, afterSeq: number): Promise<number>;
   /** Highest seq stored for the room, or 0. */
   lastSeq(roomId: string): Promise<number>;
+  /**
+   * The epoch of the bus log each room's stored messages came from (see LoggedMessage), for those of
+   * `roomIds` that have one. Seqs of two epochs do not compare: lib/backlog/epochs.ts refuses to mix them.
+   */
+  epochs(roomIds: readonly string[]): Promise<Map<string, string>>;
+  /** Records the room's epoch unless it has one already (atomically); resolves with the room's epoch. */
+  claimEpoch(roomId: string, epoch: string): Promise<string>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,8 +6,7 @@ import { serviceUrl, skipWithout } from "../../testkit/services.ts";
 import { createKafkaBus } from "../bus/kafka.ts";
 import { createSqliteBus } from "../bus/sqlite-log.ts";
 import type { MessageBus } from "../bus/types.ts";
-import { type ChatMessage, newDraft } from "../chat/message.ts";
-import { silentLogger } from "../log/index.ts";
+import { type ChatMessage, newDraft, toChatMessage } from "../chat/message.ts";
 import { createMongoBacklog } from "./mongo.ts";
 import { createSqliteBacklog } from "./sqlite.ts";
 import type { Backlog } from "./types.ts";
@@ -45,7 +44,9 @@ describe("backlog writer", () => {
     );
     await stop();
     for (const room of ["r0", "r1"]) {
-      expect(await backlog.after(room, 0, 100)).toEqual(published.filter((m) => m.roomId === room));
+      expect(await backlog.after(room, 0, 100)).toEqual(
+        published.filter((m) => m.roomId === room).map(toChatMessage),
+      );
     }
     await bus.close();
     await backlog.close();
@@ -69,7 +70,7 @@ describe("backlog writer", () => {
     const restarted = await startBacklogWriter(bus, flaky(store, 2));
     await eventually(async () => (await store.countAfter("r", 0)) === 50, "all 50 after the restart");
     await restarted();
-    expect(await store.after("r", 0, 100)).toEqual([...first, ...second]);
+    expect(await store.after("r", 0, 100)).toEqual([...first, ...second].map(toChatMessage));
     await bus.close();
     await store.close();
   });
@@ -96,8 +97,8 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("backlog writer on
     const stored = async () =>
       (await Promise.all(rooms.map((r) => store.countAfter(r, 0)))).reduce((a, b) => a + b, 0);
     try {
-      const stopOne = await startBacklogWriter(one, flaky(store, 3), silentLogger, group);
-      const stopTwo = await startBacklogWriter(two, store, silentLogger, group);
+      const stopOne = await startBacklogWriter(one, flaky(store, 3), { group });
+      const stopTwo = await startBacklogWriter(two, store, { group });
       const first = await send(one, 200, "a");
       await eventually(async () => (await stored()) === 200, "the first 200 in the backlog", 60_000);
       await stopOne();
@@ -106,7 +107,7 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("backlog writer on
       await stopTwo();
       for (const r of rooms) {
         const expected = [...first, ...second].filter((m) => m.roomId === r).sort((x, y) => x.seq - y.seq);
-        expect(await store.after(r, 0, 1_000)).toEqual(expected);
+        expect(await store.after(r, 0, 1_000)).toEqual(expected.map(toChatMessage));
       }
     } finally {
       await one.close();

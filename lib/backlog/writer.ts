@@ -1,28 +1,43 @@
 import type { MessageBus, Unsubscribe } from "../bus/types.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
+import { EpochCheck, LogEpochError } from "./epochs.ts";
 import type { Backlog } from "./types.ts";
 
 /** The consumer group the backlog writers share; Kafka spreads its partitions over the replicas. */
 export const BACKLOG_WRITER_GROUP = "chattalk-backlog-writer";
 
+export interface BacklogWriterOptions {
+  log?: Logger;
+  group?: string;
+  /** Keeps each room's history to one bus log; pass the process's own to count its refusals. */
+  epochs?: EpochCheck;
+}
+
 /**
  * Copies every bus message into the backlog. The bus commits a batch only after append() resolves and
  * redelivers it when append() rejects, and append() is idempotent on (room, seq): so a crash or a
- * backlog outage delays writes but neither loses nor duplicates one. Runs in every ws-node; the consumer
- * group decides which node writes which partitions and moves them when a node dies.
+ * backlog outage delays writes but neither loses nor duplicates one. A batch from another bus log than
+ * a room's stored history is refused the same way (EpochCheck), so it is retried, never dropped. Runs in
+ * every ws-node; the consumer group decides which node writes which partitions and moves them when a
+ * node dies.
  */
 export function startBacklogWriter(
   bus: MessageBus,
   backlog: Backlog,
-  log: Logger = silentLogger,
-  group = BACKLOG_WRITER_GROUP,
+  options: BacklogWriterOptions = {},
 ): Promise<Unsubscribe> {
+  const { log = silentLogger, group = BACKLOG_WRITER_GROUP } = options;
+  const epochs = options.epochs ?? new EpochCheck(backlog, log);
   let failing = false;
   return bus.consume(group, async (batch) => {
     try {
+      await epochs.beforeWrite(batch);
       await backlog.append(batch);
     } catch (err) {
-      if (!failing) log("warn", "backlog write failed; the bus will redeliver", errorFields(err));
+      // EpochCheck has logged its refusal as an error already.
+      if (!failing && !(err instanceof LogEpochError)) {
+        log("warn", "backlog write failed; the bus will redeliver", errorFields(err));
+      }
       failing = true;
       throw err;
     }

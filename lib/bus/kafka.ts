@@ -7,12 +7,13 @@ import {
   logLevel,
   Partitioners,
 } from "kafkajs";
-import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
 import { ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
+import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
 
 export interface KafkaBusOptions {
@@ -62,7 +63,17 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [topic, controlTopic], options.partitions, log);
+  // A room's log is its partition of this incarnation of the topic: the epoch names both. Read again
+  // whenever a durable reader starts, so a topic created anew under a running node is noticed.
+  let topicId: string;
+  try {
+    await ensureTopics(admin, [topic, controlTopic], options.partitions, log);
+    topicId = await fetchTopicIdOnceKnown(options.brokers, topic);
+  } catch (err) {
+    await admin.disconnect();
+    throw err;
+  }
+  const epochOf = (partition: number) => `kafka:${topicId}/${partition}`;
   const metadata = await admin.fetchTopicMetadata({ topics: [topic, controlTopic] });
   const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions]));
   const partitioner = Partitioners.DefaultPartitioner();
@@ -113,7 +124,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       retryMaxMs: 10_000,
     });
 
-  const listeners = new Set<(message: ChatMessage) => void>();
+  const listeners = new Set<(message: LoggedMessage) => void>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
   const consumers = new Set<Unsubscribe>();
   /** One live reader per topic, started when its first listener arrives. */
@@ -172,7 +183,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
           if (event) dispatch(controlListeners, event);
         } else {
           const draft = parseRecord<MessageDraft>(record, log);
-          if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset) });
+          if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset), epoch: epochOf(batch.partition) });
         }
       }
       if (last) progress.advance(batch.partition, Number(last.offset));
@@ -210,17 +221,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     };
   };
 
-  const consumeBatches = async (consumer: Consumer, handler: (batch: ChatMessage[]) => Promise<void>) => {
+  const consumeBatches = async (consumer: Consumer, handler: (batch: LoggedMessage[]) => Promise<void>) => {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const last = batch.messages.at(-1);
         if (!last) return;
-        const messages: ChatMessage[] = [];
+        const messages: LoggedMessage[] = [];
+        const epoch = epochOf(batch.partition);
         for (const record of batch.messages) {
           const draft = parseRecord<MessageDraft>(record, log);
-          if (draft) messages.push({ ...draft, seq: seqOf(Number(record.offset)) });
+          if (draft) messages.push({ ...draft, seq: seqOf(Number(record.offset)), epoch });
         }
         let delay = retryMinMs;
         for (;;) {
@@ -252,7 +264,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
         key: draft.roomId,
         value: JSON.stringify(draft),
       });
-      return { ...draft, seq: seqOf(offset) };
+      return { ...draft, seq: seqOf(offset), epoch: epochOf(partition) };
     },
 
     subscribe: (handler) => listen(topic, listeners, handler),
@@ -265,6 +277,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     async consume(group, handler) {
       // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
       const supervisor = await superviseGroup(`${group}.${topic}`, async (consumer) => {
+        topicId = await fetchTopicIdOnceKnown(options.brokers, topic);
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
         await consumeBatches(consumer, handler);
@@ -288,6 +301,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     },
 
     subscribeControl: (handler) => listen(controlTopic, controlListeners, handler),
+
+    epochOf: (roomId) => epochOf(partitionFor(topic, roomId)),
 
     async close() {
       if (closed) return;

@@ -1,7 +1,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BusUnavailableError, type ControlEvent, type MessageBus, type Unsubscribe } from "./types.ts";
 
@@ -31,7 +31,9 @@ class Log {
   readonly readFrom: Statement<Row, [number, number]>;
   readonly committed: Statement<{ seq: number }, [string]>;
   readonly commit: Statement;
-  readonly listeners = new Set<Listener<ChatMessage>>();
+  readonly listeners = new Set<Listener<LoggedMessage>>();
+  /** Made once with the file: a bus.db created anew starts a new epoch, whatever its seqs repeat. */
+  readonly epoch: string;
   readonly controlListeners = new Set<Listener<ControlEvent>>();
   /** Woken on every append, so idle consumers wait without polling. */
   private waiters: (() => void)[] = [];
@@ -56,6 +58,13 @@ class Log {
       "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, body TEXT NOT NULL)",
     );
     this.db.run("CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT PRIMARY KEY, seq INTEGER NOT NULL)");
+    this.db.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.db.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)", [
+      `sqlite:${crypto.randomUUID()}`,
+    ]);
+    this.epoch = this.db
+      .query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'epoch'")
+      .get()!.value;
     this.insert = this.db.prepare("INSERT INTO log (room_id, body) VALUES (?, ?)");
     this.readFrom = this.db.prepare("SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
     this.committed = this.db.prepare("SELECT seq FROM consumer_offsets WHERE grp = ?");
@@ -64,10 +73,10 @@ class Log {
     );
   }
 
-  append(draft: MessageDraft): ChatMessage {
+  append(draft: MessageDraft): LoggedMessage {
     const body = JSON.stringify(draft);
     const seq = Number(this.insert.run(draft.roomId, body).lastInsertRowid);
-    const message: ChatMessage = { ...draft, seq };
+    const message: LoggedMessage = { ...draft, seq, epoch: this.epoch };
     this.deliver(() => {
       for (const listener of this.listeners) listener(message);
     });
@@ -175,7 +184,7 @@ function newStop(): Stop {
 export function createSqliteBus(path: string, options: SqliteBusOptions = {}): MessageBus {
   const { batchSize = 500, retryMinMs = 50, retryMaxMs = 5_000, log = silentLogger } = options;
   const shared = openLog(path);
-  const mine = new Set<Listener<ChatMessage>>();
+  const mine = new Set<Listener<LoggedMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
   /** Adds a listener to the shared log and to this handle's own set, so close() can drop just ours. */
   const listen = async <T>(
@@ -195,7 +204,11 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
   const consumers = new Set<Unsubscribe>();
   let closed = false;
 
-  const consumeLoop = async (group: string, handler: (batch: ChatMessage[]) => Promise<void>, stop: Stop) => {
+  const consumeLoop = async (
+    group: string,
+    handler: (batch: LoggedMessage[]) => Promise<void>,
+    stop: Stop,
+  ) => {
     let position = shared.committed.get(group)?.seq ?? 0;
     let delay = retryMinMs;
     while (!stop.stopped) {
@@ -204,7 +217,11 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
         await shared.nextAppend();
         continue;
       }
-      const batch = rows.map((row) => ({ ...(JSON.parse(row.body) as MessageDraft), seq: row.seq }));
+      const batch = rows.map((row) => ({
+        ...(JSON.parse(row.body) as MessageDraft),
+        seq: row.seq,
+        epoch: shared.epoch,
+      }));
       try {
         await handler(batch);
       } catch (err) {
@@ -238,6 +255,9 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
 
     // Appends are synchronous; only their delivery waits for a microtask.
     caughtUp: () => shared.delivered(),
+
+    // One log for every room.
+    epochOf: () => shared.epoch,
 
     async consume(group, handler) {
       const stop = newStop();

@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 
 /**
  * Control events travel beside messages so every node learns of membership changes without polling.
@@ -27,12 +27,12 @@ export interface MessageBus {
    * waiting; never queues without bound. A publish that timed out while its request was on the wire
    * may still have been appended (at least once): readers dedupe by id or seq.
    */
-  publish(draft: MessageDraft): Promise<ChatMessage>;
+  publish(draft: MessageDraft): Promise<LoggedMessage>;
   /**
    * Receive every room's messages published after the returned promise resolves, in `seq` order per
    * room, each once. Delivery pauses while the bus is unreachable and resumes where it was.
    */
-  subscribe(handler: (message: ChatMessage) => void): Promise<Unsubscribe>;
+  subscribe(handler: (message: LoggedMessage) => void): Promise<Unsubscribe>;
   /**
    * Resolves once this handle's subscribers have been handed every message of the room that was
    * published before the call (a replica's live reader may lag the publisher by a fetch). A replay
@@ -46,7 +46,13 @@ export interface MessageBus {
    * holding that reader's progress until it succeeds. Readers of one group share the work: in Kafka
    * by partition, in the embedded bus one at a time (the next takes over when the active one stops).
    */
-  consume(group: string, handler: (batch: ChatMessage[]) => Promise<void>): Promise<Unsubscribe>;
+  consume(group: string, handler: (batch: LoggedMessage[]) => Promise<void>): Promise<Unsubscribe>;
+  /**
+   * The epoch of the log the room's messages are appended to now (every message carries it): the
+   * Kafka topic's id and the room's partition, or the id of the SQLite log file. It changes when the
+   * log starts again, and then the room's earlier seqs no longer compare with new ones.
+   */
+  epochOf(roomId: string): string;
   /** Like publish, for control events; they keep their order per room. */
   publishControl(event: ControlEvent): Promise<void>;
   /** Receive every control event published after the returned promise resolves, on every node. */

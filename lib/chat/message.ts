@@ -25,6 +25,28 @@ export interface ChatMessage {
 /** A message before the bus has given it a position. */
 export type MessageDraft = Omit<ChatMessage, "seq">;
 
+/**
+ * A message as the bus hands it out: with the epoch of the log it was appended to. A room's `seq`
+ * values compare only within one epoch; a new epoch means its log started again (a Kafka topic or
+ * bus.db created anew). The epoch stays between the bus and the backlog; clients never see it.
+ */
+export interface LoggedMessage extends ChatMessage {
+  epoch: string;
+}
+
+/** The client-visible fields of a message: what MESSAGE bodies and the history API carry. */
+export function toChatMessage(m: ChatMessage): ChatMessage {
+  return {
+    id: m.id,
+    roomId: m.roomId,
+    seq: m.seq,
+    type: m.type,
+    sender: m.sender,
+    text: m.text,
+    sentAt: m.sentAt,
+  };
+}
+
 /** Body of a client SEND to /topic/rooms/<id>. */
 export const sendBodySchema = (maxChars: number) =>
   z

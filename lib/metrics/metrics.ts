@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ControlEvent, MessageBus } from "../bus/types.ts";
-import type { ChatMessage, MessageDraft } from "../chat/message.ts";
+import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import type { EndpointStats } from "../stomp/server/endpoint.ts";
 import type { LagProbe } from "./kafka-lag.ts";
 
@@ -17,6 +17,8 @@ export interface Metrics {
   observeEndpoint(name: string, endpoint: ObservedEndpoint): void;
   /** A running count of MESSAGE frames delivered to clients (the ws-node's room hub). */
   observeDeliveries(read: () => number): void;
+  /** A running count of backlog writes and replays refused for coming from another bus log. */
+  observeEpochConflicts(read: () => number): void;
   /** The bus with the latency of every publish recorded. */
   timeBus(bus: MessageBus): MessageBus;
   /** A consumer group's lag, measured at scrape time (failed measurements leave the gauge out). */
@@ -51,6 +53,7 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
   const registers = [registry];
   const endpoints: [string, ObservedEndpoint][] = [];
   const deliveries: (() => number)[] = [];
+  const epochConflicts: (() => number)[] = [];
   const probes: LagProbe[] = [];
 
   /** A counter mirroring running totals kept elsewhere; refreshed on every scrape. */
@@ -147,6 +150,18 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
         deliveries.reduce((sum, read) => sum + read(), 0),
       );
   });
+  mirrored(
+    "chattalk_log_epoch_conflicts_total",
+    "Backlog writes and replays refused because a room's history came from another bus log (a Kafka topic or bus.db created anew)",
+    [],
+    (set) => {
+      if (epochConflicts.length > 0)
+        set(
+          {},
+          epochConflicts.reduce((sum, read) => sum + read(), 0),
+        );
+    },
+  );
   const publishSeconds = new Histogram({
     name: "chattalk_bus_publish_seconds",
     help: "Time until the bus durably accepted a publish",
@@ -186,14 +201,16 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     registry,
     observeEndpoint: (name, endpoint) => void endpoints.push([name, endpoint]),
     observeDeliveries: (read) => void deliveries.push(read),
+    observeEpochConflicts: (read) => void epochConflicts.push(read),
     observeConsumerLag: (probe) => void probes.push(probe),
     timeBus: (bus) => ({
-      publish: (draft: MessageDraft): Promise<ChatMessage> => timed("message", () => bus.publish(draft)),
+      publish: (draft: MessageDraft): Promise<LoggedMessage> => timed("message", () => bus.publish(draft)),
       publishControl: (event: ControlEvent) => timed("control", () => bus.publishControl(event)),
       subscribe: (handler) => bus.subscribe(handler),
       caughtUp: (roomId, timeoutMs) => bus.caughtUp(roomId, timeoutMs),
       subscribeControl: (handler) => bus.subscribeControl(handler),
       consume: (group, handler) => bus.consume(group, handler),
+      epochOf: (roomId) => bus.epochOf(roomId),
       close: () => bus.close(),
     }),
     scrape: () => registry.metrics(),

@@ -115,6 +115,28 @@ export function backlogContract(fixture: BacklogFixture): void {
   );
 
   test(
+    "a room's epoch is recorded by its first claim and kept; epochs() reads those that exist",
+    async () => {
+      const [one, two, none] = [room("epoch-1"), room("epoch-2"), room("epoch-none")];
+      expect(await backlog.epochs([one, two, none])).toEqual(new Map());
+      expect(await backlog.claimEpoch(one, "log-a/0")).toBe("log-a/0");
+      expect(await backlog.claimEpoch(one, "log-b/0")).toBe("log-a/0");
+      // Racing first claims agree on one winner.
+      const raced = await Promise.all(
+        ["log-c/1", "log-d/1", "log-e/1"].map((e) => backlog.claimEpoch(two, e)),
+      );
+      expect(new Set(raced).size).toBe(1);
+      expect(await backlog.epochs([one, two, none])).toEqual(
+        new Map([
+          [one, "log-a/0"],
+          [two, raced[0]!],
+        ]),
+      );
+    },
+    timeout,
+  );
+
+  test(
     "a large batch round-trips, and seqs beyond 2^31 keep their value",
     async () => {
       const r = room("big");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { ControlEvent, MessageBus } from "../../lib/bus/types.ts";
-import { type ChatMessage, newDraft } from "../../lib/chat/message.ts";
+import { type ChatMessage, type LoggedMessage, newDraft } from "../../lib/chat/message.ts";
 import { eventually } from "../eventually.ts";
 
 /**
@@ -89,6 +89,31 @@ export function busContract(fixture: BusFixture): void {
         for (const [, seqs] of byRoom(seen)) expectStrictlyIncreasing(seqs);
       }
       expect(seenA[0]).toEqual(published.find((m) => m.id === seenA[0]!.id)!);
+    },
+    timeout,
+  );
+
+  test(
+    "every message carries its room's epoch, the same from publish, subscribe and consume, on every handle",
+    async () => {
+      const rooms = [room("e1"), room("e2"), room("e3")];
+      for (const r of rooms) {
+        expect(a.epochOf(r)).toBe(b.epochOf(r));
+        expect(a.epochOf(r)).toMatch(/\S/);
+      }
+      const seen: LoggedMessage[] = [];
+      const stop = await b.subscribe((m) => rooms.includes(m.roomId) && seen.push(m));
+      const consumed: LoggedMessage[] = [];
+      const stopConsume = await b.consume(`epochs-${run}`, async (batch) => {
+        consumed.push(...batch.filter((m) => rooms.includes(m.roomId)));
+      });
+      const published = await Promise.all(rooms.map((r) => a.publish(newDraft(r, "message", alice, r))));
+      await eventually(() => seen.length === 3 && consumed.length === 3, "the three seen and consumed");
+      await stop();
+      await stopConsume();
+      for (const got of [published, seen, consumed]) {
+        for (const m of got) expect(m.epoch).toBe(a.epochOf(m.roomId));
+      }
     },
     timeout,
   );
