@@ -8,6 +8,7 @@ import { createBackends } from "../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
 import { serveOptions } from "../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
+import { staticDirMount } from "../lib/http/static-dir.ts";
 import { createLogger } from "../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
 import { createHttpApi } from "./http-api/app.ts";
@@ -54,7 +55,7 @@ const server = serveMounts(serveOptions(config), [
   { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
   ...httpApiMounts(api),
   metricsMount(metrics),
-  await createWebMount(),
+  config.WEB_DIR ? staticDirMount(config.WEB_DIR) : await createWebMount(),
 ]);
 ws.endpoint.attach(server);
 presence.endpoint.attach(server);

@@ -170,8 +170,9 @@ describe("docker/compose.yaml", () => {
     expect(dockerfile).toContain(
       "COPY scripts/nginx/chattalk.conf.template /etc/nginx/templates/chattalk.conf.template",
     );
-    expect(dockerfile).toMatch(/COPY --from=web \/web \S+\n/);
-    const webRoot = /COPY --from=web \/web (\S+)/.exec(dockerfile)![1];
+    const nginxStage = dockerfile.slice(dockerfile.search(/^FROM \S+ AS nginx$/m));
+    expect(nginxStage).toMatch(/COPY --from=web \/web \S+\n/);
+    const webRoot = /COPY --from=web \/web (\S+)/.exec(nginxStage)![1];
     expect(environment("nginx").CHATTALK_WEB_ROOT).toBe(webRoot);
     expect(existsSync(join(repo, "package-lock.json"))).toBe(true); // npm ci needs it
   });

@@ -27,6 +27,9 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: int(0, 65535).default(3000),
   DATA_DIR: z.string().min(1).default("./data"),
+  // The built web client (`bun apps/web/serve.ts <dir>`), served by the one-process app as it is;
+  // unset, the app bundles the client from source at start (which needs the devDependencies).
+  WEB_DIR: z.string().min(1).optional(),
   NODE_ID: z
     .string()
     .regex(/^[\w.-]{1,64}$/, "letters, digits, '.', '_' or '-', at most 64")
