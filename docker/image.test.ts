@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { startAppProcess } from "../testkit/app-process.ts";
 
 /**
  * Docker cannot run here, so the app image is rebuilt the way docker/Dockerfile describes it, as far
@@ -68,48 +69,8 @@ function replayApp(root: string, fromStage: Record<string, string>): Record<stri
   return env;
 }
 
-async function start(
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{ url: string; stop(): void; exited: Promise<number> }> {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  const cmd = JSON.parse(/^CMD\s+(\[.*\])$/m.exec(dockerfile)![1]!) as string[];
-  const proc = Bun.spawn([process.execPath, ...cmd.slice(1)], {
-    cwd,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: work,
-      ...env,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      LOG_LEVEL: "silent",
-    },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill(), exited: proc.exited };
-}
-
-async function ready(url: string, exited: Promise<number>, timeoutMs = 20_000): Promise<boolean> {
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  const deadline = Date.now() + timeoutMs;
-  while (!done && Date.now() < deadline) {
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return true;
-    await Bun.sleep(50);
-  }
-  return false;
-}
+/** The image has none of the test run's service URLs. */
+const noServices = { KAFKA_BROKERS: "", DATABASE_URL: "", MONGO_URL: "", REDIS_URL: "", NGINX_URL: "" };
 
 describe("the app image", () => {
   test("the Dockerfile builds the web client and the app stage serves that build", () => {
@@ -128,24 +89,30 @@ describe("the app image", () => {
     mkdirSync(root, { recursive: true });
     const env = replayApp(root, { web });
     expect(env.WEB_DIR).toBe("/app/web");
-    const withPaths = { ...env, WEB_DIR: join(root, "web"), DATA_DIR: join(work, "data") };
+    const cmd = JSON.parse(/^CMD\s+(\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(cmd.slice(0, 1)).toEqual(["bun"]);
+    const { PORT: _port, ...fromImage } = env;
+    const imageEnv = {
+      ...fromImage,
+      ...noServices,
+      HOST: "127.0.0.1",
+      WEB_DIR: join(root, "web"),
+      DATA_DIR: join(work, "data"),
+      LOG_LEVEL: "silent",
+    };
 
-    const app = await start(root, withPaths);
+    const app = await startAppProcess(cmd[1], imageEnv, root);
     try {
-      expect(await ready(app.url, app.exited)).toBe(true);
       const js = await fetch(`${app.url}/app.js`);
       expect(js.status).toBe(200);
       expect(await js.text()).toBe(readFileSync(join(web, "app.js"), "utf8"));
       expect((await fetch(`${app.url}/`)).headers.get("content-type")).toStartWith("text/html");
     } finally {
-      app.stop();
-      await app.exited;
+      await app.stop();
     }
-
     // Without the prebuilt client the same image cannot start: bundling needs a devDependency.
-    const bare = await start(root, { ...withPaths, WEB_DIR: "" });
-    const started = await ready(bare.url, bare.exited, 10_000);
-    bare.stop();
-    expect(started).toBe(false);
+    await expect(startAppProcess(cmd[1], { ...imageEnv, WEB_DIR: "" }, root)).rejects.toThrow(
+      "did not become ready",
+    );
   }, 60_000);
 });

@@ -17,14 +17,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs an entry point (default: the one-process app) as a child process and waits until /readyz answers. */
+/**
+ * Runs an entry point (default: the one-process app) as a child process and waits until /readyz
+ * answers; throws if it exits first. `cwd` is the checkout (or image folder) it runs in.
+ */
 export async function startAppProcess(
   entry = "apps/main.ts",
   env: Record<string, string> = {},
+  cwd = process.cwd(),
 ): Promise<AppProcess> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "chattalk-app-"));
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = Bun.spawn(["bun", entry], {
+    cwd,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env },
     stdout: "inherit",
     stderr: "inherit",

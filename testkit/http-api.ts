@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHttpApi, type HttpApiDeps } from "../apps/http-api/app.ts";
+import { tokenServiceFromConfig } from "../lib/auth/index.ts";
 import { createPasswordHasher } from "../lib/auth/password.ts";
-import { createTokenService, type TokenService } from "../lib/auth/tokens.ts";
+import type { TokenService } from "../lib/auth/tokens.ts";
 import { createSqliteBacklog } from "../lib/backlog/sqlite.ts";
 import type { Backlog } from "../lib/backlog/types.ts";
 import { createSqliteBus } from "../lib/bus/sqlite-log.ts";
@@ -59,12 +60,7 @@ export async function startTestApi(
   const stores = createSqliteStores(":memory:");
   const realBus = createSqliteBus(":memory:");
   const backlog = createSqliteBacklog(":memory:");
-  const tokens = createTokenService({
-    secret: new TextEncoder().encode(config.JWT_SECRET!),
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    accessTtlSec: config.ACCESS_TOKEN_TTL_SEC,
-  });
+  const tokens = tokenServiceFromConfig(config);
   const published: ChatMessage[] = [];
   const controls: unknown[] = [];
   let synced = 0;

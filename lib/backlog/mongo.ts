@@ -1,5 +1,5 @@
 import { type Collection, MongoBulkWriteError, MongoClient, type MongoClientOptions } from "mongodb";
-import type { ChatMessage } from "../chat/message.ts";
+import { type ChatMessage, toChatMessage } from "../chat/message.ts";
 import type { Backlog } from "./types.ts";
 
 /** A stored message: the ChatMessage fields, with _id = "<roomId>:<seq>" so a replayed write is a no-op. */
@@ -8,16 +8,6 @@ type MessageDoc = ChatMessage & { _id: string };
 type EpochDoc = { _id: string; epoch: string };
 
 const DUPLICATE_KEY = 11000;
-
-const toMessage = (doc: ChatMessage): ChatMessage => ({
-  id: doc.id,
-  roomId: doc.roomId,
-  seq: doc.seq,
-  type: doc.type,
-  sender: { id: doc.sender.id, username: doc.sender.username },
-  text: doc.text,
-  sentAt: doc.sentAt,
-});
 
 /** A batch insert in which every failure is a duplicate: those messages are already stored. */
 function onlyDuplicates(err: unknown): boolean {
@@ -52,7 +42,7 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoCl
     async append(batch) {
       if (batch.length === 0) return;
       await ready();
-      const docs = batch.map((m): MessageDoc => ({ _id: `${m.roomId}:${m.seq}`, ...toMessage(m) }));
+      const docs = batch.map((m): MessageDoc => ({ _id: `${m.roomId}:${m.seq}`, ...toChatMessage(m) }));
       try {
         await messages.insertMany(docs, { ordered: false });
       } catch (err) {
@@ -65,7 +55,7 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoCl
         .sort({ seq: 1 })
         .limit(limit)
         .toArray();
-      return docs.map(toMessage);
+      return docs.map(toChatMessage);
     },
     async before(roomId, beforeSeq, limit) {
       const docs = await messages
@@ -73,7 +63,7 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoCl
         .sort({ seq: -1 })
         .limit(limit)
         .toArray();
-      return docs.map(toMessage).reverse();
+      return docs.map(toChatMessage).reverse();
     },
     async countAfter(roomId, afterSeq) {
       return messages.countDocuments(inRoom(roomId, { $gt: afterSeq }));

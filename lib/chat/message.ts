@@ -41,7 +41,7 @@ export function toChatMessage(m: ChatMessage): ChatMessage {
     roomId: m.roomId,
     seq: m.seq,
     type: m.type,
-    sender: m.sender,
+    sender: { id: m.sender.id, username: m.sender.username },
     text: m.text,
     sentAt: m.sentAt,
   };
