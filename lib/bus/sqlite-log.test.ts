@@ -35,6 +35,11 @@ describe("sqlite-log bus", () => {
     const second = createSqliteBus(path);
     const later = await second.publish(newDraft("r", "message", alice, "4"));
     expect(later.seq).toBeGreaterThan(before[2]!.seq);
+    // The same file is the same log: its epoch is kept; another file is another log.
+    expect(later.epoch).toBe(before[0]!.epoch);
+    const other = createSqliteBus(join(dir, "other.db"));
+    expect(other.epochOf("r")).not.toBe(later.epoch);
+    await other.close();
     const resumed: ChatMessage[] = [];
     const stopResumed = await second.consume("g", async (batch) => {
       resumed.push(...batch);
