@@ -51,8 +51,8 @@ metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
 metrics.observeEpochConflicts(() => ws.epochs.conflicts);
 const server = serveMounts(serveOptions(config), [
-  { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
-  { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
+  { prefix: "/ws", handle: (req, srv) => ws.endpoint.upgrade(req, srv) },
+  { prefix: "/presence", handle: (req, srv) => presence.endpoint.upgrade(req, srv) },
   ...httpApiMounts(api),
   metricsMount(metrics),
   config.WEB_DIR ? staticDirMount(config.WEB_DIR) : await createWebMount(),

@@ -4,7 +4,6 @@ import type { ServerSession } from "./session.ts";
 /** Per-socket data Bun keeps for us: the endpoint that upgraded it, so several endpoints share one server. */
 export interface ConnData {
   owner: SocketOwner;
-  remoteAddress: string;
   /** Set when the socket opens. */
   session?: ServerSession;
 }
