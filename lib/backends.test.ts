@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceUrl, skipWithout } from "../testkit/services.ts";
 import { createBackends, openBacklog, openBus, openLimiters, processNeeds } from "./backends.ts";
-import { newDraft } from "./chat/message.ts";
+import { newDraft, toChatMessage } from "./chat/message.ts";
 import { ConfigError, parseConfig } from "./config/index.ts";
 import { type Logger, silentLogger } from "./log/index.ts";
 
@@ -17,7 +17,7 @@ test("without KAFKA_BROKERS or MONGO_URL, bus and backlog are the embedded files
   const backlog = await openBacklog(config);
   const message = await bus.publish(newDraft("r", "message", { id: "u", username: "u" }, "hi"));
   await backlog.append([message]);
-  expect(await backlog.after("r", 0, 10)).toEqual([message]);
+  expect(await backlog.after("r", 0, 10)).toEqual([toChatMessage(message)]);
   expect(existsSync(join(dir, "data", "bus.db"))).toBe(true);
   expect(existsSync(join(dir, "data", "backlog.db"))).toBe(true);
   await bus.close();
