@@ -8,17 +8,17 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { type Logger, silentLogger } from "../../lib/log/index.ts";
-import type { MakeLimiter, RateLimit } from "../../lib/ratelimit/types.ts";
+import type { MakeLimiter } from "../../lib/ratelimit/types.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import type { ApiApp, ApiEnv, RouteDeps } from "./context.ts";
 import { docsCsp, docsHtml } from "./docs-page.ts";
 import { ApiError, errorResponse, renderError, validationError } from "./errors.ts";
+import { apiLimits } from "./rate-limits.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMessageRoutes } from "./routes/messages.ts";
 import { registerRoomRoutes } from "./routes/rooms.ts";
 
-export type { RateLimit } from "../../lib/ratelimit/types.ts";
 export type { ApiEnv } from "./context.ts";
 
 export interface HttpApiDeps {
@@ -30,14 +30,11 @@ export interface HttpApiDeps {
   log?: Logger;
   /** argon2id by default; tests pass a cheaper cost. */
   passwords?: PasswordHasher;
-  /** Where the login and sign-up buckets live: backends.limiters (Redis when configured). */
+  /** Where the rate-limit buckets live: backends.limiters (Redis when configured). */
   limiters: MakeLimiter;
   /** Milliseconds since the epoch, for refresh-token expiry; tests move it. */
   now?: () => number;
 }
-
-/** A bucket from its settings: `burst` at once, then one more every `refillSec` seconds. */
-const bucket = (burst: number, refillSec: number): RateLimit => ({ ratePerSec: 1 / refillSec, burst });
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -48,8 +45,6 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createHttpApi(deps: HttpApiDeps): ApiApp {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
-  const limiter = deps.limiters;
-  const c = deps.config;
   const d: RouteDeps = {
     config: deps.config,
     stores: deps.stores,
@@ -63,9 +58,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
       ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,
       now,
     }),
-    loginByUsername: limiter("login-username", bucket(c.LOGIN_USERNAME_BURST, c.LOGIN_USERNAME_REFILL_SEC)),
-    loginByIp: limiter("login-ip", bucket(c.LOGIN_IP_BURST, c.LOGIN_IP_REFILL_SEC)),
-    signupByIp: limiter("signup-ip", bucket(c.SIGNUP_IP_BURST, c.SIGNUP_IP_REFILL_SEC)),
+    limits: apiLimits(deps.limiters, deps.config),
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>({

@@ -9,9 +9,9 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import type { Logger } from "../../lib/log/index.ts";
-import type { KeyedLimiter } from "../../lib/ratelimit/types.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { unauthorized } from "./errors.ts";
+import type { ApiLimits } from "./rate-limits.ts";
 import { ErrorSchema } from "./schemas.ts";
 
 /**
@@ -35,10 +35,7 @@ export interface RouteDeps {
   tokens: TokenService;
   refresh: RefreshTokenService;
   passwords: PasswordHasher;
-  loginByUsername: KeyedLimiter;
-  loginByIp: KeyedLimiter;
-  /** Sign-ups per client address: account creation is cheap to abuse and costs an argon2id hash. */
-  signupByIp: KeyedLimiter;
+  limits: ApiLimits;
   log: Logger;
 }
 

@@ -75,6 +75,14 @@ export const configSchema = z.object({
   LOGIN_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(3),
   SIGNUP_IP_BURST: int(1, 100_000).default(20),
   SIGNUP_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(10),
+  // State-changing room routes: creations per user, other room actions (join, leave, delete, admin)
+  // per user, and every state-changing authenticated request per client address.
+  ROOM_CREATE_BURST: int(1, 100_000).default(5),
+  ROOM_CREATE_REFILL_SEC: z.coerce.number().positive().max(86_400).default(60),
+  ROOM_ACTION_BURST: int(1, 100_000).default(20),
+  ROOM_ACTION_REFILL_SEC: z.coerce.number().positive().max(86_400).default(1),
+  ACTION_IP_BURST: int(1, 100_000).default(200),
+  ACTION_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(0.05),
   SEND_BUFFER_LIMIT_BYTES: int(4096, 256 * 1024 * 1024).default(1024 * 1024),
   IDLE_TIMEOUT_SEC: int(0, 960).default(120),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),

@@ -11,6 +11,7 @@ import {
   requireUser,
 } from "../context.ts";
 import { ApiError, unauthorized } from "../errors.ts";
+import { takeOrRefuse } from "../rate-limits.ts";
 import { AuthResponseSchema, CredentialsSchema, MeSchema, RefreshRequestSchema } from "../schemas.ts";
 
 const signup = createRoute({
@@ -86,12 +87,10 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
-    const waitMs = await d.signupByIp.take(c.env?.clientIp ?? "unknown");
-    if (waitMs > 0) {
-      throw new ApiError(429, "rate_limited", "too many sign-ups from this address; retry later", {
-        retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
-    }
+    await takeOrRefuse(
+      [[d.limits.signupByIp, c.env?.clientIp ?? "unknown"]],
+      "too many sign-ups from this address; retry later",
+    );
     const user = await d.stores.users.createUser(username, await d.passwords.hash(password));
     return c.json(await grant(user), 201);
   });
@@ -100,13 +99,13 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
     const { username, password } = c.req.valid("json");
     const name = normalizeUsername(username);
     // The address bucket first, so a flood from one client cannot lock a victim's username by itself.
-    const waitMs =
-      (await d.loginByIp.take(c.env?.clientIp ?? "unknown")) || (await d.loginByUsername.take(name));
-    if (waitMs > 0) {
-      throw new ApiError(429, "rate_limited", "too many login attempts; retry later", {
-        retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
-    }
+    await takeOrRefuse(
+      [
+        [d.limits.loginByIp, c.env?.clientIp ?? "unknown"],
+        [d.limits.loginByUsername, name],
+      ],
+      "too many login attempts; retry later",
+    );
     const user = await d.stores.users.findByUsername(name);
     if (!user) {
       await d.passwords.verifyNothing(password);

@@ -147,3 +147,44 @@ describe("GET /api/rooms/:id", () => {
     expect((await api.call("GET", `/api/rooms/${MISSING_ROOM}`)).status).toBe(401);
   });
 });
+
+describe("rate limits on room actions", () => {
+  test("room creation: a burst per user, then 429 with Retry-After; another user is not affected", async () => {
+    api = await startTestApi({ env: { ROOM_CREATE_BURST: "2", ROOM_CREATE_REFILL_SEC: "60" } });
+    const [a, b] = [await api.signup(), await api.signup()];
+    const create = (token: string) =>
+      api.call("POST", "/api/rooms", { token, body: { name: "r", maxMembers: 5 } });
+    expect((await create(a.token)).status).toBe(201);
+    expect((await create(a.token)).status).toBe(201);
+    const refused = await create(a.token);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe("rate_limited");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await create(b.token)).status).toBe(201);
+  });
+
+  test("a join/leave loop is cut off after the burst, so it cannot flood a room with join lines", async () => {
+    api = await startTestApi({ env: { ROOM_ACTION_BURST: "4", ROOM_ACTION_REFILL_SEC: "60" } });
+    const owner = await api.signup();
+    const roamer = await api.signup();
+    const roomId = (await createRoomAs(api, owner)).id;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await api.call("POST", `/api/rooms/${roomId}/join`, { token: roamer.token })).status);
+      statuses.push((await api.call("POST", `/api/rooms/${roomId}/leave`, { token: roamer.token })).status);
+    }
+    expect(statuses).toEqual([200, 204, 200, 204, 429, 429, 429, 429]);
+    expect(api.published.filter((m) => m.roomId === roomId && m.type === "join")).toHaveLength(3);
+  });
+
+  test("every state-changing request from one address shares a bucket, whoever's token it carries", async () => {
+    api = await startTestApi({ env: { ACTION_IP_BURST: "2", ACTION_IP_REFILL_SEC: "60" } });
+    const [a, b, c] = [await api.signup(), await api.signup(), await api.signup()];
+    const create = (token: string, ip: string) =>
+      api.call("POST", "/api/rooms", { token, ip, body: { name: "r", maxMembers: 5 } });
+    expect((await create(a.token, "10.0.0.1")).status).toBe(201);
+    expect((await create(b.token, "10.0.0.1")).status).toBe(201);
+    expect((await create(c.token, "10.0.0.1")).status).toBe(429);
+    expect((await create(c.token, "10.0.0.2")).status).toBe(201);
+  });
+});

@@ -13,6 +13,7 @@ import {
   requireUser,
 } from "../context.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { limitAction } from "../rate-limits.ts";
 import {
   CreateRoomSchema,
   DiscoverQuery,
@@ -35,7 +36,10 @@ export const roomRoutes = {
     security,
     summary: "Create a room; the creator becomes its owner and first member",
     request: { body: jsonBody(CreateRoomSchema) },
-    responses: { 201: jsonContent(RoomResponseSchema, "The new room"), ...errorResponses(400, 401, 503) },
+    responses: {
+      201: jsonContent(RoomResponseSchema, "The new room"),
+      ...errorResponses(400, 401, 429, 503),
+    },
   }),
   mine: createRoute({
     method: "get",
@@ -78,7 +82,7 @@ export const roomRoutes = {
     request: { params: RoomIdParams },
     responses: {
       200: jsonContent(RoomResponseSchema, "The room after joining"),
-      ...errorResponses(400, 401, 404, 409, 503),
+      ...errorResponses(400, 401, 404, 409, 429, 503),
     },
   }),
   leave: createRoute({
@@ -92,7 +96,7 @@ export const roomRoutes = {
       "subscriptions to the room. When the owner leaves, the longest-standing member becomes the owner " +
       "(the leave line says so); when the last member leaves, the room is deleted.",
     request: { params: RoomIdParams },
-    responses: { 204: { description: "Left" }, ...errorResponses(400, 401, 403, 404, 503) },
+    responses: { 204: { description: "Left" }, ...errorResponses(400, 401, 403, 404, 429, 503) },
   }),
   remove: createRoute({
     method: "delete",
@@ -102,7 +106,7 @@ export const roomRoutes = {
     summary: "Delete a room (owner only)",
     description: "Every STOMP node drops all live subscriptions to the room.",
     request: { params: RoomIdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 429, 503) },
   }),
   members: createRoute({
     method: "get",
@@ -130,6 +134,16 @@ export async function loadRoom(d: RouteDeps, roomId: string, memberId?: string):
 
 export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
   const auth = requireUser(d.tokens);
+  const creating = limitAction(
+    d.limits.actionByIp,
+    d.limits.roomCreateByUser,
+    "too many rooms created; retry later",
+  );
+  const acting = limitAction(
+    d.limits.actionByIp,
+    d.limits.roomActionByUser,
+    "too many room actions; retry later",
+  );
   const r = roomRoutes;
 
   /**
@@ -152,7 +166,7 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
     await d.stores.rooms.advanceReadPosition(roomId, user.userId, seq);
   }
 
-  app.openapi({ ...r.create, middleware: auth }, async (c) => {
+  app.openapi({ ...r.create, middleware: [auth, creating] as const }, async (c) => {
     const { name, maxMembers } = c.req.valid("json");
     const user = c.var.user;
     const room = await d.stores.rooms.createRoom({ name, ownerId: user.userId, maxMembers });
@@ -185,7 +199,7 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
     return c.json({ room, isMember: await d.stores.rooms.isMember(room.id, c.var.user.userId) }, 200);
   });
 
-  app.openapi({ ...r.join, middleware: auth }, async (c) => {
+  app.openapi({ ...r.join, middleware: [auth, acting] as const }, async (c) => {
     const user = c.var.user;
     const room = await loadRoom(d, c.req.valid("param").id);
     const joined = await d.stores.rooms.join(room.id, user.userId, await d.backlog.lastSeq(room.id));
@@ -199,7 +213,7 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
    * leave line is what the other members see, and names the new owner when the owner left. The last
    * member leaving deletes the room, as DELETE would.
    */
-  app.openapi({ ...r.leave, middleware: auth }, async (c) => {
+  app.openapi({ ...r.leave, middleware: [auth, acting] as const }, async (c) => {
     const user = c.var.user;
     const room = await loadRoom(d, c.req.valid("param").id);
     const result = await d.stores.rooms.leave(room.id, user.userId);
@@ -215,7 +229,7 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
     return c.body(null, 204);
   });
 
-  app.openapi({ ...r.remove, middleware: auth }, async (c) => {
+  app.openapi({ ...r.remove, middleware: [auth, acting] as const }, async (c) => {
     const room = await loadRoom(d, c.req.valid("param").id);
     if (room.ownerId !== c.var.user.userId) {
       throw new ApiError(403, "not_owner", "only the owner can delete this room");

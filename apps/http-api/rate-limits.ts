@@ -1,0 +1,69 @@
+import { createMiddleware } from "hono/factory";
+import type { AccessPrincipal } from "../../lib/auth/tokens.ts";
+import type { Config } from "../../lib/config/index.ts";
+import type { KeyedLimiter, MakeLimiter, RateLimit } from "../../lib/ratelimit/types.ts";
+import { ApiError } from "./errors.ts";
+
+/** A bucket from its settings: `burst` at once, then one more every `refillSec` seconds. */
+export const bucket = (burst: number, refillSec: number): RateLimit => ({ ratePerSec: 1 / refillSec, burst });
+
+/**
+ * Every bucket the HTTP API keeps, made once from the settings. The limiters are the KeyedLimiter
+ * port (Redis when configured), so a limit holds across http-api replicas.
+ */
+export interface ApiLimits {
+  loginByUsername: KeyedLimiter;
+  loginByIp: KeyedLimiter;
+  /** Sign-ups per client address: account creation is cheap to abuse and costs a password hash. */
+  signupByIp: KeyedLimiter;
+  /** Rooms created per user: each is a row, a stream and a line in everyone's Discover list. */
+  roomCreateByUser: KeyedLimiter;
+  /** Other state-changing room actions (join, leave, delete, admin) per user. */
+  roomActionByUser: KeyedLimiter;
+  /** Every state-changing authenticated request per client address, whoever's token it carries. */
+  actionByIp: KeyedLimiter;
+}
+
+export function apiLimits(make: MakeLimiter, c: Config): ApiLimits {
+  return {
+    loginByUsername: make("login-username", bucket(c.LOGIN_USERNAME_BURST, c.LOGIN_USERNAME_REFILL_SEC)),
+    loginByIp: make("login-ip", bucket(c.LOGIN_IP_BURST, c.LOGIN_IP_REFILL_SEC)),
+    signupByIp: make("signup-ip", bucket(c.SIGNUP_IP_BURST, c.SIGNUP_IP_REFILL_SEC)),
+    roomCreateByUser: make("room-create-user", bucket(c.ROOM_CREATE_BURST, c.ROOM_CREATE_REFILL_SEC)),
+    roomActionByUser: make("room-action-user", bucket(c.ROOM_ACTION_BURST, c.ROOM_ACTION_REFILL_SEC)),
+    actionByIp: make("action-ip", bucket(c.ACTION_IP_BURST, c.ACTION_IP_REFILL_SEC)),
+  };
+}
+
+/** Takes one token from each (limiter, key) in order; throws 429 with Retry-After at the first refusal. */
+export async function takeOrRefuse(
+  buckets: ReadonlyArray<readonly [KeyedLimiter, string]>,
+  message: string,
+): Promise<void> {
+  for (const [limiter, key] of buckets) {
+    const waitMs = await limiter.take(key);
+    if (waitMs > 0) {
+      throw new ApiError(429, "rate_limited", message, {
+        retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
+    }
+  }
+}
+
+/**
+ * Middleware for a state-changing authenticated route (after requireUser): the caller's address
+ * bucket, then the user's bucket for this kind of action.
+ */
+export const limitAction = (byIp: KeyedLimiter, byUser: KeyedLimiter, message: string) =>
+  createMiddleware<{ Bindings: { clientIp?: string }; Variables: { user: AccessPrincipal } }>(
+    async (c, next) => {
+      await takeOrRefuse(
+        [
+          [byIp, c.env?.clientIp ?? "unknown"],
+          [byUser, c.var.user.userId],
+        ],
+        message,
+      );
+      await next();
+    },
+  );
