@@ -155,6 +155,31 @@ export class RoomsApp implements StompApp {
     await this.d.readPositions.flush();
   }
 
+  /** True when every room subscription of the connection is live (not replaying missed messages). */
+  settled(session: StompSession): boolean {
+    for (const rs of roomSubs(session).values()) if (rs.mode !== "live") return false;
+    return true;
+  }
+
+  /**
+   * Before the node closes connections to move them to another node (rebalancing): no more deliveries
+   * to them, and what each was sent is saved, so a reconnect elsewhere resumes exactly there.
+   */
+  async handOff(sessions: StompSession[]): Promise<void> {
+    for (const session of sessions) {
+      for (const rs of roomSubs(session).values()) {
+        const latest = this.d.hub.latestSeq(rs.roomId);
+        if (rs.sub.ack === "auto" && rs.mode === "live" && latest !== undefined) {
+          this.d.readPositions.advance(rs.roomId, rs.userId, latest);
+        }
+        this.d.hub.remove(rs);
+      }
+    }
+    // A pass already under way may have taken its batch before these: the second one writes them.
+    await this.d.readPositions.flush();
+    await this.d.readPositions.flush();
+  }
+
   closed(session: StompSession): void {
     for (const rs of roomSubs(session).values()) {
       this.d.hub.remove(rs);
