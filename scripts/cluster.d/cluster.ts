@@ -179,7 +179,11 @@ export async function up(o: UpOptions): Promise<ClusterState> {
     env: sharedEnv(fromCaller, process.env, randomSecret),
     startedAt: new Date().toISOString(),
     want: [want.api(base)],
+    connsPerIp: Number(process.env.CHATTALK_NGINX_CONNS_PER_IP ?? 200),
   };
+  if (!Number.isInteger(spec.connsPerIp) || spec.connsPerIp! < 1) {
+    throw new Error("CHATTALK_NGINX_CONNS_PER_IP must be a whole number of at least 1");
+  }
   parseConfig(spec.env); // a bad setting fails here, once, rather than in every process
   rotateLogs(paths.logs);
   rmSync(paths.state, { force: true });

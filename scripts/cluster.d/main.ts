@@ -19,7 +19,8 @@
  *
  * Common options: --dir D (state, data and logs; default .services/cluster, or CHATTALK_CLUSTER_DIR),
  * --no-services (do not run scripts/services up; the service URLs come from the environment).
- * ChatTalk settings in the environment (SEND_RATE_PER_SEC, KAFKA_TOPIC, ...) reach every app process.
+ * ChatTalk settings in the environment (SEND_RATE_PER_SEC, KAFKA_TOPIC, ...) reach every app process;
+ * CHATTALK_NGINX_CONNS_PER_IP (default 200) is nginx's limit of open connections per client address.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";

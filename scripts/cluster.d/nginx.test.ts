@@ -26,6 +26,7 @@ describe("the nginx template", () => {
   test("has exactly the placeholders scripts/cluster and compose fill, and refuses a missing one", () => {
     expect(templatePlaceholders(template)).toEqual([
       "CHATTALK_API_SERVER",
+      "CHATTALK_CONNS_PER_IP",
       "CHATTALK_HEALTH",
       "CHATTALK_LISTEN",
       "CHATTALK_PRESENCE_SERVER",
@@ -49,7 +50,7 @@ describe("the nginx template", () => {
     const heartbeatSec = Number(configSchema.shape.HEARTBEAT_MS.parse(undefined)) / 1000;
     const idleSec = Number(configSchema.shape.IDLE_TIMEOUT_SEC.parse(undefined));
     for (const location of ["/ws", "/presence"]) {
-      const block = new RegExp(`location ${location} \\{([^}]*)\\}`).exec(template)![1]!;
+      const block = new RegExp(`location ${location} \\{([\\s\\S]*?)\\n  \\}`).exec(template)![1]!;
       for (const d of ["proxy_read_timeout", "proxy_send_timeout"]) {
         const secs = Number(new RegExp(`${d} (\\d+)s;`).exec(block)![1]);
         expect(secs).toBeGreaterThan(Math.max(2 * heartbeatSec, idleSec));
@@ -101,6 +102,7 @@ describe.skipIf(skipWithout("nginx"))("the rendered configuration on nginx", () 
     CHATTALK_PRESENCE_SERVER: `127.0.0.1:${healthy.port}`,
     CHATTALK_API_SERVER: `127.0.0.1:${healthy.port}`,
     CHATTALK_WEB_ROOT: dir,
+    CHATTALK_CONNS_PER_IP: "200",
     CHATTALK_HEALTH: healthDirectives(`127.0.0.1:${healthy.port}`),
   });
 

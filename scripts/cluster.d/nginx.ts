@@ -42,6 +42,7 @@ export interface TemplateVars {
   CHATTALK_PRESENCE_SERVER: string;
   CHATTALK_API_SERVER: string;
   CHATTALK_WEB_ROOT: string;
+  CHATTALK_CONNS_PER_IP: string;
   CHATTALK_HEALTH: string;
 }
 

@@ -56,6 +56,8 @@ export interface ClusterSpec {
   env: Record<string, string>;
   startedAt: string;
   want: WantedProcess[];
+  /** nginx's limit of open connections per client address (CHATTALK_NGINX_CONNS_PER_IP at `up`). */
+  connsPerIp?: number;
 }
 
 /** What runs: written by the supervisor only (and by `down` when no supervisor is left). */

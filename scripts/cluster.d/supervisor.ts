@@ -365,6 +365,7 @@ export class Supervisor {
       CHATTALK_PRESENCE_SERVER: `127.0.0.1:${ports.presence(base)}`,
       CHATTALK_API_SERVER: `127.0.0.1:${ports.api(base)}`,
       CHATTALK_WEB_ROOT: clusterPaths(this.dir).web,
+      CHATTALK_CONNS_PER_IP: String(this.spec.connsPerIp ?? 200),
       CHATTALK_HEALTH: healthDirectives(`127.0.0.1:${ports.health(base)}`),
     };
   }
