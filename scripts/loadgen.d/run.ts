@@ -34,6 +34,8 @@ export interface LoadOptions {
   password: string;
   /** Called once a second with the running figures (the soak samples them). */
   onSecond?: (p: Progress) => void;
+  /** Called when the setup is done and sending starts (the fault suite starts its faults then). */
+  onStart?: () => void;
   say?: (line: string) => void;
 }
 
@@ -69,12 +71,14 @@ export interface Progress {
   /** End-to-end latency of the live deliveries (not replays) in the last second, ms. */
   p50: number;
   p99: number;
+  /** Those live latencies themselves, ascending (the soak aggregates them per minute). */
+  recent: number[];
   reconnects: number;
   refusals: Record<string, number>;
 }
 
 export interface LoadReport {
-  options: Omit<LoadOptions, "onSecond" | "say" | "password">;
+  options: Omit<LoadOptions, "onSecond" | "onStart" | "say" | "password">;
   startedAt: string;
   setupSec: number;
   runSec: number;
@@ -182,6 +186,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
 
   // The run: messages at the rate, churn every churnEverySec, a progress line every second.
   const runStart = performance.now();
+  o.onStart?.();
   let sent = 0;
   let lastDelivered = 0;
   let running = true;
@@ -243,6 +248,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
       deliveredPerSec: tally.delivered - lastDelivered,
       p50: percentile(recent, 0.5),
       p99: percentile(recent, 0.99),
+      recent,
       reconnects: tally.reconnects,
       refusals: Object.fromEntries(tally.refusals),
     };
@@ -342,7 +348,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
   });
   const refusedFinal: Record<string, number> = {};
   for (const msg of outgoing) if (msg.final) refusedFinal[msg.final] = (refusedFinal[msg.final] ?? 0) + 1;
-  const { onSecond: _s, say: _y, password: _p, ...shown } = o;
+  const { onSecond: _s, onStart: _t, say: _y, password: _p, ...shown } = o;
   const report: LoadReport = {
     options: shown,
     startedAt,
