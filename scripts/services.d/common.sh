@@ -151,6 +151,27 @@ apt_install() {
     say apt "apt-get install $* failed (exit $status)"
     return 1
   fi
+  disable_boot_start "$@"
+}
+
+# Debian enables a daemon package's system-wide service at boot; this project never uses those
+# (it runs private instances on its own ports), so the ones it just installed are disabled again.
+disable_boot_start() {
+  local pkg unit
+  for pkg in "$@"; do
+    case "$pkg" in
+    postgresql) unit=postgresql ;;
+    redis-server) unit=redis-server ;;
+    nginx-light) unit=nginx ;;
+    *) continue ;;
+    esac
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+      systemctl disable --quiet "$unit" 2>/dev/null || true
+    elif command -v update-rc.d >/dev/null; then
+      update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    fi
+    say apt "$unit: not started at boot (this project runs its own instance)"
+  done
 }
 
 # Bun runs the Kafka and MongoDB health probes (scripts/services.d/health.ts) with the project's
