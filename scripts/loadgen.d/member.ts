@@ -37,6 +37,8 @@ export interface MemberOptions {
   maxAttempts: number;
   /** Logical ids of everything sent in the run, with their first send time. */
   sentAt: Map<string, number>;
+  /** A fresh access token for a user whose token the server refused (expired during a long run). */
+  relogin?: (username: string) => Promise<string>;
 }
 
 /**
@@ -81,8 +83,11 @@ export class Member {
         this.connectAttempts = 0;
         this.up(conn);
         return;
-      } catch {
+      } catch (err) {
         this.tally.connectFailures++;
+        if (this.o.relogin && /token|expired|auth/i.test(String(err))) {
+          this.account.token = await this.o.relogin(this.account.username).catch(() => this.account.token);
+        }
         this.connectAttempts++;
         await Bun.sleep(
           Math.min(5_000, 100 * 2 ** Math.min(this.connectAttempts, 6)) * (0.5 + Math.random()),
