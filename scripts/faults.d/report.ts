@@ -39,7 +39,7 @@ Replay: \`bun run faults -- --seed ${r.seed} --minutes ${r.minutes}\`. Restarts 
 ${formatSummary(r.load)}
 \`\`\`
 
-Faults, in seconds from the start of the fault window (the load started ${"`"}10 s${"`"} earlier):
+Faults, in seconds from the start of the fault window (the load started 10 s earlier):
 
 | at s | took s | fault | note |
 | ---: | ---: | --- | --- |

@@ -8,7 +8,8 @@
  *  2. Exactly once for members resuming with x-since-seq: no seq is delivered to them twice, and the
  *     seqs they receive strictly increase across all their connections.
  *  3. At most once for members resuming from the stored read position, except after an abnormal
- *     end of their previous connection (anything but their DISCONNECT or the server's 1000/1001): the
+ *     end of their previous connection (anything but their DISCONNECT answered by its RECEIPT, or the
+ *     server's 1000/1001): the
  *     replay (x-replay) that follows may repeat messages already delivered ("redelivered", counted,
  *     allowed). Within one subscription, seqs strictly increase.
  *  4. Written once: a logical message (one x-client-msg-id, however many attempts) has one seq.

@@ -230,7 +230,8 @@ export class Member {
     this.conn = undefined;
     this.state = "down";
     bump(this.tally.closes, c.by === "server" ? String(c.code) : c.by);
-    this.lastEndAbnormal = c.by === "kill" || (c.by === "server" && c.code !== 1000 && c.code !== 1001);
+    // Clean: our DISCONNECT confirmed by its RECEIPT, or the server's own 1000/1001 (it saved first).
+    this.lastEndAbnormal = c.by === "server" ? c.code !== 1000 && c.code !== 1001 : c.by !== "disconnect";
     for (const { timer } of this.inFlight.values()) clearTimeout(timer);
     this.inFlight.clear();
     if (!this.wanted) return;

@@ -52,8 +52,11 @@ export class FrameReader {
 export interface Closed {
   code: number;
   reason: string;
-  /** We closed it on purpose: DISCONNECT (clean) or a simulated crash (kill). */
-  by: "server" | "disconnect" | "kill";
+  /**
+   * We closed it on purpose: DISCONNECT answered by its RECEIPT (clean: the server saved the read
+   * positions), DISCONNECT without a RECEIPT in time (not confirmed), or a simulated crash (kill).
+   */
+  by: "server" | "disconnect" | "disconnect-unconfirmed" | "kill";
 }
 
 /**
@@ -139,7 +142,11 @@ export class StompConnection {
         else prev(f);
       };
     });
-    if (this.send("DISCONNECT", { receipt })) await Promise.race([done, Bun.sleep(timeoutMs)]);
+    let confirmed = false;
+    if (this.send("DISCONNECT", { receipt })) {
+      confirmed = await Promise.race([done.then(() => true), Bun.sleep(timeoutMs).then(() => false)]);
+    }
+    if (!confirmed) this.closing = "disconnect-unconfirmed";
     this.ws.close(1000);
     await this.closed;
   }
