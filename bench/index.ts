@@ -3,6 +3,8 @@
  * docs/benchmarks.md. Each benchmark compares against a baseline measured in the same run, so the
  * figures that matter are ratios, not absolute times on a noisy 2-core machine.
  * `bun run bench codec fanout` runs only the named ones (and does not rewrite the document).
+ * Long runs (`soak`) run only when named; they keep their own section of the document up to date,
+ * and a full run carries that section over.
  */
 import { cpus } from "node:os";
 
@@ -12,14 +14,19 @@ const all: Record<string, string> = {
   connections: "./connections.ts",
   replicas: "./replicas.ts",
 };
+const onlyWhenNamed: Record<string, { path: string; title: string }> = {
+  soak: { path: "./soak.ts", title: "### Soak (3 replicas, 10 minutes)" },
+};
 
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : Object.keys(all);
 const sections: string[] = [];
 for (const name of names) {
-  const path = all[name];
+  const path = all[name] ?? onlyWhenNamed[name]?.path;
   if (!path) {
-    console.error(`unknown benchmark ${name}; known: ${Object.keys(all).join(", ")}`);
+    console.error(
+      `unknown benchmark ${name}; known: ${[...Object.keys(all), ...Object.keys(onlyWhenNamed)].join(", ")}`,
+    );
     process.exit(2);
   }
   console.error(`bench: running ${name}`);
@@ -30,6 +37,16 @@ for (const name of names) {
 }
 
 if (wanted.length === 0) {
+  const file = new URL("../docs/benchmarks.md", import.meta.url);
+  const previous = await Bun.file(file)
+    .text()
+    .catch(() => "");
+  for (const { title } of Object.values(onlyWhenNamed)) {
+    const start = previous.indexOf(title);
+    if (start < 0) continue;
+    const end = previous.indexOf("\n### ", start + title.length);
+    sections.push(previous.slice(start, end < 0 ? undefined : end + 1).trimEnd());
+  }
   const doc = [
     "# Benchmarks",
     "",
@@ -39,6 +56,6 @@ if (wanted.length === 0) {
     "",
     ...sections,
   ].join("\n");
-  await Bun.write(new URL("../docs/benchmarks.md", import.meta.url), `${doc}\n`);
+  await Bun.write(file, `${doc}\n`);
   console.error("bench: wrote docs/benchmarks.md");
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configSchema, parseConfig } from "../lib/config/index.ts";
 import {
+  healthDirectives,
   renderTemplate,
   type TemplateVars,
   templatePlaceholders,
@@ -153,6 +154,7 @@ describe("docker/compose.yaml", () => {
     );
     expect(env.CHATTALK_PRESENCE_SERVER).toBe(`presence-node:${port("presence-node")}`);
     expect(env.CHATTALK_API_SERVER).toBe(`http-api:${port("http-api")}`);
+    expect(env.CHATTALK_HEALTH).toBe(healthDirectives(undefined));
     expect(services.nginx!.ports).toEqual([`8080:${env.CHATTALK_LISTEN}`]);
     const conf = renderTemplate(template, env as unknown as TemplateVars);
     expect(conf).toContain("server ws-node-3:3000 max_fails=2 fail_timeout=10s;");

@@ -5,7 +5,7 @@ import { Client, type IMessage } from "@stomp/stompjs";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import { parseExposition, type Sample, sumSamples } from "../lib/metrics/index.ts";
-import { isAlive, portFree } from "../scripts/cluster.d/procs.ts";
+import { isAlive, portFree, supervisorAlive } from "../scripts/cluster.d/procs.ts";
 import { type ClusterState, loadState, REPO, wsNodes } from "../scripts/cluster.d/state.ts";
 import { eventually } from "./eventually.ts";
 
@@ -50,6 +50,12 @@ export async function startTestCluster(
     MONGO_DB: `chattalk_cluster_${run}`,
     REDIS_KEY_PREFIX: `chattalk-test-${run}:`,
     LOG_LEVEL: "info",
+    // Sign-up and login buckets live in the shared Redis, per client address, and every test signs up
+    // from 127.0.0.1: with the defaults, whichever test ran first would spend them for the rest.
+    SIGNUP_IP_BURST: "100000",
+    SIGNUP_IP_REFILL_SEC: "0.001",
+    LOGIN_IP_BURST: "100000",
+    LOGIN_IP_REFILL_SEC: "0.001",
     ...settings,
   };
   const cli = async (...args: string[]) => {
@@ -89,8 +95,9 @@ export async function startTestCluster(
       const before = loadState(dir);
       await cli("down");
       for (const p of before?.processes ?? []) {
-        if (isAlive(p)) process.kill(p.pid, "SIGKILL");
+        if (p.pid > 0 && isAlive(p)) process.kill(p.pid, "SIGKILL");
       }
+      if (supervisorAlive(before)) process.kill(before!.supervisor!.pid, "SIGKILL");
       await dropTopicAndDatabase(env).catch(() => {});
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     },

@@ -28,6 +28,9 @@ const server = serveMounts(serveOptions(config), [
 node.endpoint.attach(server);
 log("info", "ws-node listening", { url: `ws://${server.hostname}:${server.port}/ws`, node: backends.nodeId });
 
+// scripts/cluster rebalance: each SIGUSR2 moves a tenth of this node's connections elsewhere.
+process.on("SIGUSR2", () => void node.shed(0.1));
+
 stopOnSignal(async () => {
   await node.stop();
   server.stop(true);

@@ -9,6 +9,7 @@ import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
 import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
+import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { RoomHub } from "./room-hub.ts";
@@ -51,6 +52,12 @@ export interface WsNode {
   start(): Promise<void>;
   /** Drains: clients closed cleanly, read positions written, bus subscriptions and backlog writer closed. */
   stop(): Promise<void>;
+  /**
+   * Rebalancing: closes `fraction` of the settled connections with 1001 (at least one), each first
+   * taken off delivery with its read positions saved; their clients reconnect through the load
+   * balancer, which sends them to emptier nodes. Resolves with how many were closed.
+   */
+  shed(fraction: number): Promise<number>;
 }
 
 export const WS_SERVER_NAME = "ChatTalk-ws-node/0.1";
@@ -128,6 +135,21 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       await readPositions.stop();
       await d.presence.stop();
       await stopWriter?.();
+    },
+    async shed(fraction) {
+      const open = [...endpoint.sessions].filter((s) => s.state === "connected" && app.settled(s));
+      const picked = open
+        .map((s) => ({ s, k: Math.random() }))
+        .sort((a, b) => a.k - b.k)
+        .slice(0, Math.max(open.length > 0 ? 1 : 0, Math.round(open.length * fraction)))
+        .map(({ s }) => s);
+      await app.handOff(picked);
+      for (const s of picked) s.close(CloseCode.goingAway, "rebalancing: reconnect");
+      log("info", "closed connections for rebalancing", {
+        closed: picked.length,
+        settled: open.length,
+      });
+      return picked.length;
     },
   };
 }

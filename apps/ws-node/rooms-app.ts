@@ -158,6 +158,31 @@ export class RoomsApp implements StompApp<RoomsState> {
     await this.d.readPositions.flush();
   }
 
+  /** True when every room subscription of the connection is live (not replaying missed messages). */
+  settled(session: RoomsSession): boolean {
+    for (const rs of session.appState.values()) if (rs.mode !== "live") return false;
+    return true;
+  }
+
+  /**
+   * Before the node closes connections to move them to another node (rebalancing): no more deliveries
+   * to them, and what each was sent is saved, so a reconnect elsewhere resumes exactly there.
+   */
+  async handOff(sessions: RoomsSession[]): Promise<void> {
+    for (const session of sessions) {
+      for (const rs of session.appState.values()) {
+        const latest = this.d.hub.latestSeq(rs.roomId);
+        if (rs.sub.ack === "auto" && rs.mode === "live" && latest !== undefined) {
+          this.d.readPositions.advance(rs.roomId, rs.userId, latest);
+        }
+        this.d.hub.remove(rs);
+      }
+    }
+    // A pass already under way may have taken its batch before these: the second one writes them.
+    await this.d.readPositions.flush();
+    await this.d.readPositions.flush();
+  }
+
   closed(session: RoomsSession): void {
     for (const rs of session.appState.values()) {
       this.d.hub.remove(rs);

@@ -1,4 +1,5 @@
 import type { Admin, KafkaMessage } from "kafkajs";
+import "./kafka-request-queue.ts";
 import { logLevel } from "kafkajs";
 import type { Logger } from "../log/index.ts";
 

@@ -1,4 +1,5 @@
 import { type Admin, Kafka, logLevel } from "kafkajs";
+import "../bus/kafka-request-queue.ts";
 
 /** How far a consumer group trails the end of a topic, in messages. */
 export interface ConsumerLag {

@@ -123,8 +123,10 @@ describe.skipIf(skip)("scripts/cluster", () => {
     expect(s.lag?.partitions.some((p) => p.committed > 0)).toBe(true);
 
     const text = await c.cli("status");
-    expect(text.stdout).toMatch(/^NAME\s+PID\s+PORT\s+HEALTH\s+CONNS\s+MSGS IN\s+MSGS OUT\s+URL/);
-    expect(text.stdout).toMatch(/\nws-node-1\s+\d+\s+\d+\s+ready\s+\d+\s+\d+\s+\d+\s+http:/);
+    expect(text.stdout).toMatch(
+      /^NAME\s+PID\s+PORT\s+HEALTH\s+RESTARTS\s+LAST EXIT\s+CONNS\s+MSGS IN\s+MSGS OUT\s+URL/,
+    );
+    expect(text.stdout).toMatch(/\nws-node-1\s+\d+\s+\d+\s+ready\s+0\s+-\s+\d+\s+\d+\s+\d+\s+http:/);
     expect(text.stdout).toMatch(
       /kafka lag of chattalk-backlog-writer\.chattalk\.cluster-test\.\S+ on chattalk\.cluster-test\.\S+: 0 /,
     );

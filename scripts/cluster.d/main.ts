@@ -1,26 +1,33 @@
 /**
  * scripts/cluster: ChatTalk as a cluster on this machine, behind its own nginx.
  *
- *   up --replicas N [--base-port P]   services, http-api, presence-node, N ws-nodes, nginx on P
- *   scale N                           add or drain ws-node replicas while clients stay connected
- *   status [--json]                   pid, port, health, connections, messages in/out, Kafka lag
- *   down                              stop everything up and scale started, by pid
- *   logs <name>                       print one process's log (ws-node-1, http-api, nginx, ...)
+ *   up --replicas N [--base-port P]   services, then a supervisor that runs http-api, presence-node,
+ *                                     N ws-nodes and nginx on P, restarting any that exits (backoff)
+ *   scale N [--rebalance]             N live ws-node replicas: adds, drains (dead ones first) or starts
+ *                                     dead ones again; --rebalance spreads connections to new ones
+ *   rebalance                         close a tenth of the connections on the busiest replicas (1001)
+ *                                     per round until they are even; clients reconnect through nginx
+ *   status [--json]                   pid, port, health, restarts, last exit, connections, messages
+ *                                     in/out, Kafka lag; exits 1 unless every process is ready
+ *   down                              stop everything up and scale started
+ *   logs <name> [--run K]             one process's log (ws-node-1, http-api, nginx, supervisor, ...);
+ *                                     --run 1 is the previous `up`'s, up to 5 runs back
+ *
+ * The cluster's health through nginx: /healthz and /readyz (200 when the http-api, the presence-node
+ * and at least one ws-node answer; the body lists every process) and /metrics (every process's,
+ * from 127.0.0.1 only), answered by the supervisor on base port + 3.
  *
  * Common options: --dir D (state, data and logs; default .services/cluster, or CHATTALK_CLUSTER_DIR),
  * --no-services (do not run scripts/services up; the service URLs come from the environment).
- * ChatTalk settings in the environment (SEND_RATE_PER_SEC, KAFKA_TOPIC, ...) reach every app process.
+ * ChatTalk settings in the environment (SEND_RATE_PER_SEC, KAFKA_TOPIC, ...) reach every app process;
+ * CHATTALK_NGINX_CONNS_PER_IP (default 200) is nginx's limit of open connections per client address.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { down, lockCluster, scale, up } from "./cluster.ts";
+import { down, lockCluster, rebalance, scale, up } from "./cluster.ts";
 import { clusterPaths, defaultDir, loadState, ports } from "./state.ts";
-import { clusterStatus, formatProcesses, formatStatus } from "./status.ts";
-
-// kafkajs's retrier hands setTimeout negative delays, which Bun clamps to 1 ms and warns about on
-// stderr, in the middle of `status` output. The clamping is harmless; the warning is dropped.
-process.removeAllListeners("warning");
+import { clusterStatus, formatProcesses, formatStatus, statusOk } from "./status.ts";
 
 const say = (msg: string) => process.stderr.write(`[cluster] ${msg}\n`);
 
@@ -49,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       dir: { type: "string" },
       "no-services": { type: "boolean" },
       json: { type: "boolean" },
+      rebalance: { type: "boolean" },
+      run: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -58,9 +67,11 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "logs") {
     if (!arg) usage();
-    const file = join(clusterPaths(dir).logs, `${arg}.log`);
+    const run = values.run === undefined ? 0 : count(values.run, "--run");
+    const logs = run === 0 ? clusterPaths(dir).logs : `${clusterPaths(dir).logs}.${run}`;
+    const file = join(logs, `${arg}.log`);
     if (!existsSync(file)) {
-      say(`no log for ${arg} in ${clusterPaths(dir).logs}`);
+      say(`no log for ${arg} in ${logs}`);
       return 1;
     }
     process.stdout.write(readFileSync(file));
@@ -74,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const s = await clusterStatus(state);
     process.stdout.write(values.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
-    return s.processes.every((p) => p.health === "ready") ? 0 : 1;
+    return statusOk(s) ? 0 : 1;
   }
 
   const unlock = lockCluster(dir);
@@ -93,8 +104,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === "scale") {
-      const state = await scale(dir, count(arg, "scale N"), say);
+      const state = await scale(dir, count(arg, "scale N"), say, { rebalance: values.rebalance });
       process.stdout.write(`${formatProcesses(state)}\n`);
+      return 0;
+    }
+    if (command === "rebalance") {
+      await rebalance(dir, say);
       return 0;
     }
     if (command === "down") {

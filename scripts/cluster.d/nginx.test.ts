@@ -7,6 +7,8 @@ import { configSchema } from "../../lib/config/index.ts";
 import { clientIp } from "../../lib/http/client-ip.ts";
 import { skipWithout } from "../../testkit/services.ts";
 import {
+  healthDirectives,
+  liveServerLines,
   nginxCommand,
   nginxFiles,
   reloadNginx,
@@ -24,6 +26,8 @@ describe("the nginx template", () => {
   test("has exactly the placeholders scripts/cluster and compose fill, and refuses a missing one", () => {
     expect(templatePlaceholders(template)).toEqual([
       "CHATTALK_API_SERVER",
+      "CHATTALK_CONNS_PER_IP",
+      "CHATTALK_HEALTH",
       "CHATTALK_LISTEN",
       "CHATTALK_PRESENCE_SERVER",
       "CHATTALK_WEB_ROOT",
@@ -46,7 +50,7 @@ describe("the nginx template", () => {
     const heartbeatSec = Number(configSchema.shape.HEARTBEAT_MS.parse(undefined)) / 1000;
     const idleSec = Number(configSchema.shape.IDLE_TIMEOUT_SEC.parse(undefined));
     for (const location of ["/ws", "/presence"]) {
-      const block = new RegExp(`location ${location} \\{([^}]*)\\}`).exec(template)![1]!;
+      const block = new RegExp(`location ${location} \\{([\\s\\S]*?)\\n  \\}`).exec(template)![1]!;
       for (const d of ["proxy_read_timeout", "proxy_send_timeout"]) {
         const secs = Number(new RegExp(`${d} (\\d+)s;`).exec(block)![1]);
         expect(secs).toBeGreaterThan(Math.max(2 * heartbeatSec, idleSec));
@@ -59,6 +63,8 @@ describe("the nginx template", () => {
       "server a:1 max_fails=2 fail_timeout=10s; server b:2 max_fails=2 fail_timeout=10s;",
     );
     expect(() => wsServerLines([])).toThrow();
+    expect(liveServerLines(["a:1"], "a:1")).toBe(wsServerLines(["a:1"]));
+    expect(liveServerLines([], "a:1")).toBe("server a:1 down;");
   });
 });
 
@@ -96,6 +102,8 @@ describe.skipIf(skipWithout("nginx"))("the rendered configuration on nginx", () 
     CHATTALK_PRESENCE_SERVER: `127.0.0.1:${healthy.port}`,
     CHATTALK_API_SERVER: `127.0.0.1:${healthy.port}`,
     CHATTALK_WEB_ROOT: dir,
+    CHATTALK_CONNS_PER_IP: "200",
+    CHATTALK_HEALTH: healthDirectives(`127.0.0.1:${healthy.port}`),
   });
 
   beforeAll(async () => {
@@ -163,5 +171,29 @@ describe.skipIf(skipWithout("nginx"))("the rendered configuration on nginx", () 
     const before = hits.draining;
     for (let i = 0; i < 5; i++) expect((await fetch(`http://127.0.0.1:${port}/ws`)).status).toBe(200);
     expect(hits.draining).toBe(before);
+  });
+
+  test("/healthz, /readyz and /metrics go to the health aggregate, never to the web client", async () => {
+    await Bun.sleep(1_100); // the rate limit of an earlier test refills
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ ip: "127.0.0.1" }); // the upstream answered, not index.html
+    }
+  });
+
+  test("with no aggregate they answer a 404 in JSON; with no live replica /ws fails at once", async () => {
+    writeNginxConf(files, {
+      ...vars([healthy]),
+      CHATTALK_WS_SERVERS: liveServerLines([], `127.0.0.1:${healthy.port}`),
+      CHATTALK_HEALTH: healthDirectives(undefined),
+    });
+    await reloadNginx(nginx.pid);
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    const before = hits.healthy;
+    expect((await fetch(`http://127.0.0.1:${port}/ws`)).status).toBe(502);
+    expect(hits.healthy).toBe(before);
   });
 });

@@ -13,12 +13,37 @@ export function wsServerLines(addresses: string[]): string {
   return addresses.map((a) => `server ${a} ${WS_SERVER_PARAMS};`).join(" ");
 }
 
+/**
+ * The ws-node upstream of a running cluster: the live replicas only. With none live nginx still needs
+ * one server line: the first wanted port, marked down, so clients get a 502 at once.
+ */
+export function liveServerLines(live: string[], fallback: string): string {
+  return live.length > 0 ? wsServerLines(live) : `server ${fallback} down;`;
+}
+
+/**
+ * What answers /healthz, /readyz and /metrics: a proxy to an aggregate that asks every process
+ * (scripts/cluster's supervisor), or, without one, a 404 that says where to look.
+ */
+export function healthDirectives(aggregate: string | undefined): string {
+  if (aggregate) return `proxy_pass http://${aggregate};`;
+  const body = JSON.stringify({
+    error: {
+      code: "not_found",
+      message: "health and metrics are per process: probe each process on its own port",
+    },
+  });
+  return `default_type application/json; return 404 '${body}';`;
+}
+
 export interface TemplateVars {
   CHATTALK_LISTEN: string;
   CHATTALK_WS_SERVERS: string;
   CHATTALK_PRESENCE_SERVER: string;
   CHATTALK_API_SERVER: string;
   CHATTALK_WEB_ROOT: string;
+  CHATTALK_CONNS_PER_IP: string;
+  CHATTALK_HEALTH: string;
 }
 
 /** Fills ${CHATTALK_*} the way envsubst does in the nginx image; a placeholder without a value is an error. */

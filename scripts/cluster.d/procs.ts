@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ClusterProcess } from "./state.ts";
+import type { Subprocess } from "bun";
+import type { ClusterProcess, ClusterState } from "./state.ts";
 
 /** The word a process's command line must contain to still be ours (pids get recycled). */
 export function marker(p: Pick<ClusterProcess, "kind">): string {
@@ -27,21 +28,37 @@ export function pidRunning(pid: number): boolean {
   }
 }
 
-/** Starts a long-lived process in its own session, appending stdout and stderr to `log`. */
-export function launch(cmd: string[], env: Record<string, string>, log: string, cwd: string): number {
+/**
+ * Starts a long-lived process in its own session (a signal to its parent's group does not reach it,
+ * and it outlives its parent), appending stdout and stderr to `log`.
+ */
+export function launch(cmd: string[], env: Record<string, string>, log: string, cwd: string): Subprocess {
   mkdirSync(dirname(log), { recursive: true });
   const fd = openSync(log, "a");
   try {
-    const proc = Bun.spawn(cmd, { cwd, env, stdin: "ignore", stdout: fd, stderr: fd, detached: true });
-    proc.unref();
-    return proc.pid;
+    return Bun.spawn(cmd, { cwd, env, stdin: "ignore", stdout: fd, stderr: fd, detached: true });
   } finally {
     closeSync(fd);
   }
 }
 
+/** Appends one JSON line to a process's log, in the apps' own format, so the log tells its story. */
+export function appendLogLine(
+  log: string,
+  level: string,
+  msg: string,
+  fields: Record<string, unknown>,
+): void {
+  mkdirSync(dirname(log), { recursive: true });
+  appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
 /** SIGTERM (or `signal`), then waits for the exit; SIGKILL after `graceMs`. Resolves true on a clean exit. */
-export async function stopProcess(p: ClusterProcess, graceMs: number, signal: NodeJS.Signals = "SIGTERM") {
+export async function stopProcess(
+  p: Pick<ClusterProcess, "pid" | "kind">,
+  graceMs: number,
+  signal: NodeJS.Signals = "SIGTERM",
+) {
   if (!isAlive(p)) return true;
   try {
     process.kill(p.pid, signal);
@@ -84,6 +101,17 @@ export async function portFree(port: number): Promise<boolean> {
     const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
     s.stop(true);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while the supervisor recorded in the state runs (its pid, still running supervisor.ts). */
+export function supervisorAlive(state: ClusterState | undefined): boolean {
+  const pid = state?.supervisor?.pid;
+  if (!pid) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("cluster.d/supervisor.ts");
   } catch {
     return false;
   }

@@ -6,8 +6,22 @@ import {
   parseExposition,
   sumSamples,
 } from "../../lib/metrics/index.ts";
-import { isAlive, probe } from "./procs.ts";
-import { type ClusterProcess, type ClusterState, ordered, ports } from "./state.ts";
+import { isAlive, probe, supervisorAlive } from "./procs.ts";
+import { type ClusterProcess, type ClusterState, type ExitInfo, ordered, ports } from "./state.ts";
+
+/**
+ * ready: answers /readyz; unavailable: answers 503 (a dependency is down); starting; restarting:
+ * exited, waiting out its backoff; unresponsive: alive but not answering (out of nginx); stopping;
+ * down: not running and not being restarted (no supervisor).
+ */
+export type Health =
+  | "ready"
+  | "unavailable"
+  | "starting"
+  | "restarting"
+  | "unresponsive"
+  | "stopping"
+  | "down";
 
 /** Live figures of one process. Counters are totals since that process started. */
 export interface ProcessStatus {
@@ -16,7 +30,10 @@ export interface ProcessStatus {
   port: number;
   url: string;
   alive: boolean;
-  health: "ready" | "unavailable" | "down";
+  health: Health;
+  /** Times the supervisor started it again after it exited on its own. */
+  restarts: number;
+  lastExit?: ExitInfo;
   connections?: number;
   /** SEND frames received. */
   messagesIn?: number;
@@ -26,15 +43,28 @@ export interface ProcessStatus {
 
 export interface ClusterStatus {
   url: string;
+  supervisor: { pid: number; alive: boolean } | undefined;
+  /** ws-node ports nginx sends clients to. */
+  upstream: number[];
   processes: ProcessStatus[];
   lag?: ConsumerLag;
   lagError?: string;
 }
 
-async function one(p: ClusterProcess): Promise<ProcessStatus> {
-  const alive = isAlive(p);
-  const base: ProcessStatus = { name: p.name, pid: p.pid, port: p.port, url: p.url, alive, health: "down" };
-  if (!alive) return base;
+async function one(p: ClusterProcess, supervised: boolean): Promise<ProcessStatus> {
+  const alive = p.pid > 0 && isAlive(p);
+  const base: ProcessStatus = {
+    name: p.name,
+    pid: p.pid,
+    port: p.port,
+    url: p.url,
+    alive,
+    health: "down",
+    restarts: p.restarts ?? 0,
+    ...(p.lastExit ? { lastExit: p.lastExit } : {}),
+  };
+  if (!alive) return { ...base, health: supervised && p.phase !== "stopping" ? "restarting" : "down" };
+  if (p.phase === "stopping") return { ...base, health: "stopping" };
   if (p.kind === "nginx") {
     const res = await probe(`${p.url}/nginx-health`);
     const stub = await probe(`${p.url}/nginx-status`);
@@ -46,7 +76,11 @@ async function one(p: ClusterProcess): Promise<ProcessStatus> {
     };
   }
   const [ready, metrics] = await Promise.all([probe(`${p.url}/readyz`), probe(`${p.url}/metrics`)]);
-  const status: ProcessStatus = { ...base, health: ready ? (ready.ok ? "ready" : "unavailable") : "down" };
+  const answered: Health = ready ? (ready.ok ? "ready" : "unavailable") : "unresponsive";
+  const status: ProcessStatus = {
+    ...base,
+    health: p.phase === "starting" && !ready?.ok ? "starting" : answered,
+  };
   if (metrics?.ok && p.kind !== "http-api") {
     const s = parseExposition(await metrics.text());
     status.connections = sumSamples(s, "chattalk_stomp_connections");
@@ -60,15 +94,36 @@ async function one(p: ClusterProcess): Promise<ProcessStatus> {
 export async function clusterStatus(state: ClusterState): Promise<ClusterStatus> {
   const config = parseConfig(state.env);
   const lagProbe = backlogWriterLagProbe(config);
+  const supervised = supervisorAlive(state);
   const [processes, lag] = await Promise.all([
-    Promise.all(ordered(state).map(one)),
+    Promise.all(ordered(state).map((p) => one(p, supervised))),
     lagProbe?.measure().then(
       (l) => ({ lag: l }),
       (err) => ({ lagError: String(err instanceof Error ? err.message : err) }),
     ),
   ]);
   await lagProbe?.close();
-  return { url: `http://127.0.0.1:${ports.nginx(state.basePort)}/`, processes, ...lag };
+  return {
+    url: `http://127.0.0.1:${ports.nginx(state.basePort)}/`,
+    supervisor: state.supervisor ? { pid: state.supervisor.pid, alive: supervised } : undefined,
+    upstream: state.upstream ?? [],
+    processes,
+    ...lag,
+  };
+}
+
+/** Every process ready and a supervisor watching them. */
+export function statusOk(s: ClusterStatus): boolean {
+  return s.supervisor?.alive === true && s.processes.every((p) => p.health === "ready");
+}
+
+/** "SIGKILL 12s ago", "code 1 3m ago". */
+export function formatExit(e: ExitInfo | undefined, now = Date.now()): string {
+  if (!e) return "-";
+  const how = e.signal ?? (e.code === null ? "exited" : `code ${e.code}`);
+  const ago = Math.max(0, Math.round((now - Date.parse(e.at)) / 1000));
+  const when = ago < 120 ? `${ago}s` : ago < 7200 ? `${Math.round(ago / 60)}m` : `${Math.round(ago / 3600)}h`;
+  return `${how} ${when} ago`;
 }
 
 const cell = (v: number | string | undefined) => (v === undefined ? "-" : String(v));
@@ -84,22 +139,41 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-export function formatStatus(s: ClusterStatus): string {
+export function formatStatus(s: ClusterStatus, now = Date.now()): string {
   const rows = s.processes.map((p) => [
     p.name,
     String(p.pid),
     String(p.port),
-    p.alive ? p.health : "exited",
+    p.health,
+    String(p.restarts),
+    formatExit(p.lastExit, now),
     cell(p.connections),
     cell(p.messagesIn),
     cell(p.messagesOut),
     p.url,
   ]);
-  const table = formatTable(["NAME", "PID", "PORT", "HEALTH", "CONNS", "MSGS IN", "MSGS OUT", "URL"], rows);
+  const header = [
+    "NAME",
+    "PID",
+    "PORT",
+    "HEALTH",
+    "RESTARTS",
+    "LAST EXIT",
+    "CONNS",
+    "MSGS IN",
+    "MSGS OUT",
+    "URL",
+  ];
+  const table = formatTable(header, rows);
+  const supervisor = !s.supervisor
+    ? "supervisor: none"
+    : s.supervisor.alive
+      ? `supervisor: pid ${s.supervisor.pid}, restarting what exits; nginx sends clients to ${s.upstream.length > 0 ? s.upstream.join(", ") : "no live ws-node"}`
+      : `supervisor: pid ${s.supervisor.pid} is gone, nothing is restarted (scripts/cluster scale N or rebalance starts a new one)`;
   const lag = s.lag
     ? `kafka lag of ${s.lag.group} on ${s.lag.topic}: ${s.lag.total} (${s.lag.partitions.map((p) => `p${p.partition}=${p.lag}`).join(" ")})`
     : `kafka lag of ${BACKLOG_WRITER_GROUP}: ${s.lagError ? `unknown (${s.lagError})` : "no Kafka configured"}`;
-  return `${table}\n${lag}\nopen ${s.url}`;
+  return `${table}\n${supervisor}\n${lag}\nopen ${s.url}`;
 }
 
 /** The table `up` prints: what runs where. */

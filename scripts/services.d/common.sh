@@ -3,8 +3,12 @@
 #   the pid file), <svc>_healthy (one real request, exit 0 when it answers), <svc>_log,
 #   <svc>_cmdline_marker (a word its command line contains, so a recycled pid is not taken for it),
 #   and <svc>_stop_signal.
+#
+# A second, private set (the fault suite's) runs beside the default one with its own folder and
+# ports: CHATTALK_SERVICES_DIR for data, logs and pids, and CHATTALK_<SVC>_PORT for each port (see
+# the service files). Unset, every path and port is the default one.
 
-SERVICES_DIR="$REPO/.services"
+SERVICES_DIR="${CHATTALK_SERVICES_DIR:-$REPO/.services}"
 RUN_DIR="$SERVICES_DIR/run"
 LOG_DIR="$SERVICES_DIR/logs"
 DATA_DIR="$SERVICES_DIR/data"
@@ -50,9 +54,13 @@ record_pid() {
 # The service ports lie inside Linux's ephemeral range (32768-60999), so a busy test run's outgoing
 # connections can take one as their local port and make the service's bind fail. Reserving them
 # keeps the kernel from handing them out. Best effort: a container may forbid the write.
+# Ports below the range need no reservation (a private set picks those, so it changes nothing system-wide).
 reserve_ports() {
-  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current wanted
-  wanted=$(IFS=,; echo "$*")
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current wanted low high port inside=()
+  read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  for port in "$@"; do ((port >= low && port <= high)) && inside+=("$port"); done
+  [ "${#inside[@]}" -gt 0 ] || return 0
+  wanted=$(IFS=,; echo "${inside[*]}")
   current=$(cat "$file" 2>/dev/null) || return 0
   [ "$current" = "$wanted" ] && return 0
   echo "${current:+$current,}$wanted" 2>/dev/null >"$file" ||
@@ -143,6 +151,27 @@ apt_install() {
     say apt "apt-get install $* failed (exit $status)"
     return 1
   fi
+  disable_boot_start "$@"
+}
+
+# Debian enables a daemon package's system-wide service at boot; this project never uses those
+# (it runs private instances on its own ports), so the ones it just installed are disabled again.
+disable_boot_start() {
+  local pkg unit
+  for pkg in "$@"; do
+    case "$pkg" in
+    postgresql) unit=postgresql ;;
+    redis-server) unit=redis-server ;;
+    nginx-light) unit=nginx ;;
+    *) continue ;;
+    esac
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+      systemctl disable --quiet "$unit" 2>/dev/null || true
+    elif command -v update-rc.d >/dev/null; then
+      update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    fi
+    say apt "$unit: not started at boot (this project runs its own instance)"
+  done
 }
 
 # Bun runs the Kafka and MongoDB health probes (scripts/services.d/health.ts) with the project's

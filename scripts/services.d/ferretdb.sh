@@ -1,8 +1,8 @@
-# FerretDB v1 (MongoDB wire protocol) on 127.0.0.1:57017 with its SQLite backend. Built from the
+# FerretDB v1 (MongoDB wire protocol) on 127.0.0.1:57017 (CHATTALK_FERRETDB_PORT) with its SQLite backend. Built from the
 # Go module with the Go toolchain; the binary is cached so later runs and fresh clones reuse it.
 
 FERRETDB_VERSION=v1.24.2
-FERRETDB_PORT=57017
+FERRETDB_PORT=${CHATTALK_FERRETDB_PORT:-57017}
 MONGO_URL="mongodb://127.0.0.1:$FERRETDB_PORT/"
 FERRETDB_DIR="$DATA_DIR/ferretdb"
 FERRETDB_BIN="$CACHE_DIR/ferretdb/$FERRETDB_VERSION/bin/ferretdb"
@@ -13,12 +13,49 @@ ferretdb_cmdline_marker() { echo "ferretdb"; }
 ferretdb_stop_signal() { echo TERM; }
 ferretdb_missing_packages() { :; }
 
-go_bin() {
-  local go
-  for go in "$(command -v go || true)" /usr/local/go/bin/go; do
-    [ -n "$go" ] && [ -x "$go" ] && { echo "$go"; return 0; }
+# FerretDB v1.24 needs Go >= 1.22; Debian 12 ships 1.19. Any Go that can download a module fetches
+# a newer one: the Go toolchain is itself a module on the Go module proxy (golang.org/toolchain), checked
+# against the Go checksum database like any module, and cached here for every later build.
+GO_MIN_MINOR=22
+GO_TOOLCHAIN=go1.27.3
+GO_CACHED="$CACHE_DIR/go/$GO_TOOLCHAIN/bin/go"
+
+# The minor version of a `go` binary (1.22.5 -> 22), or nothing when it does not run.
+go_minor() { GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+
+# Prints a Go >= 1.22: the machine's, the cached toolchain, or one fetched now (Debian's golang-go is
+# installed first when the machine has no Go at all, only to do the fetching).
+ensure_go() {
+  local go minor work dir
+  for go in "$(command -v go || true)" /usr/local/go/bin/go "$GO_CACHED"; do
+    [ -n "$go" ] && [ -x "$go" ] || continue
+    minor=$(go_minor "$go")
+    [ -n "$minor" ] && ((minor >= GO_MIN_MINOR)) && { echo "$go"; return 0; }
   done
-  return 1
+  go=$(command -v go || true)
+  [ -n "$go" ] || [ ! -x /usr/lib/go/bin/go ] || go=/usr/lib/go/bin/go
+  if [ -z "$go" ]; then
+    apt_install golang-go >&2 || return 1
+    go=$(command -v go) || return 1
+  fi
+  say ferretdb "the machine's Go is too old for FerretDB; fetching $GO_TOOLCHAIN (about 76 MB) with $("$go" version | cut -d' ' -f3)"
+  mkdir -p "$CACHE_DIR/go"
+  work=$(mktemp -d "$CACHE_DIR/go/.fetch.XXXXXX")
+  # GOFLAGS=-modcacherw: the temporary module cache can be deleted afterwards.
+  dir=$(cd "$work" && GOMODCACHE="$work/mod" GOFLAGS=-modcacherw GO111MODULE=on GOTOOLCHAIN=local \
+    "$go" mod download -json "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-amd64" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$dir" ] || [ ! -f "$dir/bin/go" ]; then
+    rm -rf "$work"
+    say ferretdb "could not download the Go toolchain $GO_TOOLCHAIN from the Go module proxy"
+    return 1
+  fi
+  # Module zips carry no file modes: the toolchain's programs are made executable, as `go` does itself.
+  chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* &&
+    rm -rf "$CACHE_DIR/go/$GO_TOOLCHAIN" && mv "$dir" "$CACHE_DIR/go/$GO_TOOLCHAIN"
+  rm -rf "$work"
+  [ -n "$(go_minor "$GO_CACHED")" ] || { say ferretdb "the fetched Go toolchain does not run"; return 1; }
+  echo "$GO_CACHED"
 }
 
 # `go install ...@version` alone builds a binary that panics at start: FerretDB embeds its version
@@ -26,9 +63,9 @@ go_bin() {
 # that file written, and the command built from the copy with the module's own go.sum.
 ferretdb_build() {
   local go
-  go=$(go_bin) || { fail ferretdb "no Go toolchain (go, /usr/local/go/bin/go); FerretDB needs Go >= 1.22"; return 1; }
+  go=$(ensure_go) || { fail ferretdb "no Go >= 1.$GO_MIN_MINOR to build FerretDB with"; return 1; }
   mkdir -p "$CACHE_DIR/ferretdb"
-  say ferretdb "building FerretDB $FERRETDB_VERSION with $("$go" version | cut -d' ' -f3) (about a minute)"
+  say ferretdb "building FerretDB $FERRETDB_VERSION with $("$go" version | cut -d' ' -f3) (3 to 4 minutes on 2 cores)"
   (
     flock 8
     [ -x "$FERRETDB_BIN" ] && exit 0

@@ -1,9 +1,12 @@
-# Apache Kafka 4.x in KRaft mode, one combined broker + controller (127.0.0.1:59092 / :59093).
+# Apache Kafka 4.x in KRaft mode, one combined broker + controller (127.0.0.1:59092 / :59093, or
+# CHATTALK_KAFKA_PORT / CHATTALK_KAFKA_CONTROLLER_PORT). With CHATTALK_KAFKA_PROXIED_PORT and
+# CHATTALK_KAFKA_PROXIED_ADVERTISED (host:port) the broker has a second listener whose clients are
+# told to reconnect to the advertised address: a TCP fault proxy in front of it stays in the path.
 # The broker jars and their runtime dependencies come from Maven Central through
 # scripts/kafka/pom.xml, cached per pom content so a fresh clone reuses them.
 
-KAFKA_PORT=59092
-KAFKA_CONTROLLER_PORT=59093
+KAFKA_PORT=${CHATTALK_KAFKA_PORT:-59092}
+KAFKA_CONTROLLER_PORT=${CHATTALK_KAFKA_CONTROLLER_PORT:-59093}
 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 KAFKA_DIR="$DATA_DIR/kafka"
 KAFKA_POM="$REPO/scripts/kafka/pom.xml"
@@ -57,11 +60,24 @@ kafka_java() {
     -cp "$libs/*" "$@"
 }
 
+# scripts/kafka/server.properties with this set's log folder and ports filled in.
+kafka_properties() {
+  local proxied=()
+  if [ -n "${CHATTALK_KAFKA_PROXIED_PORT:-}" ]; then
+    proxied+=(
+      -e "s|^listeners=.*|&,PROXIED://127.0.0.1:$CHATTALK_KAFKA_PROXIED_PORT|"
+      -e "s|^advertised.listeners=.*|&,PROXIED://${CHATTALK_KAFKA_PROXIED_ADVERTISED:?with CHATTALK_KAFKA_PROXIED_PORT}|"
+      -e "s|^listener.security.protocol.map=.*|&,PROXIED:PLAINTEXT|"
+    )
+  fi
+  sed -e "s|@KAFKA_LOG_DIRS@|$KAFKA_DIR/data|" -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+    -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" "${proxied[@]}" "$REPO/scripts/kafka/server.properties"
+}
+
 kafka_prepare() {
   kafka_fetch_libs || return 1
   mkdir -p "$KAFKA_DIR/data"
-  sed "s|@KAFKA_LOG_DIRS@|$KAFKA_DIR/data|" "$REPO/scripts/kafka/server.properties" \
-    >"$KAFKA_DIR/server.properties"
+  kafka_properties >"$KAFKA_DIR/server.properties"
   [ -f "$KAFKA_DIR/data/meta.properties" ] && return 0
   say kafka "formatting storage in $KAFKA_DIR/data"
   local cluster_id

@@ -5,7 +5,7 @@
 #     -c "$PWD/.services/data/nginx/nginx.conf" -s reload
 # (absolute paths: nginx resolves relative ones against the prefix).
 
-NGINX_PORT=58080
+NGINX_PORT=${CHATTALK_NGINX_PORT:-58080}
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 NGINX_PREFIX="$DATA_DIR/nginx"
 NGINX_CONF="$NGINX_PREFIX/nginx.conf"

@@ -1,8 +1,8 @@
-# PostgreSQL 15 (Debian `postgresql`) on 127.0.0.1:55432, role and database chattalk/chattalk.
+# PostgreSQL 15 (Debian `postgresql`) on 127.0.0.1:55432 (CHATTALK_POSTGRES_PORT), role and database chattalk/chattalk.
 # Postgres refuses to run as root, so initdb and pg_ctl run as the `postgres` user; its unix socket
 # lives inside the data folder so it never collides with a system cluster.
 
-PG_PORT=55432
+PG_PORT=${CHATTALK_POSTGRES_PORT:-55432}
 PG_URL="postgres://chattalk:chattalk@127.0.0.1:$PG_PORT/chattalk"
 PG_DATA="$DATA_DIR/postgres"
 
@@ -34,7 +34,8 @@ postgres_place_data() {
   chmod 700 "$PG_DATA"
   if as_postgres test -w "$PG_DATA" && [ "${#PG_DATA}" -lt 90 ]; then return 0; fi
   local outside
-  outside="/var/lib/chattalk/postgres-$(echo "$REPO" | sha256sum | cut -c1-12)"
+  # Named after the checkout, or after the services folder of a private set, so sets never share one.
+  outside="/var/lib/chattalk/postgres-$(echo "${CHATTALK_SERVICES_DIR:-$REPO}" | sha256sum | cut -c1-12)"
   say postgres "$PG_DATA is not usable by the postgres user; keeping the cluster in $outside"
   rmdir "$PG_DATA"
   mkdir -p "$outside"

@@ -1,6 +1,6 @@
 # Redis (Debian `redis-server`) on 127.0.0.1:56379, in memory only: no RDB snapshots, no AOF.
 
-REDIS_PORT=56379
+REDIS_PORT=${CHATTALK_REDIS_PORT:-56379}
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
 redis_port() { echo "$REDIS_PORT"; }

@@ -22,7 +22,8 @@ export interface EndpointOptions extends SessionOptions {
  * mount one with their own StompApp.
  */
 export class StompEndpoint<S> implements SessionHost, SocketOwner {
-  readonly sessions = new Set<ServerSession>();
+  /** Open sessions, as the app sees them (for drains and rebalancing). */
+  readonly sessions = new Set<StompSession<S>>();
   readonly stats: EndpointStats = newStats();
   private server: Server<ConnData> | undefined;
   private accepting = true;
@@ -92,7 +93,7 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
 
   onClose(ws: ServerWebSocket<ConnData>, code = 1005): void {
     const session = ws.data.session;
-    if (!session || !this.sessions.delete(session)) return;
+    if (!session || !(this.sessions as Set<ServerSession>).delete(session)) return;
     this.stats.connectionsClosed++;
     this.stats.closes[code] = (this.stats.closes[code] ?? 0) + 1;
     const userId = session.admittedUser;
