@@ -69,7 +69,13 @@ export const RoomSchema = z
 
 export const MyRoomSchema = RoomSchema.extend({
   readPosition: z.number().int().openapi({ description: "Highest seq the caller has seen" }),
-  unreadCount: z.number().int(),
+  unreadCount: z
+    .number()
+    .int()
+    .openapi({ description: "Messages after the read position, counted up to 1000 (see unreadCountCapped)" }),
+  unreadCountCapped: z
+    .boolean()
+    .openapi({ description: "True when the count stopped at its cap: there are unreadCount or more" }),
 }).openapi("MyRoom");
 
 export const RoomResponseSchema = z.object({ room: RoomSchema }).openapi("RoomResponse");

@@ -94,7 +94,7 @@ async function logStartsAgain(opts: {
   const old = [];
   for (let i = 0; i < 3; i++) old.push(await first.publish(newDraft(room, "message", alice, `old ${i}`)));
   await eventually(
-    async () => (await backlog.countAfter(room, 0)) === 3,
+    async () => (await backlog.countsAfter(new Map([[room, 0]]), 10)).get(room) === 3,
     "the first log's messages stored",
     opts.timeoutMs,
   );

@@ -1,99 +1,73 @@
-import { type Collection, MongoBulkWriteError, MongoClient, type MongoClientOptions } from "mongodb";
-import { type ChatMessage, toChatMessage } from "../chat/message.ts";
+import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
+import { indexedLayout } from "./mongo-indexed.ts";
+import { pagedLayout } from "./mongo-paged.ts";
+import type { BacklogLayout } from "./mongo-support.ts";
 import type { Backlog } from "./types.ts";
 
-/** A stored message: the ChatMessage fields, with _id = "<roomId>:<seq>" so a replayed write is a no-op. */
-type MessageDoc = ChatMessage & { _id: string };
-/** The epoch of the bus log a room's messages came from, by room id. */
-type EpochDoc = { _id: string; epoch: string };
+/** How messages are laid out in the database: the reads differ, the behaviour does not. */
+export type MongoLayout = "indexed" | "paged";
 
-const DUPLICATE_KEY = 11000;
-
-/** A batch insert in which every failure is a duplicate: those messages are already stored. */
-function onlyDuplicates(err: unknown): boolean {
-  if (!(err instanceof MongoBulkWriteError)) return false;
-  const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-  return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY);
+export interface MongoBacklogOptions {
+  client?: MongoClientOptions;
+  /** Forced layout (tests, benchmarks); by default it follows the server (see pickLayout). */
+  layout?: MongoLayout;
+  /** Messages per page of the paged layout (small in tests to cross page boundaries cheaply). */
+  pageSize?: number;
 }
 
 /**
- * The MongoDB backlog (also runs on FerretDB v1, which lacks TTL indexes and transactions; neither is
- * used). Messages live in `messages`, unique on (roomId, seq). The client connects lazily, so a database
- * that is down at start makes calls fail (and the backlog writer retry) rather than the process exit.
+ * The MongoDB backlog. Two layouts with one contract (lib/backlog/contract.ts runs both):
+ * - "indexed" (real MongoDB, FerretDB v2+): one `messages` collection with a unique {roomId, seq}
+ *   index, so every read is an index range: O(log N + page).
+ * - "paged" (FerretDB v1): v1 serves no range, sort or limit from an index — every query is a scan
+ *   of the collection's table with equality filters at best (README, "Missed messages") — so each room
+ *   gets its own collection, numbered in pages that an equality filter fetches (mongo-paged.ts).
+ * The client connects lazily, so a database that is down at start makes calls fail (and the backlog
+ * writer retry) rather than the process exit.
  */
-export function createMongoBacklog(url: string, dbName: string, options: MongoClientOptions = {}): Backlog {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, ...options });
-  const messages: Collection<MessageDoc> = client.db(dbName).collection<MessageDoc>("messages");
-  const roomEpochs: Collection<EpochDoc> = client.db(dbName).collection<EpochDoc>("room_epochs");
-  let indexed: Promise<unknown> | undefined;
-  const ready = () => {
-    indexed ??= messages
-      .createIndex({ roomId: 1, seq: 1 }, { unique: true, name: "room_seq" })
-      .catch((err) => {
-        indexed = undefined;
-        throw err;
-      });
-    return indexed;
+export function createMongoBacklog(url: string, dbName: string, options: MongoBacklogOptions = {}): Backlog {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, ...options.client });
+  const db = client.db(dbName);
+  let chosen: Promise<BacklogLayout> | undefined;
+  const layout = (): Promise<BacklogLayout> => {
+    chosen ??= (async () => {
+      const kind = options.layout ?? (await pickLayout(db));
+      return kind === "paged" ? pagedLayout(db, options.pageSize) : indexedLayout(db);
+    })().catch((err) => {
+      chosen = undefined;
+      throw err;
+    });
+    return chosen;
   };
-  const inRoom = (roomId: string, seq: { $gt: number } | { $lt: number }) => ({ roomId, seq });
-  const projection = { _id: 0 } as const;
 
   return {
     async append(batch) {
-      if (batch.length === 0) return;
-      await ready();
-      const docs = batch.map((m): MessageDoc => ({ _id: `${m.roomId}:${m.seq}`, ...toChatMessage(m) }));
-      try {
-        await messages.insertMany(docs, { ordered: false });
-      } catch (err) {
-        if (!onlyDuplicates(err)) throw err;
-      }
+      if (batch.length > 0) await (await layout()).append(batch);
     },
-    async after(roomId, afterSeq, limit) {
-      const docs = await messages
-        .find(inRoom(roomId, { $gt: afterSeq }), { projection })
-        .sort({ seq: 1 })
-        .limit(limit)
-        .toArray();
-      return docs.map(toChatMessage);
+    after: async (roomId, afterSeq, limit) => (await layout()).after(roomId, afterSeq, limit),
+    before: async (roomId, beforeSeq, limit) => (await layout()).before(roomId, beforeSeq, limit),
+    async countsAfter(positions, cap) {
+      if (positions.size === 0) return new Map();
+      return (await layout()).countsAfter(positions, cap);
     },
-    async before(roomId, beforeSeq, limit) {
-      const docs = await messages
-        .find(inRoom(roomId, { $lt: beforeSeq }), { projection })
-        .sort({ seq: -1 })
-        .limit(limit)
-        .toArray();
-      return docs.map(toChatMessage).reverse();
-    },
-    async countAfter(roomId, afterSeq) {
-      return messages.countDocuments(inRoom(roomId, { $gt: afterSeq }));
-    },
-    async lastSeq(roomId) {
-      const last = await messages
-        .find({ roomId }, { projection: { seq: 1 } })
-        .sort({ seq: -1 })
-        .limit(1)
-        .next();
-      return last?.seq ?? 0;
-    },
+    lastSeq: async (roomId) => (await layout()).lastSeq(roomId),
     async epochs(roomIds) {
-      const docs = await roomEpochs.find({ _id: { $in: [...roomIds] } }).toArray();
-      return new Map(docs.map((d) => [d._id, d.epoch]));
+      if (roomIds.length === 0) return new Map();
+      return (await layout()).epochs(roomIds);
     },
-    async claimEpoch(roomId, epoch) {
-      // Insert-if-absent by _id, then read back whichever insert won.
-      await roomEpochs.insertOne({ _id: roomId, epoch }).catch((err: unknown) => {
-        if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
-      });
-      const doc = await roomEpochs.findOne({ _id: roomId });
-      if (!doc) throw new Error(`room ${roomId}: epoch not stored`);
-      return doc.epoch;
-    },
+    claimEpoch: async (roomId, epoch) => (await layout()).claimEpoch(roomId, epoch),
     async ping() {
-      await client.db(dbName).command({ ping: 1 });
+      await db.command({ ping: 1 });
     },
     async close() {
       await client.close();
     },
   };
+}
+
+/** FerretDB names itself in buildInfo; its v1 gets the paged layout, anything else the indexed one. */
+export async function pickLayout(db: Db): Promise<MongoLayout> {
+  const info = await db.command({ buildInfo: 1 });
+  const ferret = info.ferretdbVersion;
+  return typeof ferret === "string" && /^v?1\./.test(ferret) ? "paged" : "indexed";
 }

@@ -1,9 +1,10 @@
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backlogContract } from "../../testkit/contracts/backlog.ts";
-import { createSqliteBacklog } from "./sqlite.ts";
+import { createSqliteBacklog, READS } from "./sqlite.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chattalk-backlog-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,3 +38,28 @@ describe("sqlite backlog", () => {
     await expect(second.ping()).rejects.toThrow("closed");
   });
 });
+
+test("every read is a search of the primary key: no table scan, no sort, whatever the table holds", async () => {
+  const path = join(dir, "plans.db");
+  await createSqliteBacklog(path).close();
+  const db = new Database(path, { readonly: true });
+  const args: Record<keyof typeof READS, (string | number)[]> = {
+    after: ["r", 1, 5],
+    before: ["r", 1, 5],
+    countsAfter: ['{"r": 1}', 5],
+    lastSeq: ["r"],
+  };
+  for (const [name, sql] of Object.entries(READS) as [keyof typeof READS, string][]) {
+    const plan = db
+      .query<{ detail: string }, (string | number)[]>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...args[name])
+      .map((row) => row.detail);
+    const onMessages = plan.filter((d) => /\b(messages|m)\b/.test(d));
+    expect(onMessages.length, name).toBeGreaterThan(0);
+    for (const step of onMessages) expect(step, name).toStartWith("SEARCH");
+    expect(step(plan, /TEMP B-TREE/), name).toBeUndefined();
+  }
+  db.close();
+});
+
+const step = (plan: string[], pattern: RegExp) => plan.find((d) => pattern.test(d));

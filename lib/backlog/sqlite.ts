@@ -25,7 +25,22 @@ const toMessage = (row: Row): ChatMessage => ({
   sentAt: row.sent_at,
 });
 
-/** The embedded backlog: one SQLite table keyed by (room, seq). `path` is a file or ":memory:". */
+/** Every read; each is a range of the primary key (sqlite.test.ts pins the query plans). */
+export const READS = {
+  after: "SELECT * FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3",
+  before: "SELECT * FROM messages WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+  // One statement for all the rooms; each count walks the key from the position and stops at the
+  // cap, so it costs O(log N + cap) per room.
+  countsAfter: `SELECT p.key AS room, (SELECT COUNT(*) FROM (
+      SELECT 1 FROM messages m WHERE m.room_id = p.key AND m.seq > p.value LIMIT ?2
+    )) AS n
+    FROM json_each(?1) AS p`,
+  lastSeq: "SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1",
+} as const;
+
+/**
+ * The embedded backlog: one SQLite table keyed by (room, seq). `path` is a file or ":memory:".
+ */
 export function createSqliteBacklog(path: string): Backlog {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
@@ -62,18 +77,10 @@ export function createSqliteBacklog(path: string): Backlog {
       });
     }
   });
-  const after = db.prepare<Row, [string, number, number]>(
-    "SELECT * FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?",
-  );
-  const before = db.prepare<Row, [string, number, number]>(
-    "SELECT * FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-  );
-  const countAfter = db.prepare<{ n: number }, [string, number]>(
-    "SELECT COUNT(*) AS n FROM messages WHERE room_id = ? AND seq > ?",
-  );
-  const lastSeq = db.prepare<{ seq: number | null }, [string]>(
-    "SELECT MAX(seq) AS seq FROM messages WHERE room_id = ?",
-  );
+  const after = db.prepare<Row, [string, number, number]>(READS.after);
+  const before = db.prepare<Row, [string, number, number]>(READS.before);
+  const countsAfter = db.prepare<{ room: string; n: number }, [string, number]>(READS.countsAfter);
+  const lastSeq = db.prepare<{ seq: number }, [string]>(READS.lastSeq);
   db.run(
     "CREATE TABLE IF NOT EXISTS room_epochs (room_id TEXT PRIMARY KEY, epoch TEXT NOT NULL) WITHOUT ROWID",
   );
@@ -97,9 +104,14 @@ export function createSqliteBacklog(path: string): Backlog {
       open();
       return before.all(roomId, beforeSeq, limit).map(toMessage).reverse();
     },
-    async countAfter(roomId, afterSeq) {
+    async countsAfter(positions, cap) {
       open();
-      return countAfter.get(roomId, afterSeq)?.n ?? 0;
+      const counts = new Map<string, number>();
+      if (positions.size === 0) return counts;
+      for (const row of countsAfter.all(JSON.stringify(Object.fromEntries(positions)), cap)) {
+        if (row.n > 0) counts.set(row.room, row.n);
+      }
+      return counts;
     },
     async lastSeq(roomId) {
       open();

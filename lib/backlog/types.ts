@@ -3,6 +3,14 @@ import type { ChatMessage } from "../chat/message.ts";
 /**
  * Durable history of every room. Writes are idempotent on (roomId, seq) so the backlog writer can
  * replay a batch after a crash without duplicates.
+ *
+ * Appends follow the bus's order: for each room, a call holds messages whose seqs lie above
+ * everything stored for the room, or re-appends messages already stored (a batch redelivered from
+ * its start). The backlog writer gives exactly that — a room's messages live in one partition, read
+ * in order, and a failed batch is retried whole — and the FerretDB layout relies on it to number a
+ * room's messages densely (lib/backlog/mongo-paged.ts).
+ *
+ * Every read of one room costs O(log N + page) whatever the other rooms hold.
  */
 export interface Backlog {
   append(messages: readonly ChatMessage[]): Promise<void>;
@@ -10,8 +18,12 @@ export interface Backlog {
   after(roomId: string, afterSeq: number, limit: number): Promise<ChatMessage[]>;
   /** Messages with seq < beforeSeq, ascending (the newest `limit` of them). */
   before(roomId: string, beforeSeq: number, limit: number): Promise<ChatMessage[]>;
-  /** How many messages have seq > afterSeq (unread counts). */
-  countAfter(roomId: string, afterSeq: number): Promise<number>;
+  /**
+   * Unread counts for many rooms at once: for each room, how many messages have seq > its position,
+   * counted up to `cap` (a result equal to `cap` means "cap or more"). Rooms with nothing after
+   * their position may be absent from the result.
+   */
+  countsAfter(positions: ReadonlyMap<string, number>, cap: number): Promise<Map<string, number>>;
   /** Highest seq stored for the room, or 0. */
   lastSeq(roomId: string): Promise<number>;
   /**

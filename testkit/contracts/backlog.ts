@@ -47,7 +47,8 @@ export function backlogContract(fixture: BacklogFixture): void {
       expect(await backlog.lastSeq(r)).toBe(0);
       expect(await backlog.after(r, 0, 10)).toEqual([]);
       expect(await backlog.before(r, 100, 10)).toEqual([]);
-      expect(await backlog.countAfter(r, 0)).toBe(0);
+      expect(await backlog.countsAfter(new Map([[r, 0]]), 10)).toEqual(new Map());
+      expect(await backlog.countsAfter(new Map(), 10)).toEqual(new Map());
       await backlog.append([]);
     },
     timeout,
@@ -59,9 +60,9 @@ export function backlogContract(fixture: BacklogFixture): void {
       const r = room("page");
       const seqs = [3, 5, 9, 10, 14, 20];
       const stored = seqs.map((s) => message(r, s));
-      // Out of order on purpose: queries order by seq, not by insertion.
-      await backlog.append([stored[3]!, stored[0]!, stored[5]!]);
-      await backlog.append([stored[1]!, stored[2]!, stored[4]!]);
+      // Out of order within a batch on purpose: queries order by seq, not by insertion.
+      await backlog.append([stored[2]!, stored[0]!, stored[1]!]);
+      await backlog.append([stored[5]!, stored[3]!, stored[4]!]);
       expect(await backlog.after(r, 0, 100)).toEqual(stored);
       expect((await backlog.after(r, 5, 2)).map((m) => m.seq)).toEqual([9, 10]);
       expect((await backlog.after(r, 20, 10)).map((m) => m.seq)).toEqual([]);
@@ -99,15 +100,25 @@ export function backlogContract(fixture: BacklogFixture): void {
   );
 
   test(
-    "rooms are separate, and countAfter counts what after() would return",
+    "rooms are separate, and countsAfter counts what after() would return, for many rooms at once",
     async () => {
       const a = room("ca");
       const b = room("cb");
+      const c = room("cc");
       await backlog.append([...[1, 2, 3, 4].map((s) => message(a, s)), ...[2, 6].map((s) => message(b, s))]);
-      expect(await backlog.countAfter(a, 0)).toBe(4);
-      expect(await backlog.countAfter(a, 2)).toBe(2);
-      expect(await backlog.countAfter(b, 2)).toBe(1);
-      expect(await backlog.countAfter(b, 6)).toBe(0);
+      const counts = await backlog.countsAfter(
+        new Map([
+          [a, 2],
+          [b, 2],
+          [c, 0],
+        ]),
+        100,
+      );
+      expect(counts.get(a)).toBe(2);
+      expect(counts.get(b)).toBe(1);
+      expect(counts.get(c) ?? 0).toBe(0);
+      expect((await backlog.countsAfter(new Map([[a, 0]]), 100)).get(a)).toBe(4);
+      expect((await backlog.countsAfter(new Map([[b, 6]]), 100)).get(b) ?? 0).toBe(0);
       expect(await backlog.lastSeq(b)).toBe(6);
       expect((await backlog.after(b, 0, 10)).every((m) => m.roomId === b)).toBe(true);
     },
@@ -142,10 +153,82 @@ export function backlogContract(fixture: BacklogFixture): void {
       const r = room("big");
       const base = 2 ** 33;
       await backlog.append(Array.from({ length: 500 }, (_, i) => message(r, base + i)));
-      expect(await backlog.countAfter(r, 0)).toBe(500);
+      expect((await backlog.countsAfter(new Map([[r, 0]]), 1_000)).get(r)).toBe(500);
       expect(await backlog.lastSeq(r)).toBe(base + 499);
       const page = await backlog.after(r, base + 100, 3);
       expect(page.map((m) => m.seq)).toEqual([base + 101, base + 102, base + 103]);
+    },
+    timeout,
+  );
+
+  test(
+    "a long room reads the same as a list would, across any page boundary",
+    async () => {
+      const r = room("long");
+      // 57 messages with gaps, stored in batches of uneven size as a writer would.
+      const seqs = Array.from({ length: 57 }, (_, i) => 10 + i * 4 + (i % 3));
+      const all = seqs.map((s) => message(r, s));
+      for (const [from, to] of [
+        [0, 1],
+        [1, 9],
+        [9, 10],
+        [10, 31],
+        [31, 57],
+      ] as const) {
+        await backlog.append(all.slice(from, to).reverse());
+      }
+      const model = (pred: (seq: number) => boolean) => all.filter((m) => pred(m.seq));
+      expect(await backlog.lastSeq(r)).toBe(seqs[56]!);
+      for (const x of [0, 9, 10, 11, 12, seqs[20]!, seqs[20]! + 1, seqs[55]!, seqs[56]!, seqs[56]! + 5]) {
+        for (const limit of [1, 3, 7, 25, 100]) {
+          expect(await backlog.after(r, x, limit)).toEqual(model((s) => s > x).slice(0, limit));
+          expect(await backlog.before(r, x, limit)).toEqual(model((s) => s < x).slice(-limit));
+        }
+        const expected = model((s) => s > x).length;
+        expect((await backlog.countsAfter(new Map([[r, x]]), 1_000)).get(r) ?? 0).toBe(expected);
+        expect((await backlog.countsAfter(new Map([[r, x]]), 5)).get(r) ?? 0).toBe(Math.min(5, expected));
+      }
+    },
+    timeout * 3,
+  );
+
+  test(
+    "a batch redelivered from its start, partly stored or twice at once, changes nothing",
+    async () => {
+      const r = room("redeliver");
+      const all = Array.from({ length: 23 }, (_, i) => message(r, 100 + i * 2));
+      await backlog.append(all.slice(0, 8));
+      // A writer stored part of its batch and failed; the batch comes again, then runs on two writers
+      // at once (a rebalance lets the old owner finish what the new one also reads).
+      await backlog.append(all.slice(8, 11));
+      await backlog.append(all.slice(8, 16));
+      await Promise.all([backlog.append(all.slice(16)), backlog.append(all.slice(16))]);
+      await backlog.append(all.slice(8));
+      expect(await backlog.after(r, 0, 100)).toEqual(all);
+      expect(await backlog.before(r, 1_000, 5)).toEqual(all.slice(-5));
+      expect((await backlog.countsAfter(new Map([[r, all[9]!.seq]]), 1_000)).get(r)).toBe(13);
+      expect(await backlog.lastSeq(r)).toBe(all[22]!.seq);
+
+      // Two writers at once on a room's very first batch.
+      const fresh = Array.from({ length: 5 }, (_, i) => message(room("fresh"), i + 1));
+      await Promise.all([backlog.append(fresh), backlog.append(fresh), backlog.append(fresh)]);
+      expect(await backlog.after(room("fresh"), 0, 10)).toEqual(fresh);
+      expect(await backlog.lastSeq(room("fresh"))).toBe(5);
+    },
+    timeout,
+  );
+
+  test(
+    "countsAfter stops at the cap, room by room, in one call",
+    async () => {
+      const rooms = Array.from({ length: 12 }, (_, i) => room(`cap${i}`));
+      await backlog.append(
+        rooms.flatMap((r, i) => Array.from({ length: i * 3 }, (_, j) => message(r, j + 1))),
+      );
+      const counts = await backlog.countsAfter(new Map(rooms.map((r) => [r, 1])), 10);
+      for (const [i, r] of rooms.entries()) {
+        expect(counts.get(r) ?? 0).toBe(Math.min(10, Math.max(0, i * 3 - 1)));
+      }
     },
     timeout,
   );

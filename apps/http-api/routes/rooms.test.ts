@@ -7,6 +7,7 @@ import {
   startTestApi,
   type TestApi,
 } from "../../../testkit/http-api.ts";
+import { UNREAD_COUNT_CAP } from "./rooms.ts";
 
 let api: TestApi;
 afterEach(async () => {
@@ -89,10 +90,35 @@ describe("GET /api/rooms and /api/rooms/discover", () => {
     const mine = await api.call("GET", "/api/rooms", { token: guest.token });
     expect(mine.status).toBe(200);
     expect(mine.body.rooms).toHaveLength(1);
-    expect(mine.body.rooms[0]).toMatchObject({ id: room.id, memberCount: 2, unreadCount: 1 });
+    expect(mine.body.rooms[0]).toMatchObject({
+      id: room.id,
+      memberCount: 2,
+      unreadCount: 1,
+      unreadCountCapped: false,
+    });
     const ownerView = await api.call("GET", "/api/rooms", { token: owner.token });
     // The owner has read up to the creation line: two messages, the guest's join line, one more.
     expect(ownerView.body.rooms[0].unreadCount).toBe(4);
+  });
+
+  test("unread counts stop at the cap and say so; every room of the caller is counted", async () => {
+    api = await startTestApi();
+    const owner = await api.signup();
+    const guest = await api.signup();
+    const busy = await createRoomAs(api, owner, 5, "busy");
+    const quiet = await createRoomAs(api, owner, 5, "quiet");
+    for (const room of [busy, quiet]) {
+      expect((await api.call("POST", `/api/rooms/${room.id}/join`, { token: guest.token })).status).toBe(200);
+    }
+    for (let i = 0; i <= UNREAD_COUNT_CAP; i++)
+      await api.bus.publish(newDraft(busy.id, "message", owner.user, `m${i}`));
+    await api.bus.publish(newDraft(quiet.id, "message", owner.user, "hello"));
+    await api.syncBacklog();
+
+    const mine = await api.call("GET", "/api/rooms", { token: guest.token });
+    const byName = new Map(mine.body.rooms.map((r: { name: string }) => [r.name, r]));
+    expect(byName.get("busy")).toMatchObject({ unreadCount: UNREAD_COUNT_CAP, unreadCountCapped: true });
+    expect(byName.get("quiet")).toMatchObject({ unreadCount: 1, unreadCountCapped: false });
   });
 
   test("discover lists rooms the caller is not in, paged", async () => {

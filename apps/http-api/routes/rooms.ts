@@ -26,6 +26,12 @@ import {
 } from "../schemas.ts";
 
 const tags = ["rooms"];
+
+/**
+ * Unread counts stop here: a member back after a long absence sees "999+" rather than the server
+ * counting every message it missed, so listing rooms costs O(rooms × (log N + cap)).
+ */
+export const UNREAD_COUNT_CAP = 1000;
 const security = bearerSecurity;
 
 export const roomRoutes = {
@@ -180,12 +186,17 @@ export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
       d.stores.rooms.listForMember(userId),
       d.stores.rooms.readPositions(userId),
     ]);
-    const mine = await Promise.all(
-      rooms.map(async (room) => {
-        const readPosition = positions.get(room.id) ?? 0;
-        return { ...room, readPosition, unreadCount: await d.backlog.countAfter(room.id, readPosition) };
-      }),
-    );
+    const readPositions = new Map(rooms.map((room) => [room.id, positions.get(room.id) ?? 0]));
+    const unread = await d.backlog.countsAfter(readPositions, UNREAD_COUNT_CAP);
+    const mine = rooms.map((room) => {
+      const unreadCount = unread.get(room.id) ?? 0;
+      return {
+        ...room,
+        readPosition: readPositions.get(room.id) ?? 0,
+        unreadCount,
+        unreadCountCapped: unreadCount >= UNREAD_COUNT_CAP,
+      };
+    });
     return c.json({ rooms: mine }, 200);
   });
 

@@ -8,6 +8,8 @@ export type { ChatMessage, UserRef };
 /** A room as GET /api/rooms lists it for a member. */
 export interface Room extends StoredRoom {
   unreadCount?: number;
+  /** True when unreadCount stopped at the server's cap: show "999+". */
+  unreadCountCapped?: boolean;
   /** Highest seq this user has seen in the room. */
   readPosition?: number;
 }

@@ -44,7 +44,9 @@ async function refreshRooms(): Promise<void> {
     ...mine.map((r) => {
       const li = el("li", r.id === current?.id ? "active" : "");
       li.append(el("span", "", r.name), el("span", "meta", `${r.memberCount}/${r.maxMembers}`));
-      if (r.unreadCount && r.id !== current?.id) li.append(el("span", "badge", String(r.unreadCount)));
+      if (r.unreadCount && r.id !== current?.id) {
+        li.append(el("span", "badge", r.unreadCountCapped ? "999+" : String(r.unreadCount)));
+      }
       li.onclick = () => openRoom(r);
       return li;
     }),
