@@ -12,7 +12,7 @@ import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
-import { ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
+import { durableGroupId, ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
 
@@ -275,8 +275,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     },
 
     async consume(group, handler) {
-      // Groups are per topic: installations (or test runs) on other topics never share a rebalance.
-      const supervisor = await superviseGroup(`${group}.${topic}`, async (consumer) => {
+      const supervisor = await superviseGroup(durableGroupId(group, topic), async (consumer) => {
         topicId = await fetchTopicIdOnceKnown(options.brokers, topic);
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: true });

@@ -1,4 +1,5 @@
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
+import { durableGroupId } from "../bus/kafka-support.ts";
 import type { Config } from "../config/index.ts";
 import { kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -9,21 +10,15 @@ export { closeReason, createMetrics, type Metrics, type ObservedEndpoint } from 
 export { metricsMount } from "./mount.ts";
 
 /**
- * The Kafka consumer group the backlog writers form. The Kafka bus names a durable reader's group
- * `<group>.<topic>` (lib/bus/kafka.ts, consume), so installations on other topics never share one;
- * kafka-lag.test.ts pins this against the bus itself.
+ * A lag probe for the backlog writers, when Kafka is configured: on the consumer group the Kafka bus
+ * really commits under (durableGroupId; kafka-lag.test.ts pins it against the bus itself).
  */
-export function kafkaGroupOf(group: string, topic: string): string {
-  return `${group}.${topic}`;
-}
-
-/** A lag probe for the backlog writers, when Kafka is configured. */
 export function backlogWriterLagProbe(config: Config): LagProbe | undefined {
   if (!config.KAFKA_BROKERS) return undefined;
   return kafkaLagProbe({
     brokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
-    group: kafkaGroupOf(BACKLOG_WRITER_GROUP, config.KAFKA_TOPIC),
+    group: durableGroupId(BACKLOG_WRITER_GROUP, config.KAFKA_TOPIC),
   });
 }
 

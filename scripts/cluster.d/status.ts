@@ -47,6 +47,8 @@ export interface ClusterStatus {
   /** ws-node ports nginx sends clients to. */
   upstream: number[];
   processes: ProcessStatus[];
+  /** The backlog writers' Kafka consumer group, when Kafka is configured. */
+  lagGroup?: string;
   lag?: ConsumerLag;
   lagError?: string;
 }
@@ -108,6 +110,7 @@ export async function clusterStatus(state: ClusterState): Promise<ClusterStatus>
     supervisor: state.supervisor ? { pid: state.supervisor.pid, alive: supervised } : undefined,
     upstream: state.upstream ?? [],
     processes,
+    lagGroup: lagProbe?.group,
     ...lag,
   };
 }
@@ -172,7 +175,7 @@ export function formatStatus(s: ClusterStatus, now = Date.now()): string {
       : `supervisor: pid ${s.supervisor.pid} is gone, nothing is restarted (scripts/cluster scale N or rebalance starts a new one)`;
   const lag = s.lag
     ? `kafka lag of ${s.lag.group} on ${s.lag.topic}: ${s.lag.total} (${s.lag.partitions.map((p) => `p${p.partition}=${p.lag}`).join(" ")})`
-    : `kafka lag of ${BACKLOG_WRITER_GROUP}: ${s.lagError ? `unknown (${s.lagError})` : "no Kafka configured"}`;
+    : `kafka lag of ${s.lagGroup ?? BACKLOG_WRITER_GROUP}: ${s.lagError ? `unknown (${s.lagError})` : "no Kafka configured"}`;
   return `${table}\n${supervisor}\n${lag}\nopen ${s.url}`;
 }
 

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tokenServiceFromConfig } from "../../lib/auth/index.ts";
 import { openBacklog, openStores } from "../../lib/backends.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
+import { BACKLOG_WRITER_GROUP } from "../../lib/backlog/writer.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import { type Config, parseConfig } from "../../lib/config/index.ts";
+import { parseExposition, type Sample } from "../../lib/metrics/index.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
@@ -219,4 +221,28 @@ describe.skipIf(skip)("ws-node replicas on Kafka", () => {
     // Replace the killed replica for any later test.
     nodes[0] = await startAppProcess("apps/ws-node/main.ts", { ...env, NODE_ID: `r0b-${run}` });
   }, 120_000);
+
+  test("every replica's /metrics reports the backlog writers' real Kafka group, at 0 lag once caught up", async () => {
+    const { room, owner } = await newRoom();
+    const sender = await subscribe(1, owner.token, room.id);
+    const texts = Array.from({ length: 20 }, (_, i) => `lag${i}`);
+    await sendWithReceipts(sender, room.id, texts);
+    sender.close();
+    const group = `${BACKLOG_WRITER_GROUP}.${env.KAFKA_TOPIC}`;
+    const lagOf = async (node: AppProcess) => {
+      const samples = parseExposition(await (await fetch(`${node.url}/metrics`)).text());
+      return samples.filter((s) => s.name === "chattalk_kafka_consumer_lag_messages");
+    };
+    let lags: Sample[][] = [];
+    for (let i = 0; i < 60; i++) {
+      lags = await Promise.all(nodes.map(lagOf));
+      const caughtUp = lags.every((l) => l.length === 1 && l[0]!.value === 0);
+      if (caughtUp && (await backlog.after(room.id, 0, 100)).length === texts.length) break;
+      await Bun.sleep(500);
+    }
+    for (const l of lags) {
+      expect(l.map((s) => [s.labels.group, s.labels.topic, s.value])).toEqual([[group, env.KAFKA_TOPIC, 0]]);
+    }
+    expect((await backlog.after(room.id, 0, 100)).map((m) => m.text)).toEqual(texts);
+  }, 60_000);
 });
