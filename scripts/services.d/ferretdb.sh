@@ -1,11 +1,20 @@
-# FerretDB v1 (MongoDB wire protocol) on 127.0.0.1:57017 (CHATTALK_FERRETDB_PORT) with its SQLite backend. Built from the
+# FerretDB v1 (MongoDB wire protocol) on 127.0.0.1:57017 (CHATTALK_FERRETDB_PORT) with its PostgreSQL
+# backend, in a database of its own (`ferretdb`) on the Postgres that postgres.sh runs. Built from the
 # Go module with the Go toolchain; the binary is cached so later runs and fresh clones reuse it.
+#
+# Why PostgreSQL rather than SQLite: FerretDB v1 serves no range, sort or limit from an index on
+# either backend, but the PostgreSQL one passes equality filters down to Postgres, while the SQLite
+# one decodes and filters every document of a collection in Go (README, "History at scale"). The
+# backlog's FerretDB layout (lib/backlog/mongo-paged.ts) is built on that.
 
 FERRETDB_VERSION=v1.24.2
 FERRETDB_PORT=${CHATTALK_FERRETDB_PORT:-57017}
 MONGO_URL="mongodb://127.0.0.1:$FERRETDB_PORT/"
 FERRETDB_DIR="$DATA_DIR/ferretdb"
 FERRETDB_BIN="$CACHE_DIR/ferretdb/$FERRETDB_VERSION/bin/ferretdb"
+FERRETDB_PG_DB=ferretdb
+# pgx would open at most max(4, cores) connections; tests run many clients at once.
+FERRETDB_PG_URL="postgres://chattalk:chattalk@127.0.0.1:$PG_PORT/$FERRETDB_PG_DB?pool_max_conns=32"
 
 ferretdb_port() { echo "$FERRETDB_PORT"; }
 ferretdb_log() { echo "$LOG_DIR/ferretdb.log"; }
@@ -85,14 +94,33 @@ ferretdb_build() {
     { fail ferretdb "building FerretDB $FERRETDB_VERSION failed"; return 1; }
 }
 
+# `up` starts the services side by side; FerretDB needs Postgres answering and its database there.
+ferretdb_postgres_ready() {
+  local waited=0
+  until postgres_healthy; do
+    ((waited >= 120)) && { fail ferretdb "Postgres on port $PG_PORT did not answer within 60s"; return 1; }
+    sleep 0.5
+    waited=$((waited + 1))
+  done
+  local have
+  have=$(PGPASSWORD=chattalk psql -w "$PG_URL" -qAtc \
+    "SELECT 1 FROM pg_database WHERE datname = '$FERRETDB_PG_DB'" 2>>"$(ferretdb_log)") ||
+    { fail ferretdb "could not query Postgres for database $FERRETDB_PG_DB"; return 1; }
+  [ "$have" = 1 ] && return 0
+  say ferretdb "creating database $FERRETDB_PG_DB in Postgres"
+  PGPASSWORD=chattalk psql -w "$PG_URL" -qc "CREATE DATABASE $FERRETDB_PG_DB" >>"$(ferretdb_log)" 2>&1 ||
+    { fail ferretdb "creating database $FERRETDB_PG_DB in Postgres failed"; return 1; }
+}
+
 ferretdb_prepare() {
   [ -x "$FERRETDB_BIN" ] || ferretdb_build || return 1
   mkdir -p "$FERRETDB_DIR"
+  ferretdb_postgres_ready
 }
 
 ferretdb_start() {
   # --debug-addr=- turns off its HTTP debug listener (default 127.0.0.1:8088).
-  launch ferretdb "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$FERRETDB_DIR/" \
+  launch ferretdb "$FERRETDB_BIN" --handler=postgresql --postgresql-url="$FERRETDB_PG_URL" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --state-dir="$FERRETDB_DIR" \
     --telemetry=disable --debug-addr=- --log-level=warn
 }
