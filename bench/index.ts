@@ -3,7 +3,7 @@
  * docs/benchmarks.md. Each benchmark compares against a baseline measured in the same run, so the
  * figures that matter are ratios, not absolute times on a noisy 2-core machine.
  * `bun run bench codec fanout` runs only the named ones (and does not rewrite the document).
- * Long runs (`soak`) run only when named; they keep their own section of the document up to date,
+ * Long runs (`soak`, `history-queries`) run only when named; they keep their own section of the document up to date,
  * and a full run carries that section over.
  */
 import { cpus } from "node:os";
@@ -16,6 +16,10 @@ const all: Record<string, string> = {
 };
 const onlyWhenNamed: Record<string, { path: string; title: string }> = {
   soak: { path: "./soak.ts", title: "### Soak (3 replicas, 10 minutes)" },
+  "history-queries": {
+    path: "./history-queries.ts",
+    title: "### History queries (one room's reads vs. what other rooms hold)",
+  },
 };
 
 const wanted = process.argv.slice(2);

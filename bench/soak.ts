@@ -6,11 +6,12 @@
  * `bun run bench soak` (SOAK_MINUTES=N for a shorter try); it also rewrites its own section of
  * docs/benchmarks.md, since a named benchmark does not rewrite the document.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO, SERVICES, startStack } from "../scripts/faults.d/stack.ts";
+import { SERVICES, startStack } from "../scripts/faults.d/stack.ts";
 import { type LoadReport, type Progress, runLoad } from "../scripts/loadgen.d/run.ts";
 import { percentile } from "../scripts/loadgen.d/stats.ts";
+import { writeSection } from "./support/doc-section.ts";
 
 export const SOAK_TITLE = "### Soak (3 replicas, 10 minutes)";
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
@@ -101,19 +102,6 @@ export function soakReport(minutes: Minute[], load: LoadReport, names: string[])
   ].join("\n");
 }
 
-/** Replaces the soak's section of docs/benchmarks.md (or appends it). */
-function writeSection(section: string): void {
-  const file = join(REPO, "docs/benchmarks.md");
-  const doc = readFileSync(file, "utf8");
-  const start = doc.indexOf(SOAK_TITLE);
-  if (start < 0) {
-    writeFileSync(file, `${doc.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = doc.indexOf("\n### ", start + SOAK_TITLE.length);
-  writeFileSync(file, `${doc.slice(0, start)}${section}${next < 0 ? "" : doc.slice(next + 1)}`);
-}
-
 export default async function soak(): Promise<string> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const run = `soak${Date.now().toString(36)}`;
@@ -176,7 +164,7 @@ export default async function soak(): Promise<string> {
       },
     });
     const section = soakReport(minutes, load, names);
-    writeSection(section);
+    writeSection(SOAK_TITLE, section);
     return section;
   } finally {
     await stack.stop();
