@@ -107,6 +107,10 @@ export class PresenceApp implements StompApp<PresenceState> {
     throw new StompError("read-only destination", "presence destinations cannot be sent to");
   }
 
+  async checkSend(): Promise<void> {
+    throw new StompError("read-only destination", "presence destinations cannot be sent to");
+  }
+
   ack(_session: PresenceSession, id: string): void {
     throw new StompError("invalid ack id", `no message to acknowledge with id ${id}`);
   }

@@ -68,7 +68,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   let endpoint: StompEndpoint<RoomsState> | undefined;
   const hub = new RoomHub((topic, data) => endpoint?.publish(topic, data), {
     maxHeld: 10_000,
-    maxPending: 1_000,
+    maxPending: config.STOMP_PENDING_ACKS_PER_SUBSCRIPTION,
     recentPerRoom: 256,
     recentRooms: 1_000,
   });

@@ -4,6 +4,7 @@ import type { StompVersion } from "../../lib/stomp/codec/frame.ts";
 import { encodeMessage } from "../../lib/stomp/codec/message.ts";
 import type { AppSession, Subscription } from "../../lib/stomp/server/app.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
+import { PENDING_ACK_BYTES } from "../../lib/stomp/server/holdings.ts";
 import { RecentMessages } from "./recent-messages.ts";
 
 /** One client subscription to a room on this node. */
@@ -136,6 +137,7 @@ export class RoomHub {
   remove(rs: RoomSub): void {
     const room = this.rooms.get(rs.roomId);
     if (!room?.subs.delete(rs)) return;
+    releasePending(rs, rs.pending.length);
     if (rs.mode !== "live" || rs.sub.ack !== "auto") room.perMessage--;
     if (rs.mode === "live") {
       const group = room.groups.get(rs.topic);
@@ -210,14 +212,24 @@ export class RoomHub {
 
   private track(rs: RoomSub, seq: number): void {
     rs.lastSent = seq;
-    rs.pending.push(seq);
-    if (rs.pending.length > this.opts.maxPending) {
+    if (rs.pending.length >= this.opts.maxPending) {
       rs.session.fail(
         "slow consumer",
         `more than ${this.opts.maxPending} unacknowledged messages on subscription ${rs.sub.id}`,
         CloseCode.slowConsumer,
       );
+      return;
     }
+    // The connection's and the user's bounds: many subscriptions must not add up past them.
+    if (!rs.session.ledger.tryTake("pendingAcks", 1, PENDING_ACK_BYTES)) {
+      rs.session.fail(
+        "slow consumer",
+        "too many unacknowledged messages on this connection or for this user",
+        CloseCode.slowConsumer,
+      );
+      return;
+    }
+    rs.pending.push(seq);
   }
 
   private room(roomId: string): LocalRoom {
@@ -228,4 +240,9 @@ export class RoomHub {
     }
     return room;
   }
+}
+
+/** Gives back the ledger room of `n` acknowledged (or dropped) pending messages. */
+export function releasePending(rs: RoomSub, n: number): void {
+  if (n > 0) rs.session.ledger.release("pendingAcks", n, n * PENDING_ACK_BYTES);
 }

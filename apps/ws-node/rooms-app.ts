@@ -13,7 +13,7 @@ import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayOptions, replayInto } from "./replay.ts";
-import { parseAckValue, type RoomHub, type RoomSub } from "./room-hub.ts";
+import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./room-hub.ts";
 
 export interface RoomsAppDeps {
   rooms: RoomStore;
@@ -102,6 +102,23 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   async send(session: RoomsSession, frame: Frame): Promise<void> {
+    const draft = await this.vet(session, frame);
+    try {
+      await this.d.bus.publish(draft);
+    } catch (err) {
+      if (err instanceof BusUnavailableError) {
+        throw new RefusedError("unavailable", "message not accepted: the message bus is unavailable; retry");
+      }
+      throw err;
+    }
+  }
+
+  async checkSend(session: RoomsSession, frame: Frame): Promise<void> {
+    await this.vet(session, frame);
+  }
+
+  /** The message a SEND would append: its destination, content type, body and the sender's membership checked. */
+  private async vet(session: RoomsSession, frame: Frame) {
     const destination = frame.headers.destination!;
     const roomId = parseRoomDestination(destination);
     if (!roomId) throw new RefusedError("unknown_destination", `cannot send to ${destination}`);
@@ -116,14 +133,7 @@ export class RoomsApp implements StompApp<RoomsState> {
     if (!subscribedTo(session, roomId) && !(await this.d.rooms.isMember(roomId, p.userId))) {
       throw new RefusedError("forbidden", `not a member of room ${roomId}`);
     }
-    try {
-      await this.d.bus.publish(newDraft(roomId, "message", { id: p.userId, username: p.username }, text));
-    } catch (err) {
-      if (err instanceof BusUnavailableError) {
-        throw new RefusedError("unavailable", "message not accepted: the message bus is unavailable; retry");
-      }
-      throw err;
-    }
+    return newDraft(roomId, "message", { id: p.userId, username: p.username }, text);
   }
 
   ack(session: RoomsSession, id: string, positive: boolean, hint: string | undefined): void {
@@ -137,8 +147,8 @@ export class RoomsApp implements StompApp<RoomsState> {
     if (positive) {
       // client: cumulative; client-individual: this message only. NACKed messages stay unread
       // and come back as missed messages on the next subscription.
-      if (rs.sub.ack === "client") rs.pending.splice(0, at + 1);
-      else rs.pending.splice(at, 1);
+      const acked = rs.sub.ack === "client" ? rs.pending.splice(0, at + 1) : rs.pending.splice(at, 1);
+      releasePending(rs, acked.length);
     }
     const readUpTo = rs.pending.length > 0 ? rs.pending[0]! - 1 : rs.lastSent;
     this.d.readPositions.advance(rs.roomId, rs.userId, readUpTo);

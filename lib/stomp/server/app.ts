@@ -1,4 +1,5 @@
 import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
+import type { HoldLedger } from "./holdings.ts";
 
 /** The contract between the STOMP server and the applications that mount it (ws-node, presence-node). */
 export type AckMode = "auto" | "client" | "client-individual";
@@ -43,6 +44,8 @@ export interface AppSession<S> {
   readonly subscriptions: ReadonlyMap<string, Subscription>;
   readonly appState: S;
   readonly ws: SessionSocket;
+  /** What this connection holds (pending acks, ...), bounded per connection and per user. */
+  readonly ledger: HoldLedger;
   /** Sends encoded frame bytes; returns Bun's send status (0 = dropped, -1 = queued under backpressure). */
   sendRaw(data: string | Uint8Array): number;
   /** A non-fatal notice on /user/queue/errors; false when the client does not listen there. */
@@ -69,6 +72,11 @@ export interface StompApp<S> {
   unsubscribe(session: AppSession<S>, sub: Subscription): void;
   /** Resolves once the message is durably accepted; the RECEIPT waits for it. */
   send(session: AppSession<S>, frame: Frame): Promise<void>;
+  /**
+   * Vets a SEND as it enters a transaction — destination, permission, body — without sending it,
+   * so a SEND that COMMIT would refuse is refused at once instead of being held. Throws like send.
+   */
+  checkSend(session: AppSession<S>, frame: Frame): Promise<void>;
   /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
   ack(session: AppSession<S>, id: string, positive: boolean, subscriptionHint: string | undefined): void;
   /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */

@@ -4,6 +4,7 @@ import { errorFields } from "../../log/index.ts";
 import { peekCommand } from "../codec/peek.ts";
 import type { StompApp } from "./app.ts";
 import { CloseCode, StompError } from "./errors.ts";
+import { type HoldLedger, userLedger } from "./holdings.ts";
 import { selectSubprotocol } from "./negotiate.ts";
 import { type ServerSession, type SessionHost, type SessionOptions, StompSession } from "./session.ts";
 import { count, type EndpointStats, newStats } from "./stats.ts";
@@ -27,7 +28,8 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
   readonly stats: EndpointStats = newStats();
   private server: Server<ConnData> | undefined;
   private accepting = true;
-  private readonly connectionsPerUser = new Map<string, number>();
+  /** Per user with a connection here: how many, and the ledger they all draw on. */
+  private readonly users = new Map<string, { connections: number; ledger: HoldLedger }>();
   private ticker: ReturnType<typeof setInterval> | undefined;
   private sessionCounter = 0;
   private readonly sessionPrefix = Math.random().toString(36).slice(2, 8);
@@ -63,15 +65,22 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
     count(this.stats.framesOut, peekCommand(data), subscribers);
   }
 
-  admit(userId: string): void {
-    const n = this.connectionsPerUser.get(userId) ?? 0;
-    if (n >= this.opts.maxConnectionsPerUser) {
+  admit(userId: string): HoldLedger {
+    const user = this.users.get(userId) ?? { connections: 0, ledger: userLedger(this.opts.limits.holds) };
+    if (user.connections >= this.opts.maxConnectionsPerUser) {
       throw new StompError(
         "limit exceeded: connections per user",
         `at most ${this.opts.maxConnectionsPerUser}`,
       );
     }
-    this.connectionsPerUser.set(userId, n + 1);
+    user.connections++;
+    this.users.set(userId, user);
+    return user.ledger;
+  }
+
+  /** The ledger of a user with connections here (for tests and status). */
+  ledgerOf(userId: string): HoldLedger | undefined {
+    return this.users.get(userId)?.ledger;
   }
 
   onOpen(ws: ServerWebSocket<ConnData>): void {
@@ -96,17 +105,14 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
     if (!session || !(this.sessions as Set<ServerSession>).delete(session)) return;
     this.stats.connectionsClosed++;
     this.stats.closes[code] = (this.stats.closes[code] ?? 0) + 1;
-    const userId = session.admittedUser;
-    if (userId !== undefined) {
-      const n = (this.connectionsPerUser.get(userId) ?? 1) - 1;
-      if (n <= 0) this.connectionsPerUser.delete(userId);
-      else this.connectionsPerUser.set(userId, n);
-    }
     try {
       session.onClose();
     } catch (err) {
       this.opts.log("error", "stomp close handler failed", errorFields(err));
     }
+    const userId = session.admittedUser;
+    const user = userId === undefined ? undefined : this.users.get(userId);
+    if (user && --user.connections <= 0) this.users.delete(userId!);
     if (this.sessions.size === 0 && this.ticker) {
       clearInterval(this.ticker);
       this.ticker = undefined;

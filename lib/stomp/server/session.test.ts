@@ -3,6 +3,7 @@ import { silentLogger } from "../../log/index.ts";
 import type { Frame } from "../codec/frame.ts";
 import { FrameParser } from "../codec/parser.ts";
 import type { Principal, SessionSocket, StompApp } from "./app.ts";
+import { type HoldLimits, userLedger } from "./holdings.ts";
 import { type SessionHost, type SessionOptions, StompSession } from "./session.ts";
 import { newStats } from "./stats.ts";
 
@@ -40,11 +41,23 @@ const app: StompApp<string[]> = {
   },
   unsubscribe: () => {},
   send: async () => {},
+  checkSend: async () => {},
   ack: () => {},
   closed: () => {},
 };
 
-function open(admit: SessionHost["admit"] = () => {}) {
+const bound = (count: number, bytes: number) => ({
+  perConnection: { count, bytes },
+  perUser: { count, bytes },
+});
+const holds: HoldLimits = {
+  queued: bound(8, 1 << 20),
+  transactions: bound(4, 1 << 20),
+  subscriptions: bound(4, 1 << 20),
+  pendingAcks: bound(10, 80),
+};
+
+function open(admit: SessionHost["admit"] = () => userLedger(holds)) {
   const socket = new RecordingSocket();
   const host: SessionHost = { stats: newStats(), admit };
   const options: SessionOptions = {
@@ -55,9 +68,8 @@ function open(admit: SessionHost["admit"] = () => {}) {
     },
     limits: {
       parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
-      maxSubscriptions: 4,
-      maxQueuedFrames: 8,
-      transactions: { maxOpen: 1, maxFramesEach: 4 },
+      maxTransactions: 1,
+      holds,
       sendRate: { perSec: 1, burst: 1 },
     },
     heartbeat: { serverMs: 0, minClientMs: 0 },
@@ -84,7 +96,10 @@ describe("StompSession, driven through its host interface alone", () => {
 
   test("a token that does not verify is an ERROR and a close, and the user is never admitted", async () => {
     const admitted: string[] = [];
-    const { socket, session } = open((userId) => admitted.push(userId));
+    const { socket, session } = open((userId) => {
+      admitted.push(userId);
+      return userLedger(holds);
+    });
     session.onBytes("CONNECT\naccept-version:1.2\npasscode:bad\n\n\0");
     await settle();
     expect(socket.frames[0]!.command).toBe("ERROR");
@@ -111,5 +126,37 @@ describe("StompSession, driven through its host interface alone", () => {
     await settle();
     expect(host.stats.rateLimited).toBe(1);
     expect(socket.frames.at(-1)!.headers.message).toStartWith("rate limited");
+  });
+});
+
+describe("what a connection holds", () => {
+  test("frames pipelined past a slow SEND are bounded: ERROR naming the bound", async () => {
+    const stuck: StompApp<string[]> = { ...app, send: () => new Promise(() => {}) };
+    const socket = new RecordingSocket();
+    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
+    const session = new StompSession("s2", socket, host, stuck, {
+      serverName: "test/1",
+      verifyToken: async () => alice,
+      limits: {
+        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
+        maxTransactions: 1,
+        holds,
+        sendRate: { perSec: 100, burst: 100 },
+      },
+      heartbeat: { serverMs: 0, minClientMs: 0 },
+      connectTimeoutMs: 1000,
+      log: silentLogger,
+    });
+    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+    await settle();
+    for (let i = 0; i < 8; i++) session.onBytes("SEND\ndestination:/a\n\n{}\0");
+    await settle();
+    expect(session.ledger.usage("queued").count).toBe(7); // one is being handled
+    session.onBytes("SEND\ndestination:/a\n\n{}\0SEND\ndestination:/a\n\n{}\0");
+    await settle();
+    expect(socket.frames.at(-1)!.headers.message).toBe("limit exceeded: frames in flight");
+    expect(socket.closedWith).toBe(1008);
+    session.onClose();
+    expect(session.ledger.usage("queued").count).toBe(0);
   });
 });

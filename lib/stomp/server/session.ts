@@ -14,6 +14,7 @@ import {
 } from "./app.ts";
 import { authenticateConnect, type VerifyToken } from "./authenticate.ts";
 import { CloseCode, RefusedError, StompError } from "./errors.ts";
+import { connectionLedger, frameBytes, type HoldLedger, type HoldLimits, headerBytes } from "./holdings.ts";
 import {
   type HeartbeatPolicy,
   negotiateHeartbeat,
@@ -21,14 +22,17 @@ import {
   SUPPORTED_VERSIONS,
 } from "./negotiate.ts";
 import { count, countSent, type EndpointStats } from "./stats.ts";
-import { type TransactionLimits, TransactionLog } from "./transactions.ts";
+import { TransactionLog } from "./transactions.ts";
 
 export interface SessionLimits {
   parser: ParserLimits;
-  maxSubscriptions: number;
-  /** Frames parsed but not yet handled (a client pipelining past slow SENDs). */
-  maxQueuedFrames: number;
-  transactions: TransactionLimits;
+  /** Open transactions per connection. */
+  maxTransactions: number;
+  /**
+   * What a client can make the node hold, in counts and bytes, per connection and per user: frames
+   * parsed but not yet handled, frames in open transactions, subscriptions, unacknowledged messages.
+   */
+  holds: HoldLimits;
   /** SEND token bucket per connection. */
   sendRate: { perSec: number; burst: number };
 }
@@ -46,8 +50,11 @@ export interface SessionOptions {
 /** The endpoint as its sessions see it: where they count traffic, and who admits a user's connection. */
 export interface SessionHost {
   readonly stats: EndpointStats;
-  /** Counts an authenticated connection of this user; throws StompError past the per-user limit. */
-  admit(userId: string): void;
+  /**
+   * Counts an authenticated connection of this user and returns the ledger all of the user's
+   * connections here draw on; throws StompError past the per-user connection limit.
+   */
+  admit(userId: string): HoldLedger;
 }
 
 /** A session as its endpoint drives it: bytes in, periodic checks, close. */
@@ -72,6 +79,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   state: SessionState = "connecting";
   admittedUser: string | undefined;
   readonly subscriptions = new Map<string, Subscription>();
+  readonly ledger: HoldLedger;
   private who: Principal | undefined;
   private ownState: S | undefined;
   private readonly openedAt = performance.now();
@@ -80,7 +88,8 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   private sendEveryMs = 0;
   private expectEveryMs = 0;
   private readonly parser: FrameParser;
-  private queue: Frame[] = [];
+  /** Frames parsed and not yet handled, with the bytes each holds in the ledger. */
+  private queue: { frame: Frame; bytes: number }[] = [];
   private draining = false;
   private transactions: TransactionLog | undefined;
   private sendBucket: TokenBucket | undefined;
@@ -97,6 +106,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     private readonly o: SessionOptions,
   ) {
     this.parser = new FrameParser(o.limits.parser, "1.2");
+    this.ledger = connectionLedger(o.limits.holds);
   }
 
   /** Who the connection authenticated as; apps see sessions only once it has. */
@@ -169,8 +179,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   revoke(subscriptionId: string, why: string, extra: Record<string, unknown> = {}): void {
     const sub = this.subscriptions.get(subscriptionId);
     if (!sub || this.state !== "connected") return;
-    this.subscriptions.delete(subscriptionId);
-    this.app.unsubscribe(this, sub);
+    this.dropSubscription(sub);
     const message = `subscription ${subscriptionId} ended: ${why}`;
     if (!this.notify("subscription_revoked", message, { subscription: subscriptionId, ...extra })) {
       this.fail("subscription revoked", message);
@@ -217,14 +226,21 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       }
       throw err;
     }
-    if (frames.length === 0) return;
-    const maxQueued = this.o.limits.maxQueuedFrames;
-    if (this.queue.length + frames.length > maxQueued) {
-      this.fail("too many frames in flight", `at most ${maxQueued} frames may wait`);
-      return;
+    for (const frame of frames) {
+      const bytes = frameBytes(frame);
+      if (!this.ledger.tryTake("queued", 1, bytes)) {
+        // Parsed but not yet handled: a client pipelining far ahead of slow SENDs.
+        const bound = this.o.limits.holds.queued;
+        this.fail(
+          "limit exceeded: frames in flight",
+          `at most ${bound.perConnection.count} frames (${bound.perConnection.bytes} bytes) may wait per connection, ` +
+            `${bound.perUser.count} (${bound.perUser.bytes} bytes) per user`,
+        );
+        return;
+      }
+      this.queue.push({ frame, bytes });
     }
-    for (const f of frames) this.queue.push(f);
-    if (!this.draining) void this.drain();
+    if (this.queue.length > 0 && !this.draining) void this.drain();
   }
 
   onClose(): void {
@@ -233,14 +249,19 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     this.state = "closed";
     this.queue = [];
     this.transactions = undefined; // open transactions are aborted: their frames are discarded
-    if (wasConnected) this.app.closed(this);
+    try {
+      if (wasConnected) this.app.closed(this);
+    } finally {
+      this.ledger.close(); // the user's ledger gets back all this connection held
+    }
   }
 
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0 && (this.state === "connecting" || this.state === "connected")) {
-        const frame = this.queue.shift()!;
+        const { frame, bytes } = this.queue.shift()!;
+        this.ledger.release("queued", 1, bytes);
         count(this.host.stats.framesIn, frame.command);
         try {
           await this.handle(frame);
@@ -284,8 +305,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
         }
         const sub = this.subscriptions.get(id);
         if (!sub) throw new StompError("unknown subscription", `no subscription with id ${id}`);
-        this.subscriptions.delete(id);
-        this.app.unsubscribe(this, sub);
+        this.dropSubscription(sub);
         return this.receipt(frame);
       }
       case "ACK":
@@ -351,8 +371,9 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     if (!hb) throw new StompError("malformed header: heart-beat", "heart-beat must be two integers: cx,cy");
     const principal = await authenticateConnect(h, this.o.verifyToken);
     if (this.state !== "connecting") return;
-    this.host.admit(principal.userId); // throws when the user has too many connections
+    const userLedger = this.host.admit(principal.userId); // throws past the connections per user
     this.admittedUser = principal.userId;
+    this.ledger.attach(userLedger);
     this.who = principal;
     this.sendEveryMs = hb.plan.sendEveryMs;
     this.expectEveryMs = hb.plan.expectEveryMs;
@@ -385,12 +406,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       this.noticeSubscription = id;
       return this.receipt(frame);
     }
-    if (this.subscriptions.size >= this.o.limits.maxSubscriptions) {
-      throw new StompError(
-        "limit exceeded: subscriptions",
-        `at most ${this.o.limits.maxSubscriptions} per connection`,
-      );
-    }
+    this.ledger.take("subscriptions", 1, headerBytes(h));
     const sub: Subscription = { id, destination, ack, headers: h };
     this.subscriptions.set(id, sub);
     let start: (() => void) | undefined;
@@ -398,6 +414,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       start = await this.app.subscribe(this, sub);
     } catch (err) {
       this.subscriptions.delete(id);
+      this.ledger.release("subscriptions", 1, headerBytes(h));
       throw err;
     }
     // The RECEIPT comes first, so a client waiting on it sees the first messages after it.
@@ -405,10 +422,18 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     if (start && this.state === "connected") start();
   }
 
+  /** Ends a subscription on this side: the app lets go of it and the ledger gets its bytes back. */
+  private dropSubscription(sub: Subscription): void {
+    this.subscriptions.delete(sub.id);
+    this.ledger.release("subscriptions", 1, headerBytes(sub.headers));
+    this.app.unsubscribe(this, sub);
+  }
+
   private async commit(frames: Frame[]): Promise<void> {
     for (const f of frames) {
       if (f.command === "SEND") {
-        if (!(await this.trySend(f))) return;
+        // Rate-limited and vetted when it entered the transaction; the app checks it again.
+        if (!(await this.refusable(f, () => this.app.send(this, f)))) return;
       } else {
         const id = (this.version === "1.2" ? f.headers.id : f.headers["message-id"])!;
         this.app.ack(this, id, f.command === "ACK", f.headers.subscription);
@@ -417,18 +442,30 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   }
 
   /** Rate limit, then the app; a refusal becomes a notice or an ERROR (never a silent drop). */
-  private async trySend(frame: Frame): Promise<boolean> {
+  private trySend(frame: Frame): Promise<boolean> {
+    return this.refusable(frame, () => {
+      this.takeSendToken();
+      return this.app.send(this, frame);
+    });
+  }
+
+  /** Throws a rate_limited refusal when the connection's SEND bucket is empty. */
+  private takeSendToken(): void {
+    this.sendBucket ??= new TokenBucket(this.o.limits.sendRate.perSec, this.o.limits.sendRate.burst);
+    const bucket = this.sendBucket;
+    if (bucket.tryTake()) return;
+    this.host.stats.rateLimited++;
+    const retryAfterMs = bucket.msUntil();
+    throw new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, { retryAfterMs });
+  }
+
+  /**
+   * Runs a step that may refuse the SEND: true when it passed; false when it was refused with a
+   * notice on /user/queue/errors; throws (ERROR and close) when the client does not listen there.
+   */
+  private async refusable(frame: Frame, step: () => Promise<void>): Promise<boolean> {
     try {
-      this.sendBucket ??= new TokenBucket(this.o.limits.sendRate.perSec, this.o.limits.sendRate.burst);
-      const bucket = this.sendBucket;
-      if (!bucket.tryTake()) {
-        this.host.stats.rateLimited++;
-        const retryAfterMs = bucket.msUntil();
-        throw new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, {
-          retryAfterMs,
-        });
-      }
-      await this.app.send(this, frame);
+      await step();
       return true;
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
@@ -444,12 +481,25 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   }
 
   private transactionsLog(): TransactionLog {
-    this.transactions ??= new TransactionLog(this.o.limits.transactions);
+    this.transactions ??= new TransactionLog(this.o.limits.maxTransactions, this.ledger);
     return this.transactions;
   }
 
-  private inTransaction(name: string, frame: Frame): void {
-    this.transactionsLog().add(name, frame);
+  /**
+   * Holds a frame for COMMIT. A SEND takes its rate-limit token and is vetted by the app now, so one
+   * that would be refused never waits in memory; the ledger bounds what does.
+   */
+  private async inTransaction(name: string, frame: Frame): Promise<void> {
+    const log = this.transactionsLog();
+    log.require(name);
+    if (frame.command === "SEND") {
+      const vetted = await this.refusable(frame, () => {
+        this.takeSendToken();
+        return this.app.checkSend(this, frame);
+      });
+      if (!vetted || this.state !== "connected") return;
+    }
+    log.add(name, frame);
     this.receipt(frame);
   }
 }
