@@ -12,8 +12,14 @@ export const bucket = (burst: number, refillSec: number): RateLimit => ({ ratePe
  * port (Redis when configured), so a limit holds across http-api replicas.
  */
 export interface ApiLimits {
-  loginByUsername: KeyedLimiter;
+  /** Login attempts per (username, address): what one address may try against one account. */
+  loginByPair: KeyedLimiter;
+  /** Login attempts per address, whatever the username (credential stuffing). */
   loginByIp: KeyedLimiter;
+  /** Login attempts per username from anywhere: the slow backstop against many addresses. */
+  loginByUsername: KeyedLimiter;
+  /** While a username's backstop is empty: one attempt per (username, address) per window. */
+  loginUnderAttack: KeyedLimiter;
   /** Sign-ups per client address: account creation is cheap to abuse and costs a password hash. */
   signupByIp: KeyedLimiter;
   /** Rooms created per user: each is a row, a stream and a line in everyone's Discover list. */
@@ -26,8 +32,10 @@ export interface ApiLimits {
 
 export function apiLimits(make: MakeLimiter, c: Config): ApiLimits {
   return {
-    loginByUsername: make("login-username", bucket(c.LOGIN_USERNAME_BURST, c.LOGIN_USERNAME_REFILL_SEC)),
+    loginByPair: make("login-pair", bucket(c.LOGIN_PAIR_BURST, c.LOGIN_PAIR_REFILL_SEC)),
     loginByIp: make("login-ip", bucket(c.LOGIN_IP_BURST, c.LOGIN_IP_REFILL_SEC)),
+    loginByUsername: make("login-username", bucket(c.LOGIN_USERNAME_BURST, c.LOGIN_USERNAME_REFILL_SEC)),
+    loginUnderAttack: make("login-under-attack", bucket(1, c.LOGIN_UNDER_ATTACK_REFILL_SEC)),
     signupByIp: make("signup-ip", bucket(c.SIGNUP_IP_BURST, c.SIGNUP_IP_REFILL_SEC)),
     roomCreateByUser: make("room-create-user", bucket(c.ROOM_CREATE_BURST, c.ROOM_CREATE_REFILL_SEC)),
     roomActionByUser: make("room-action-user", bucket(c.ROOM_ACTION_BURST, c.ROOM_ACTION_REFILL_SEC)),
@@ -47,6 +55,31 @@ export async function takeOrRefuse(
         retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)),
       });
     }
+  }
+}
+
+const LOGIN_REFUSED = "too many login attempts; retry later";
+
+/**
+ * Login limits an attacker cannot turn against the account's owner. The address and the (username,
+ * address) pair are limited first, so wrong passwords from one address lock out only that address.
+ * Every attempt also draws on the username's bucket, a slow backstop against guessing from many
+ * addresses: while it is empty, each address gets one attempt per LOGIN_UNDER_ATTACK_REFILL_SEC for
+ * that username — the owner, from an address of their own, still gets in with the right password,
+ * and a distributed guesser gets one try per address per window. Taken before the password is
+ * checked, so no answer ever tells a right guess from a refused one.
+ */
+export async function limitLogin(l: ApiLimits, username: string, ip: string): Promise<void> {
+  const pair = `${ip} ${username}`; // usernames never contain a space
+  await takeOrRefuse(
+    [
+      [l.loginByIp, ip],
+      [l.loginByPair, pair],
+    ],
+    LOGIN_REFUSED,
+  );
+  if ((await l.loginByUsername.take(username)) > 0) {
+    await takeOrRefuse([[l.loginUnderAttack, pair]], LOGIN_REFUSED);
   }
 }
 

@@ -69,10 +69,16 @@ export const configSchema = z.object({
   SEND_RATE_PER_SEC: z.coerce.number().positive().max(100_000).default(10),
   SEND_BURST: int(1, 100_000).default(20),
   // Login and sign-up buckets: BURST attempts at once, then one more every REFILL_SEC seconds.
-  LOGIN_USERNAME_BURST: int(1, 100_000).default(5),
-  LOGIN_USERNAME_REFILL_SEC: z.coerce.number().positive().max(86_400).default(20),
+  // Logins: per (username, address) pair and per address; the username-wide bucket is a slow backstop
+  // against guessing from many addresses: once it is empty, each address gets one attempt per
+  // LOGIN_UNDER_ATTACK_REFILL_SEC for that username, so a correct password from a new address passes.
+  LOGIN_PAIR_BURST: int(1, 100_000).default(5),
+  LOGIN_PAIR_REFILL_SEC: z.coerce.number().positive().max(86_400).default(20),
   LOGIN_IP_BURST: int(1, 100_000).default(20),
   LOGIN_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(3),
+  LOGIN_USERNAME_BURST: int(1, 100_000).default(100),
+  LOGIN_USERNAME_REFILL_SEC: z.coerce.number().positive().max(86_400).default(36),
+  LOGIN_UNDER_ATTACK_REFILL_SEC: z.coerce.number().positive().max(86_400).default(300),
   SIGNUP_IP_BURST: int(1, 100_000).default(20),
   SIGNUP_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(10),
   // State-changing room routes: creations per user, other room actions (join, leave, delete, admin)

@@ -104,34 +104,52 @@ describe("POST /api/auth/login", () => {
     expect(Object.keys(res.body.error.fields).sort()).toEqual(["password", "username"]);
   });
 
-  test("429 with Retry-After once a username has used its attempts, from any address", async () => {
+  test("wrong passwords from one address limit that address only: the owner logs in from another", async () => {
     let clock = 1_000_000;
-    api = await startTestApi({
-      now: () => clock,
-      env: { LOGIN_USERNAME_BURST: "2", LOGIN_USERNAME_REFILL_SEC: "10" },
-    });
+    api = await startTestApi({ now: () => clock });
     const { user } = await api.signup();
-    const attempt = (ip: string) =>
-      api.call("POST", "/api/auth/login", {
-        body: { username: user.username, password: "bad-password" },
-        ip,
-      });
-    expect((await attempt("198.51.100.1")).status).toBe(401);
-    expect((await attempt("198.51.100.2")).status).toBe(401);
-    const limited = await attempt("198.51.100.3");
+    const attempt = (password: string, ip: string) =>
+      api.call("POST", "/api/auth/login", { body: { username: user.username, password }, ip });
+    for (let i = 0; i < 5; i++) expect((await attempt("bad-password", "198.51.100.1")).status).toBe(401);
+    const limited = await attempt("bad-password", "198.51.100.1");
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe("rate_limited");
-    expect(limited.headers.get("retry-after")).toBe("10");
-    // The right password is refused too while limited; after the wait it works again.
-    const right = await api.call("POST", "/api/auth/login", {
-      body: { username: user.username, password: "password123" },
+    expect(limited.headers.get("retry-after")).toBe("20");
+    // The account's owner, from their own address, is not locked out by someone else's guesses.
+    expect((await attempt("password123", "203.0.113.50")).status).toBe(200);
+    // Nor, after the wait, is the guesser's address for good.
+    clock += 20_000;
+    expect((await attempt("password123", "198.51.100.1")).status).toBe(200);
+  });
+
+  test("guesses from many addresses empty the username's backstop: then each address gets one try per window", async () => {
+    let clock = 2_000_000;
+    api = await startTestApi({
+      now: () => clock,
+      env: {
+        LOGIN_USERNAME_BURST: "3",
+        LOGIN_USERNAME_REFILL_SEC: "3600",
+        LOGIN_UNDER_ATTACK_REFILL_SEC: "300",
+      },
     });
-    expect(right.status).toBe(429);
-    clock += 10_000;
-    const later = await api.call("POST", "/api/auth/login", {
-      body: { username: user.username, password: "password123" },
-    });
-    expect(later.status).toBe(200);
+    const { user } = await api.signup();
+    const attempt = (password: string, ip: string) =>
+      api.call("POST", "/api/auth/login", { body: { username: user.username, password }, ip });
+    for (const ip of ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) {
+      expect((await attempt("bad-password", ip)).status).toBe(401);
+    }
+    // Backstop empty. A guesser's address has one more try in this window, then waits.
+    expect((await attempt("bad-password", "198.51.100.1")).status).toBe(401);
+    const held = await attempt("bad-password", "198.51.100.1");
+    expect(held.status).toBe(429);
+    expect(held.headers.get("retry-after")).toBe("300");
+    // The owner from a new address passes with the right password, first try.
+    expect((await attempt("password123", "203.0.113.7")).status).toBe(200);
+    // A typo from a new address during the attack costs that address the window.
+    expect((await attempt("bad-password", "203.0.113.8")).status).toBe(401);
+    expect((await attempt("password123", "203.0.113.8")).status).toBe(429);
+    clock += 300_000;
+    expect((await attempt("password123", "203.0.113.8")).status).toBe(200);
   });
 
   test("429 per address across usernames; other addresses are unaffected", async () => {
@@ -147,12 +165,12 @@ describe("POST /api/auth/login", () => {
 });
 
 describe.skipIf(skipWithout("redis"))("login limits across http-api replicas (Redis)", () => {
-  test("two apps share one bucket per username", async () => {
+  test("two apps share one bucket per (username, address)", async () => {
     const prefix = `ratelimit-test-${Date.now().toString(36)}:`;
     const factories = [0, 1].map(() =>
       createRedisLimiterFactory({ url: serviceUrl("redis")!, log: silentLogger, prefix }),
     );
-    const env = { LOGIN_USERNAME_BURST: "2", LOGIN_USERNAME_REFILL_SEC: "100" };
+    const env = { LOGIN_PAIR_BURST: "2", LOGIN_PAIR_REFILL_SEC: "100" };
     const a = await startTestApi({ limiters: factories[0], env });
     const b = await startTestApi({ limiters: factories[1], env });
     for (const f of factories) await f.ready();

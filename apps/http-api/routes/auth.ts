@@ -11,7 +11,7 @@ import {
   requireUser,
 } from "../context.ts";
 import { ApiError, unauthorized } from "../errors.ts";
-import { takeOrRefuse } from "../rate-limits.ts";
+import { limitLogin, takeOrRefuse } from "../rate-limits.ts";
 import { AuthResponseSchema, CredentialsSchema, MeSchema, RefreshRequestSchema } from "../schemas.ts";
 
 const signup = createRoute({
@@ -34,7 +34,9 @@ const login = createRoute({
   path: "/api/auth/login",
   tags: ["auth"],
   summary: "Log in with username and password",
-  description: "Rate limited per username and per client address; 429 carries Retry-After (seconds).",
+  description:
+    "Rate limited per (username, client address) and per client address, with a slow username-wide backstop " +
+    "that still lets each address try once per window; 429 carries Retry-After (seconds).",
   request: { body: jsonBody(CredentialsSchema) },
   responses: {
     200: jsonContent(AuthResponseSchema, "Tokens"),
@@ -98,14 +100,7 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
   app.openapi(login, async (c) => {
     const { username, password } = c.req.valid("json");
     const name = normalizeUsername(username);
-    // The address bucket first, so a flood from one client cannot lock a victim's username by itself.
-    await takeOrRefuse(
-      [
-        [d.limits.loginByIp, c.env?.clientIp ?? "unknown"],
-        [d.limits.loginByUsername, name],
-      ],
-      "too many login attempts; retry later",
-    );
+    await limitLogin(d.limits, name, c.env?.clientIp ?? "unknown");
     const user = await d.stores.users.findByUsername(name);
     if (!user) {
       await d.passwords.verifyNothing(password);
