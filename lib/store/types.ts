@@ -38,7 +38,7 @@ export interface RefreshTokenRecord {
 
 export class ConflictError extends Error {
   constructor(
-    readonly code: "username_taken" | "room_full" | "already_member",
+    readonly code: "username_taken" | "username_confusable" | "room_full" | "already_member",
     message: string,
   ) {
     super(message);
@@ -60,7 +60,11 @@ export type LeaveResult =
     };
 
 export interface UserStore {
-  /** Stores the username normalised (see normalizeUsername). Throws ConflictError("username_taken") when it exists. */
+  /**
+   * Stores the username normalised (see normalizeUsername) with its skeleton (usernameSkeleton).
+   * Throws ConflictError("username_taken") when it exists, ("username_confusable") when a name that
+   * looks the same does.
+   */
   createUser(username: string, passwordHash: string): Promise<User>;
   /** Looks up by the normalised form, so "Alice " finds "alice". */
   findByUsername(username: string): Promise<UserWithSecret | null>;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isValidUsername, normalizeUsername } from "./username.ts";
+import { isValidUsername, normalizeUsername, usernameSkeleton } from "./username.ts";
 
 describe("normalizeUsername", () => {
   test("trims, lowercases and folds compatibility forms", () => {
@@ -21,5 +21,23 @@ describe("isValidUsername", () => {
     expect(isValidUsername("a b")).toBe(false);
     expect(isValidUsername("bob!")).toBe(false);
     expect(isValidUsername("bob@x")).toBe(false);
+  });
+});
+
+describe("usernameSkeleton", () => {
+  const skeleton = (raw: string) => usernameSkeleton(normalizeUsername(raw));
+  test("look-alikes share a skeleton: other scripts' letters, digits for letters, accents", () => {
+    for (const lookalike of ["\u0430lice", "a1ice", "alic\u00e9", "ALICE", "\uff41lice"]) {
+      expect(skeleton(lookalike)).toBe(skeleton("alice"));
+    }
+    expect(skeleton("b\u043eb")).toBe(skeleton("bob"));
+    expect(skeleton("rnary")).toBe(skeleton("mary"));
+    expect(skeleton("user0")).toBe(skeleton("usero"));
+  });
+  test("different names keep different skeletons, in any script", () => {
+    expect(skeleton("alice")).not.toBe(skeleton("alicia"));
+    expect(skeleton("bob")).not.toBe(skeleton("rob"));
+    expect(skeleton("김철수")).not.toBe(skeleton("김철민"));
+    expect(skeleton("김철수")).toBe(skeleton("김철수"));
   });
 });

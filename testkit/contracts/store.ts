@@ -44,6 +44,29 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       expect(await s.users.findById(Bun.randomUUIDv7())).toBeNull();
     });
 
+    test("look-alikes of an existing name are refused (Cyrillic а and о, an accent), also when racing", async () => {
+      const tail = unique();
+      await s.users.createUser(`alice${tail}`, "h");
+      await s.users.createUser(`bob${tail}`, "h");
+      for (const lookalike of [`\u0430lice${tail}`, `b\u043eb${tail}`, `alic\u00e9${tail}`, `ALICE${tail}`]) {
+        const err = await s.users.createUser(lookalike, "h").catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ConflictError);
+        const exact = lookalike.toLowerCase() === `alice${tail}`;
+        expect((err as ConflictError).code).toBe(exact ? "username_taken" : "username_confusable");
+      }
+      // Two sign-ups of look-alikes at once: the unique index lets exactly one in.
+      const other = await fx.openAnother();
+      try {
+        const results = await Promise.allSettled([
+          s.users.createUser(`carol${tail}`, "h"),
+          other.users.createUser(`c\u0430rol${tail}`, "h"),
+        ]);
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
+    });
+
     test("a refresh token is used once; the record shows earlier use; families revoke together", async () => {
       const user = await newUser();
       const familyId = Bun.randomUUIDv7();

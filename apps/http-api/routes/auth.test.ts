@@ -70,6 +70,23 @@ describe("POST /api/auth/signup", () => {
   });
 });
 
+describe("POST /api/auth/signup look-alikes", () => {
+  test("409 username_confusable for `аlice` (Cyrillic а), `bоb` and `alicé` next to alice and bob", async () => {
+    api = await startTestApi();
+    const tail = uniqueName("");
+    await api.signup(`alice${tail}`);
+    await api.signup(`bob${tail}`);
+    for (const name of [`\u0430lice${tail}`, `b\u043eb${tail}`, `alic\u00e9${tail}`]) {
+      const res = await api.call("POST", "/api/auth/signup", {
+        body: { username: name, password: "password123" },
+        ip: "192.0.2.77",
+      });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe("username_confusable");
+    }
+  });
+});
+
 describe("POST /api/auth/login", () => {
   test("200 with a token pair for the right password, any case of the username", async () => {
     api = await startTestApi();

@@ -20,7 +20,9 @@ const signup = createRoute({
   tags: ["auth"],
   summary: "Create an account and log in",
   description:
-    "Usernames are NFKC-normalised, trimmed and lowercased; passwords are 8 to 128 characters. " +
+    "Usernames are NFKC-normalised, trimmed and lowercased; a name that looks like an existing one " +
+    "(Unicode TR39 skeleton: other scripts' look-alike letters, accents) is refused with 409 " +
+    "username_confusable. Passwords are 8 to 128 characters. " +
     "Rate limited per client address; 429 carries Retry-After (seconds).",
   request: { body: jsonBody(CredentialsSchema) },
   responses: {

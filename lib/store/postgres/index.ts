@@ -2,7 +2,7 @@ import postgres from "postgres";
 import type { Stores } from "../types.ts";
 import { migratePostgres } from "./migrate.ts";
 import { postgresRoomStore } from "./rooms.ts";
-import { postgresUserStore } from "./users.ts";
+import { backfillSkeletons, postgresUserStore } from "./users.ts";
 
 export interface PostgresStoreOptions {
   /** Pool size; default 10. */
@@ -21,7 +21,10 @@ export async function createPostgresStores(url: string, opts: PostgresStoreOptio
     connection: opts.schema ? { search_path: opts.schema } : {},
   });
   try {
-    if (opts.migrate ?? true) await migratePostgres(sql);
+    if (opts.migrate ?? true) {
+      await migratePostgres(sql);
+      await backfillSkeletons(sql);
+    }
   } catch (err) {
     await sql.end({ timeout: 1 });
     throw err;

@@ -1,6 +1,7 @@
 import type { Sql } from "postgres";
-import { ConflictError, type RefreshTokenRecord, type User, type UserStore } from "../types.ts";
-import { normalizeUsername } from "../username.ts";
+import type { RefreshTokenRecord, User, UserStore } from "../types.ts";
+import { normalizeUsername, usernameSkeleton } from "../username.ts";
+import { usernameConflict } from "../username-conflict.ts";
 
 interface UserRow {
   id: string;
@@ -35,18 +36,37 @@ const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
 
 export const isUniqueViolation = (err: unknown) => (err as { code?: unknown })?.code === "23505";
 
+/**
+ * Gives rows from before skeletons were stored theirs; a look-alike of an earlier row keeps NULL.
+ * Safe to run from several processes at once (a lost race is a unique violation, skipped).
+ */
+export async function backfillSkeletons(sql: Sql): Promise<void> {
+  const rows = await sql<{ id: string; username: string }[]>`
+    SELECT id, username FROM users WHERE username_skeleton IS NULL`;
+  for (const r of rows) {
+    const skeleton = usernameSkeleton(r.username);
+    await sql`
+      UPDATE users SET username_skeleton = ${skeleton} WHERE id = ${r.id}
+      AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ${skeleton})`.catch((err: unknown) => {
+      if (!isUniqueViolation(err)) throw err;
+    });
+  }
+}
+
 export function postgresUserStore(sql: Sql): UserStore {
   return {
     async createUser(username, passwordHash) {
+      const name = normalizeUsername(username);
       try {
         const [row] = await sql<UserRow[]>`
-          INSERT INTO users (id, username, password_hash)
-          VALUES (${Bun.randomUUIDv7()}, ${normalizeUsername(username)}, ${passwordHash})
+          INSERT INTO users (id, username, username_skeleton, password_hash)
+          VALUES (${Bun.randomUUIDv7()}, ${name}, ${usernameSkeleton(name)}, ${passwordHash})
           RETURNING *`;
         return toUser(row!);
       } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError("username_taken", "that username is taken");
-        throw err;
+        if (!isUniqueViolation(err)) throw err;
+        const [exact] = await sql`SELECT 1 FROM users WHERE username = ${name}`;
+        throw usernameConflict(exact !== undefined);
       }
     },
 

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import type { Stores } from "../types.ts";
 import { sqliteRoomStore } from "./rooms.ts";
 import { migrateSqlite } from "./schema.ts";
-import { sqliteUserStore } from "./users.ts";
+import { backfillSkeletons, sqliteUserStore } from "./users.ts";
 
 /**
  * The embedded stores on one SQLite file (or ":memory:"). WAL lets readers run beside the one writer;
@@ -18,6 +18,7 @@ export function createSqliteStores(path: string): Stores {
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA synchronous = NORMAL");
   migrateSqlite(db);
+  backfillSkeletons(db);
   return {
     users: sqliteUserStore(db),
     rooms: sqliteRoomStore(db),

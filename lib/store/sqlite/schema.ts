@@ -38,6 +38,12 @@ const migrations: string[] = [
   );
   CREATE INDEX memberships_user ON memberships(user_id);
   `,
+  // What a username looks like (usernameSkeleton): unique, so no look-alike of a name can be created,
+  // even by two sign-ups at once. Rows from before have NULL until backfillSkeletons fills them.
+  `
+  ALTER TABLE users ADD COLUMN username_skeleton TEXT;
+  CREATE UNIQUE INDEX users_username_skeleton ON users(username_skeleton);
+  `,
 ];
 
 /** Applies the migrations this database has not seen yet, each in its own immediate transaction. */

@@ -87,3 +87,39 @@ describe("sqlite schema", () => {
     await stores.close();
   });
 });
+
+describe("username skeletons", () => {
+  test("rows from before skeletons get theirs on open; a look-alike pair keeps one NULL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chattalk-store-"));
+    try {
+      const path = join(dir, "x.db");
+      const first = createSqliteStores(path);
+      await first.users.createUser("alice", "h");
+      await first.users.createUser("zed", "h");
+      await first.close();
+      // As a database from before the skeleton column was filled: NULLs, and a look-alike pair.
+      const db = new Database(path);
+      db.exec("UPDATE users SET username_skeleton = NULL");
+      db.exec(
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES ('x', 'аlice', 'h', 'now')",
+      );
+      db.close();
+      const reopened = createSqliteStores(path);
+      const check = new Database(path);
+      const skeletons = check
+        .query("SELECT username, username_skeleton AS s FROM users ORDER BY username")
+        .all();
+      check.close();
+      expect(skeletons).toEqual([
+        { username: "alice", s: "alice" },
+        { username: "zed", s: "zed" },
+        { username: "аlice", s: null },
+      ]);
+      const err = await reopened.users.createUser("alicé", "h").catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe("username_confusable");
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

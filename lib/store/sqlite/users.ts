@@ -1,12 +1,7 @@
 import type { Database } from "bun:sqlite";
-import {
-  ConflictError,
-  type RefreshTokenRecord,
-  type User,
-  type UserStore,
-  type UserWithSecret,
-} from "../types.ts";
-import { normalizeUsername } from "../username.ts";
+import type { RefreshTokenRecord, User, UserStore, UserWithSecret } from "../types.ts";
+import { normalizeUsername, usernameSkeleton } from "../username.ts";
+import { usernameConflict } from "../username-conflict.ts";
 
 interface UserRow {
   id: string;
@@ -40,6 +35,19 @@ function isUniqueViolation(err: unknown): boolean {
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
+/** Gives rows from before skeletons were stored theirs; a look-alike of an earlier row keeps NULL. */
+export function backfillSkeletons(db: Database): void {
+  const rows = db.query("SELECT id, username FROM users WHERE username_skeleton IS NULL").all() as {
+    id: string;
+    username: string;
+  }[];
+  const update = db.query(
+    `UPDATE users SET username_skeleton = $skeleton WHERE id = $id
+     AND NOT EXISTS (SELECT 1 FROM users WHERE username_skeleton = $skeleton)`,
+  );
+  for (const r of rows) update.run({ id: r.id, skeleton: usernameSkeleton(r.username) });
+}
+
 export function sqliteUserStore(db: Database): UserStore {
   return {
     async createUser(username, passwordHash) {
@@ -51,11 +59,15 @@ export function sqliteUserStore(db: Database): UserStore {
       };
       try {
         db.query(
-          "INSERT INTO users (id, username, password_hash, created_at) VALUES ($id, $username, $password_hash, $created_at)",
-        ).run({ ...row });
+          `INSERT INTO users (id, username, username_skeleton, password_hash, created_at)
+           VALUES ($id, $username, $skeleton, $password_hash, $created_at)`,
+        ).run({ ...row, skeleton: usernameSkeleton(row.username) });
       } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError("username_taken", "that username is taken");
-        throw err;
+        if (!isUniqueViolation(err)) throw err;
+        const exact = db
+          .query("SELECT 1 FROM users WHERE username = $username")
+          .get({ username: row.username });
+        throw usernameConflict(exact !== null);
       }
       return toUser(row);
     },
