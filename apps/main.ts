@@ -6,7 +6,7 @@
 
 import { createBackends } from "../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
-import { serveOptions } from "../lib/config/serve.ts";
+import { operatorMounts, serveOptions } from "../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
 import { staticDirMount } from "../lib/http/static-dir.ts";
 import { createLogger } from "../lib/log/index.ts";
@@ -50,11 +50,12 @@ metrics.observeEndpoint("ws", ws.endpoint);
 metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
 metrics.observeEpochConflicts(() => ws.epochs.conflicts);
+const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv) => ws.endpoint.upgrade(req, srv) },
   { prefix: "/presence", handle: (req, srv) => presence.endpoint.upgrade(req, srv) },
   ...httpApiMounts(api),
-  metricsMount(metrics),
+  ...operator.appMounts,
   config.WEB_DIR ? staticDirMount(config.WEB_DIR) : await createWebMount(),
 ]);
 ws.endpoint.attach(server);
@@ -64,6 +65,7 @@ log("info", "ChatTalk is up", { url: `http://${server.hostname}:${server.port}/`
 stopOnSignal(async () => {
   await Promise.all([ws.stop(), presence.stop()]);
   server.stop(true);
+  operator.listener?.stop(true);
   await backends.close();
   await metrics.close();
 }, log);

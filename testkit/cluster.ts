@@ -7,6 +7,7 @@ import { MongoClient } from "mongodb";
 import { parseExposition, type Sample, sumSamples } from "../lib/metrics/index.ts";
 import { isAlive, portFree, supervisorAlive } from "../scripts/cluster.d/procs.ts";
 import { type ClusterState, loadState, REPO, wsNodes } from "../scripts/cluster.d/state.ts";
+import { TEST_PASSWORD } from "./credentials.ts";
 import { eventually } from "./eventually.ts";
 
 /** A cluster of its own for one test file: own directory, base port, Kafka topic and MongoDB database. */
@@ -152,7 +153,7 @@ export async function signup(c: TestCluster, name: string): Promise<TestUser> {
   const username = `${name}${Math.random().toString(36).slice(2, 8)}`;
   const r = await api<{ user: { id: string }; accessToken: string }>(c, "/api/auth/signup", {
     username,
-    password: "correct horse battery",
+    password: TEST_PASSWORD,
   });
   return { id: r.user.id, username, token: r.accessToken };
 }

@@ -1,8 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type AppProcess, startAppProcess } from "./app-process.ts";
-
-/** A password every policy accepts, for test sign-ups. */
-export const TEST_PASSWORD = "quiet walrus drinks 4 teas";
+import { TEST_PASSWORD } from "./credentials.ts";
 
 /**
  * The one-process app as a child process on embedded adapters only (whatever services the test run

@@ -15,6 +15,7 @@ import { parseConfig } from "../lib/config/index.ts";
 import { createMemoryLimiterFactory } from "../lib/ratelimit/memory.ts";
 import { createSqliteStores } from "../lib/store/sqlite/index.ts";
 import type { Stores } from "../lib/store/types.ts";
+import { TEST_PASSWORD } from "./credentials.ts";
 
 export interface TestApi {
   app: ReturnType<typeof createHttpApi>;
@@ -30,7 +31,14 @@ export interface TestApi {
   call(
     method: string,
     path: string,
-    opts?: { body?: unknown; token?: string; ip?: string; headers?: Record<string, string> },
+    opts?: {
+      body?: unknown;
+      token?: string;
+      ip?: string;
+      headers?: Record<string, string>;
+      /** As a direct local request (operator details shown). */
+      operator?: boolean;
+    },
     // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON response fields
   ): Promise<{ status: number; body: any; headers: Headers }>;
   signup(
@@ -110,7 +118,14 @@ export async function startTestApi(
         headers["content-type"] ??= "application/json";
         body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
       }
-      const res = await app.request(path, { method, headers, body }, { clientIp: opts.ip ?? "192.0.2.1" });
+      const res = await app.request(
+        path,
+        { method, headers, body },
+        {
+          clientIp: opts.ip ?? "192.0.2.1",
+          operator: opts.operator ?? false,
+        },
+      );
       const text = await res.text();
       let parsed: unknown = text;
       if ((res.headers.get("content-type") ?? "").includes("json")) parsed = JSON.parse(text);
@@ -121,7 +136,7 @@ export async function startTestApi(
       const n = ++signups;
       const ip = `198.18.${(n >> 8) & 255}.${n & 255}`;
       const res = await api.call("POST", "/api/auth/signup", {
-        body: { username, password: "password123" },
+        body: { username, password: TEST_PASSWORD },
         ip,
       });
       if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -20,7 +20,8 @@ import { ErrorSchema } from "./schemas.ts";
  * X-Forwarded-For hop when TRUST_PROXY), so the app itself never trusts a header.
  */
 export interface ApiEnv {
-  Bindings: { clientIp?: string };
+  /** `operator`: a direct local request (lib/http/operator.ts), which may see operator details. */
+  Bindings: { clientIp?: string; operator?: boolean };
   Variables: { user: AccessPrincipal };
 }
 

@@ -2,7 +2,7 @@
 
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
-import { serveOptions } from "../../lib/config/serve.ts";
+import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -23,7 +23,8 @@ const app = createHttpApi({
   log,
 });
 await backends.limiters.ready(); // so the first logins are already counted across replicas
-const server = serveMounts(serveOptions(config), [...httpApiMounts(app), metricsMount(metrics)]);
+const operator = operatorMounts(config, [metricsMount(metrics)]);
+const server = serveMounts(serveOptions(config), [...httpApiMounts(app), ...operator.appMounts]);
 log("info", "http-api listening", {
   url: `http://${server.hostname}:${server.port}/api`,
   node: backends.nodeId,
@@ -31,6 +32,7 @@ log("info", "http-api listening", {
 
 stopOnSignal(async () => {
   await server.stop();
+  operator.listener?.stop(true);
   await backends.close();
   await metrics.close();
 }, log);

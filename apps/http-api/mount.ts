@@ -1,3 +1,4 @@
+import { isDirectLocal } from "../../lib/http/operator.ts";
 import type { Mount } from "../../lib/http/serve.ts";
 import type { ApiApp } from "./context.ts";
 
@@ -6,6 +7,7 @@ import type { ApiApp } from "./context.ts";
  * (socket peer, or X-Forwarded-For when TRUST_PROXY) reaches the app as `env.clientIp`.
  */
 export function httpApiMounts(app: ApiApp): Mount[] {
-  const handle: Mount["handle"] = (req, _server, ip) => app.fetch(req, { clientIp: ip });
+  const handle: Mount["handle"] = (req, server, ip) =>
+    app.fetch(req, { clientIp: ip, operator: isDirectLocal(req, server) });
   return ["/api", "/healthz", "/readyz"].map((prefix) => ({ prefix, handle }));
 }

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../../lib/auth/password.ts";
+import { passwordProblem } from "../../lib/auth/password-policy.ts";
 import { isValidUsername, normalizeUsername } from "../../lib/store/username.ts";
 
 /** Request and response shapes: validation and the OpenAPI document both come from these. */
@@ -35,6 +36,19 @@ export const PasswordSchema = z
 export const CredentialsSchema = z
   .object({ username: UsernameSchema, password: PasswordSchema })
   .openapi("Credentials");
+
+/**
+ * A sign-up: the password must also pass the policy (not among the most common, not a repetition or
+ * a simple run, not containing the username). Login takes any password, so old accounts still work.
+ */
+export const SignupSchema = CredentialsSchema.superRefine(({ username, password }, ctx) => {
+  const problem = passwordProblem(password, normalizeUsername(username));
+  if (problem) ctx.addIssue({ code: "custom", path: ["password"], message: problem });
+}).openapi("Signup", {
+  description:
+    "password: 8 to 128 characters, not one of the most common passwords, not a repetition of a few " +
+    "characters or a simple run (12345678), not containing the username",
+});
 
 export const RefreshRequestSchema = z
   .object({ refreshToken: z.string().min(1).max(256) })

@@ -2,7 +2,7 @@
 
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
-import { serveOptions } from "../../lib/config/serve.ts";
+import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -23,12 +23,13 @@ const node = createPresenceNode({
 await node.start();
 const metrics = createMetrics({ app: "presence-node", node: backends.nodeId });
 metrics.observeEndpoint("presence", node.endpoint);
+const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   ...presenceNodeMounts(node, async () => {
     await backends.stores.ping();
     return true;
   }),
-  metricsMount(metrics),
+  ...operator.appMounts,
 ]);
 node.endpoint.attach(server);
 log("info", "presence-node listening", {
@@ -39,6 +40,7 @@ log("info", "presence-node listening", {
 stopOnSignal(async () => {
   await node.stop();
   server.stop(true);
+  operator.listener?.stop(true);
   await backends.close();
   await metrics.close();
 }, log);

@@ -2,7 +2,7 @@
 
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
-import { serveOptions } from "../../lib/config/serve.ts";
+import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
 import { createLogger } from "../../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../../lib/metrics/index.ts";
@@ -18,12 +18,13 @@ await node.start();
 metrics.observeEndpoint("ws", node.endpoint);
 metrics.observeDeliveries(() => node.hub.delivered);
 metrics.observeEpochConflicts(() => node.epochs.conflicts);
+const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   ...wsNodeMounts(node, async () => {
     await Promise.all([backends.stores.ping(), backends.backlog.ping()]);
     return true;
   }),
-  metricsMount(metrics),
+  ...operator.appMounts,
 ]);
 node.endpoint.attach(server);
 log("info", "ws-node listening", { url: `ws://${server.hostname}:${server.port}/ws`, node: backends.nodeId });
@@ -34,6 +35,7 @@ process.on("SIGUSR2", () => void node.shed(0.1));
 stopOnSignal(async () => {
   await node.stop();
   server.stop(true);
+  operator.listener?.stop(true);
   await backends.close();
   await metrics.close();
 }, log);

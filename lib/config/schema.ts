@@ -117,6 +117,9 @@ export const configSchema = z.object({
   PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
+  // /metrics: unset, on the app port for direct local requests only; set, on its own listener here.
+  METRICS_PORT: int(0, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -17,7 +17,8 @@ export interface ServeOptions<T> {
   port: number;
   /** Take the client's address from X-Forwarded-For (behind nginx). */
   trustProxy: boolean;
-  websocket: WebSocketHandler<T>;
+  /** For a server with WebSocket mounts. */
+  websocket?: WebSocketHandler<T>;
 }
 
 function matches(path: string, prefix: string): boolean {
@@ -37,7 +38,8 @@ export function serveMounts<T>(options: ServeOptions<T>, mounts: Mount<T>[]): Se
       if (!mount) return jsonError(404, "not_found", `no route for ${path}`);
       return mount.handle(req, srv, clientIp(req, srv, options.trustProxy));
     },
-    websocket: options.websocket,
+    // A server without WebSocket mounts never upgrades; Bun still wants a handler.
+    websocket: options.websocket ?? { message() {} },
     error(err) {
       // Details stay in the log; clients get the JSON error shape without internals.
       process.stderr.write(

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createTokenService } from "../../../lib/auth/tokens.ts";
 import { silentLogger } from "../../../lib/log/index.ts";
 import { createRedisLimiterFactory } from "../../../lib/ratelimit/redis.ts";
+import { TEST_PASSWORD } from "../../../testkit/credentials.ts";
 import { startTestApi, type TestApi, uniqueName } from "../../../testkit/http-api.ts";
 import { serviceUrl, skipWithout } from "../../../testkit/services.ts";
 
@@ -15,7 +16,7 @@ describe("POST /api/auth/signup", () => {
     api = await startTestApi();
     const name = uniqueName("Alice");
     const res = await api.call("POST", "/api/auth/signup", {
-      body: { username: ` ${name} `, password: "password123" },
+      body: { username: ` ${name} `, password: TEST_PASSWORD },
     });
     expect(res.status).toBe(201);
     expect(res.body.user).toEqual({ id: expect.any(String), username: name.toLowerCase() });
@@ -63,7 +64,7 @@ describe("POST /api/auth/signup", () => {
     const name = uniqueName("carol");
     await api.signup(name);
     const res = await api.call("POST", "/api/auth/signup", {
-      body: { username: name.toUpperCase(), password: "password123" },
+      body: { username: name.toUpperCase(), password: TEST_PASSWORD },
     });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("username_taken");
@@ -78,7 +79,7 @@ describe("POST /api/auth/signup look-alikes", () => {
     await api.signup(`bob${tail}`);
     for (const name of [`\u0430lice${tail}`, `b\u043eb${tail}`, `alic\u00e9${tail}`]) {
       const res = await api.call("POST", "/api/auth/signup", {
-        body: { username: name, password: "password123" },
+        body: { username: name, password: TEST_PASSWORD },
         ip: "192.0.2.77",
       });
       expect(res.status).toBe(409);
@@ -92,7 +93,7 @@ describe("POST /api/auth/login", () => {
     api = await startTestApi();
     const { user } = await api.signup();
     const res = await api.call("POST", "/api/auth/login", {
-      body: { username: user.username.toUpperCase(), password: "password123" },
+      body: { username: user.username.toUpperCase(), password: TEST_PASSWORD },
     });
     expect(res.status).toBe(200);
     expect(res.body.user).toEqual(user);
@@ -106,7 +107,7 @@ describe("POST /api/auth/login", () => {
       body: { username: user.username, password: "wrong-pass" },
     });
     const unknown = await api.call("POST", "/api/auth/login", {
-      body: { username: "nobody-x", password: "password123" },
+      body: { username: "nobody-x", password: TEST_PASSWORD },
     });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
@@ -133,10 +134,10 @@ describe("POST /api/auth/login", () => {
     expect(limited.body.error.code).toBe("rate_limited");
     expect(limited.headers.get("retry-after")).toBe("20");
     // The account's owner, from their own address, is not locked out by someone else's guesses.
-    expect((await attempt("password123", "203.0.113.50")).status).toBe(200);
+    expect((await attempt(TEST_PASSWORD, "203.0.113.50")).status).toBe(200);
     // Nor, after the wait, is the guesser's address for good.
     clock += 20_000;
-    expect((await attempt("password123", "198.51.100.1")).status).toBe(200);
+    expect((await attempt(TEST_PASSWORD, "198.51.100.1")).status).toBe(200);
   });
 
   test("guesses from many addresses empty the username's backstop: then each address gets one try per window", async () => {
@@ -161,18 +162,18 @@ describe("POST /api/auth/login", () => {
     expect(held.status).toBe(429);
     expect(held.headers.get("retry-after")).toBe("300");
     // The owner from a new address passes with the right password, first try.
-    expect((await attempt("password123", "203.0.113.7")).status).toBe(200);
+    expect((await attempt(TEST_PASSWORD, "203.0.113.7")).status).toBe(200);
     // A typo from a new address during the attack costs that address the window.
     expect((await attempt("bad-password", "203.0.113.8")).status).toBe(401);
-    expect((await attempt("password123", "203.0.113.8")).status).toBe(429);
+    expect((await attempt(TEST_PASSWORD, "203.0.113.8")).status).toBe(429);
     clock += 300_000;
-    expect((await attempt("password123", "203.0.113.8")).status).toBe(200);
+    expect((await attempt(TEST_PASSWORD, "203.0.113.8")).status).toBe(200);
   });
 
   test("429 per address across usernames; other addresses are unaffected", async () => {
     api = await startTestApi({ now: () => 5, env: { LOGIN_IP_BURST: "3", LOGIN_IP_REFILL_SEC: "2" } });
     const attempt = (username: string, ip: string) =>
-      api.call("POST", "/api/auth/login", { body: { username, password: "password123" }, ip });
+      api.call("POST", "/api/auth/login", { body: { username, password: TEST_PASSWORD }, ip });
     for (const name of ["aaa", "bbb", "ccc"]) expect((await attempt(name, "203.0.113.9")).status).toBe(401);
     const limited = await attempt("ddd", "203.0.113.9");
     expect(limited.status).toBe(429);
@@ -213,7 +214,7 @@ describe("POST /api/auth/signup limits", () => {
   test("429 with Retry-After once an address has used its sign-ups; other addresses are unaffected", async () => {
     api = await startTestApi({ now: () => 7, env: { SIGNUP_IP_BURST: "2", SIGNUP_IP_REFILL_SEC: "5" } });
     const signup = (username: string, ip: string) =>
-      api.call("POST", "/api/auth/signup", { body: { username, password: "password123" }, ip });
+      api.call("POST", "/api/auth/signup", { body: { username, password: TEST_PASSWORD }, ip });
     expect((await signup("first", "192.0.2.1")).status).toBe(201);
     expect((await signup("second", "192.0.2.1")).status).toBe(201);
     const limited = await signup("third", "192.0.2.1");
@@ -307,5 +308,42 @@ describe("GET /api/me", () => {
     const tampered = await api.call("GET", "/api/me", { token: `${h}.${p}.${s!.slice(0, -2)}AA` });
     expect(tampered.status).toBe(401);
     expect(tampered.body.error.code).toBe("token_invalid");
+  });
+});
+
+describe("POST /api/auth/signup password policy", () => {
+  test("400 with a clear field message for common, repetitive, sequential or username-bearing passwords", async () => {
+    api = await startTestApi();
+    const cases: [string, string][] = [
+      ["12345678", "most common"],
+      ["password123", "most common"],
+      ["aaaaaaaa", "most common"],
+      ["zzzzzzzzzzzz", "too few different characters"],
+      ["ghijklmnop", "simple sequence"],
+    ];
+    for (const [password, why] of cases) {
+      const res = await api.call("POST", "/api/auth/signup", {
+        body: { username: uniqueName("p"), password },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("validation_failed");
+      expect(res.body.error.fields.password).toContain(why);
+    }
+    const name = uniqueName("mina");
+    const own = await api.call("POST", "/api/auth/signup", {
+      body: { username: name, password: `${name}-rocks!` },
+    });
+    expect(own.body.error.fields.password).toBe("must not contain your username");
+  });
+
+  test("login is not held to the policy: accounts with older, weaker passwords still log in", async () => {
+    api = await startTestApi();
+    const name = uniqueName("old");
+    await api.stores.users.createUser(
+      name,
+      await Bun.password.hash("12345678", { algorithm: "argon2id", memoryCost: 1024, timeCost: 1 }),
+    );
+    const res = await api.call("POST", "/api/auth/login", { body: { username: name, password: "12345678" } });
+    expect(res.status).toBe(200);
   });
 });

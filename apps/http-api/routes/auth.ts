@@ -12,7 +12,13 @@ import {
 } from "../context.ts";
 import { ApiError, unauthorized } from "../errors.ts";
 import { limitLogin, takeOrRefuse } from "../rate-limits.ts";
-import { AuthResponseSchema, CredentialsSchema, MeSchema, RefreshRequestSchema } from "../schemas.ts";
+import {
+  AuthResponseSchema,
+  CredentialsSchema,
+  MeSchema,
+  RefreshRequestSchema,
+  SignupSchema,
+} from "../schemas.ts";
 
 const signup = createRoute({
   method: "post",
@@ -22,9 +28,10 @@ const signup = createRoute({
   description:
     "Usernames are NFKC-normalised, trimmed and lowercased; a name that looks like an existing one " +
     "(Unicode TR39 skeleton: other scripts' look-alike letters, accents) is refused with 409 " +
-    "username_confusable. Passwords are 8 to 128 characters. " +
+    "username_confusable. Passwords are 8 to 128 characters and must not be among the most common " +
+    "passwords, a repetition or a simple run, or contain the username (400 names the reason). " +
     "Rate limited per client address; 429 carries Retry-After (seconds).",
-  request: { body: jsonBody(CredentialsSchema) },
+  request: { body: jsonBody(SignupSchema) },
   responses: {
     201: jsonContent(AuthResponseSchema, "Created; tokens for the new user"),
     ...errorResponses(400, 409, 429),

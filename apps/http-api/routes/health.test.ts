@@ -22,10 +22,14 @@ describe("health", () => {
   test("GET /readyz is 503 naming what is down", async () => {
     api = await startTestApi();
     await api.stores.close();
-    const res = await api.call("GET", "/readyz");
+    const res = await api.call("GET", "/readyz", { operator: true });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("not_ready");
     expect(res.body.error.message).toContain("stores");
     expect(res.body.error.message).not.toContain("backlog");
+    // Anyone else learns only that the app is not ready.
+    const outside = await api.call("GET", "/readyz");
+    expect(outside.status).toBe(503);
+    expect(outside.body.error.message).toBe("a dependency is not reachable");
   });
 });

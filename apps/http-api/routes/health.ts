@@ -25,7 +25,11 @@ export function registerHealthRoutes(app: ApiApp, d: RouteDeps): void {
   app.openapi(readyz, async (c) => {
     const checks = await Promise.allSettled([d.stores.ping(), d.backlog.ping()]);
     const down = ["stores", "backlog"].filter((_, i) => checks[i]!.status === "rejected");
-    if (down.length) throw new ApiError(503, "not_ready", `not reachable: ${down.join(", ")}`);
+    if (down.length) {
+      // Which backend is down is for an operator on the machine, not for the world.
+      const what = c.env?.operator ? `not reachable: ${down.join(", ")}` : "a dependency is not reachable";
+      throw new ApiError(503, "not_ready", what);
+    }
     return c.json({ status: "ready" }, 200);
   });
 }
