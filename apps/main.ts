@@ -52,8 +52,8 @@ metrics.observeDeliveries(() => ws.hub.delivered);
 metrics.observeEpochConflicts(() => ws.epochs.conflicts);
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
-  { prefix: "/ws", handle: (req, srv) => ws.endpoint.upgrade(req, srv) },
-  { prefix: "/presence", handle: (req, srv) => presence.endpoint.upgrade(req, srv) },
+  { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },
+  { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
   ...httpApiMounts(api),
   ...operator.appMounts,
   config.WEB_DIR ? staticDirMount(config.WEB_DIR) : await createWebMount(),

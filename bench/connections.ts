@@ -125,6 +125,9 @@ export default async function run(): Promise<string> {
         LOG_LEVEL: "warn",
         // The schema's ceiling; each of the USERS users holds 100.
         MAX_CONNECTIONS_PER_USER: "10000",
+        // Every client comes from this machine's one address.
+        WS_MAX_CONNECTIONS: "100000",
+        WS_MAX_CONNECTIONS_PER_IP: "100000",
       },
       tokensFile,
     );

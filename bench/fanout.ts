@@ -91,6 +91,8 @@ export default async function run(): Promise<string> {
   try {
     harness = await startWsHarness({
       MAX_CONNECTIONS_PER_USER: "10000",
+      // Every subscriber comes from this machine's one address.
+      WS_MAX_CONNECTIONS_PER_IP: "100000",
       HEARTBEAT_MIN_CLIENT_MS: "1000",
       SEND_BUFFER_LIMIT_BYTES: String(BUFFER_LIMIT),
       SEND_RATE_PER_SEC: "100000",

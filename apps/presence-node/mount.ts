@@ -5,7 +5,7 @@ import type { PresenceNode } from "./node.ts";
 /** The presence node at /presence, with health endpoints; /readyz fails while presence is degraded. */
 export function presenceNodeMounts(node: PresenceNode, ready: () => Promise<boolean>): Mount[] {
   return [
-    { prefix: "/presence", handle: (req, server) => node.endpoint.upgrade(req, server) },
+    { prefix: "/presence", handle: (req, server, ip) => node.endpoint.upgrade(req, server, ip) },
     ...healthMounts(async () => ({ stores: await ready().catch(() => false), presence: node.healthy })),
   ];
 }

@@ -117,6 +117,16 @@ export const configSchema = z.object({
   PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
+  // What the process holds against slow or numerous clients (per address: the socket's peer, or the
+  // X-Forwarded-For hop with TRUST_PROXY): HTTP requests in flight, WebSockets open, how long a
+  // request body may take, how long an idle HTTP connection stays, the largest request body.
+  HTTP_MAX_REQUESTS_IN_FLIGHT: int(1, 1_000_000).default(1024),
+  HTTP_MAX_REQUESTS_IN_FLIGHT_PER_IP: int(1, 1_000_000).default(64),
+  WS_MAX_CONNECTIONS: int(1, 10_000_000).default(10_000),
+  WS_MAX_CONNECTIONS_PER_IP: int(1, 10_000_000).default(200),
+  HTTP_BODY_TIMEOUT_SEC: int(1, 3600).default(10),
+  HTTP_IDLE_TIMEOUT_SEC: int(1, 255).default(30),
+  HTTP_MAX_BODY_BYTES: int(1024, 1 << 30).default(1024 * 1024),
   // /metrics: unset, on the app port for direct local requests only; set, on its own listener here.
   METRICS_PORT: int(0, 65535).optional(),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),

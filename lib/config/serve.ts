@@ -12,6 +12,16 @@ export function serveOptions(config: Config): ServeOptions<ConnData> {
     port: config.PORT,
     trustProxy: config.TRUST_PROXY,
     websocket: stompWebSocket(stompSocketLimits(config)),
+    limits: {
+      requests: {
+        total: config.HTTP_MAX_REQUESTS_IN_FLIGHT,
+        perIp: config.HTTP_MAX_REQUESTS_IN_FLIGHT_PER_IP,
+      },
+      sockets: { total: config.WS_MAX_CONNECTIONS, perIp: config.WS_MAX_CONNECTIONS_PER_IP },
+      bodyTimeoutSec: config.HTTP_BODY_TIMEOUT_SEC,
+      idleTimeoutSec: config.HTTP_IDLE_TIMEOUT_SEC,
+      maxBodyBytes: config.HTTP_MAX_BODY_BYTES,
+    },
   };
 }
 

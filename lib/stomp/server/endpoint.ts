@@ -44,15 +44,18 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
     this.server = server;
   }
 
-  /** Upgrades a request to a STOMP WebSocket; returns a Response only when it refuses. */
-  upgrade(req: Request, server: Server<ConnData>): Response | undefined {
+  /**
+   * Upgrades a request to a STOMP WebSocket; returns a Response only when it refuses. `clientIp` is
+   * the address the server counts the socket under (serveMounts passes it to every mount).
+   */
+  upgrade(req: Request, server: Server<ConnData>, clientIp: string): Response | undefined {
     if (!this.accepting) return jsonError(503, "shutting_down", "this node is draining; connect to another");
     const offered = req.headers.get("sec-websocket-protocol");
     const subprotocol = selectSubprotocol(offered);
     if (offered && !subprotocol) {
       return jsonError(400, "unsupported_subprotocol", "offer v12.stomp, v11.stomp or v10.stomp, or none");
     }
-    const data: ConnData = { owner: this };
+    const data: ConnData = { owner: this, clientIp };
     const headers = subprotocol ? { "Sec-WebSocket-Protocol": subprotocol } : undefined;
     if (server.upgrade(req, { data, headers })) return undefined;
     return jsonError(426, "upgrade_required", "expected a WebSocket upgrade request");

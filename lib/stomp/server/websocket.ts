@@ -4,6 +4,8 @@ import type { ServerSession } from "./session.ts";
 /** Per-socket data Bun keeps for us: the endpoint that upgraded it, so several endpoints share one server. */
 export interface ConnData {
   owner: SocketOwner;
+  /** The client address the server counted this socket under (lib/http/serve.ts caps per address). */
+  clientIp: string;
   /** Set when the socket opens. */
   session?: ServerSession;
 }
