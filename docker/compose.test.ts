@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { configSchema, parseConfig } from "../lib/config/index.ts";
 import {
   healthDirectives,
+  nginxSecurityHeaders,
   renderTemplate,
   type TemplateVars,
   templatePlaceholders,
@@ -155,6 +156,7 @@ describe("docker/compose.yaml", () => {
     expect(env.CHATTALK_PRESENCE_SERVER).toBe(`presence-node:${port("presence-node")}`);
     expect(env.CHATTALK_API_SERVER).toBe(`http-api:${port("http-api")}`);
     expect(env.CHATTALK_HEALTH).toBe(healthDirectives(undefined));
+    expect(env.CHATTALK_SECURITY_HEADERS).toBe(nginxSecurityHeaders());
     expect(services.nginx!.ports).toEqual([`8080:${env.CHATTALK_LISTEN}`]);
     const conf = renderTemplate(template, env as unknown as TemplateVars);
     expect(conf).toContain("server ws-node-3:3000 max_fails=2 fail_timeout=10s;");

@@ -17,6 +17,27 @@ const brokers = z
   .string()
   .transform((v) => v.split(",").map((s) => s.trim()))
   .refine((list) => list.every((b) => /^[\w.-]+:\d{1,5}$/.test(b)), "must be host:port[,host:port...]");
+/** Comma-separated origins (`scheme://host[:port]`), or `*`. */
+const origins = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) =>
+      list.every((o) => {
+        if (o === "*") return true;
+        try {
+          return new URL(o).origin === o;
+        } catch {
+          return false;
+        }
+      }),
+    "must be origins like https://chat.example.com[,https://other.example], or *",
+  );
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /**
@@ -117,6 +138,9 @@ export const configSchema = z.object({
   PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
+  // Pages of these origins may open WebSockets, besides the request's own host; no Origin (a
+  // non-browser client) is always allowed.
+  ALLOWED_ORIGINS: origins.default([]),
   // What the process holds against slow or numerous clients (per address: the socket's peer, or the
   // X-Forwarded-For hop with TRUST_PROXY): HTTP requests in flight, WebSockets open, how long a
   // request body may take, how long an idle HTTP connection stays, the largest request body.

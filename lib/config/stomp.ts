@@ -23,6 +23,7 @@ export function stompEndpointSettings(config: Config): EndpointSettings {
     heartbeat: { serverMs: config.HEARTBEAT_MS, minClientMs: config.HEARTBEAT_MIN_CLIENT_MS },
     connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
     maxConnectionsPerUser: config.MAX_CONNECTIONS_PER_USER,
+    allowedOrigins: config.ALLOWED_ORIGINS,
   };
 }
 

@@ -3,6 +3,7 @@ import { errorFields, type Logger } from "../log/index.ts";
 import { clientIp } from "./client-ip.ts";
 import { type Caps, ConnectionCounter, type Refusal } from "./connection-caps.ts";
 import { jsonError } from "./json-error.ts";
+import { withSecurityHeaders } from "./security-headers.ts";
 
 /**
  * A piece of an app mounted at a path prefix. `handle` may upgrade the request to a WebSocket
@@ -84,42 +85,46 @@ export function serveMounts<T extends SocketData>(options: ServeOptions<T>, moun
   const sockets = new ConnectionCounter(limits.sockets);
   const ordered = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
   const ws = options.websocket;
+  const route = async (req: Request, srv: Server<T>): Promise<Response | undefined> => {
+    const path = new URL(req.url).pathname;
+    const mount = ordered.find((m) => matches(path, m.prefix));
+    if (!mount) return jsonError(404, "not_found", `no route for ${path}`);
+    const ip = clientIp(req, srv, options.trustProxy);
+    if (isUpgrade(req)) {
+      // Counted when the socket opens (Bun opens it inside upgrade()), released when it closes.
+      const refused = sockets.refusal(ip);
+      if (refused) return full(refused, "connections");
+      return mount.handle(req, srv, ip);
+    }
+    const refused = requests.tryAcquire(ip);
+    if (refused) return full(refused, "requests in flight");
+    try {
+      let request = req;
+      if (hasBody(req)) {
+        srv.timeout(req, limits.bodyTimeoutSec);
+        let body: ArrayBuffer;
+        try {
+          body = await req.arrayBuffer();
+        } catch {
+          // Cut off at the deadline (or the client went away): the connection is gone already.
+          return jsonError(408, "request_timeout", "the request body did not arrive in time");
+        }
+        srv.timeout(req, limits.idleTimeoutSec);
+        request = new Request(req.url, { method: req.method, headers: req.headers, body });
+      }
+      return await mount.handle(request, srv, ip);
+    } finally {
+      requests.release(ip);
+    }
+  };
   const server = Bun.serve<T>({
     hostname: options.hostname,
     port: options.port,
     idleTimeout: limits.idleTimeoutSec,
     maxRequestBodySize: limits.maxBodyBytes,
     async fetch(req, srv) {
-      const path = new URL(req.url).pathname;
-      const mount = ordered.find((m) => matches(path, m.prefix));
-      if (!mount) return jsonError(404, "not_found", `no route for ${path}`);
-      const ip = clientIp(req, srv, options.trustProxy);
-      if (isUpgrade(req)) {
-        // Counted when the socket opens (Bun opens it inside upgrade()), released when it closes.
-        const refused = sockets.refusal(ip);
-        if (refused) return full(refused, "connections");
-        return mount.handle(req, srv, ip);
-      }
-      const refused = requests.tryAcquire(ip);
-      if (refused) return full(refused, "requests in flight");
-      try {
-        let request = req;
-        if (hasBody(req)) {
-          srv.timeout(req, limits.bodyTimeoutSec);
-          let body: ArrayBuffer;
-          try {
-            body = await req.arrayBuffer();
-          } catch {
-            // Cut off at the deadline (or the client went away): the connection is gone already.
-            return jsonError(408, "request_timeout", "the request body did not arrive in time");
-          }
-          srv.timeout(req, limits.idleTimeoutSec);
-          request = new Request(req.url, { method: req.method, headers: req.headers, body });
-        }
-        return await mount.handle(request, srv, ip);
-      } finally {
-        requests.release(ip);
-      }
+      const res = await route(req, srv);
+      return res && withSecurityHeaders(res);
     },
     // A server without WebSocket mounts never upgrades; Bun still wants a handler.
     websocket: ws
@@ -140,7 +145,7 @@ export function serveMounts<T extends SocketData>(options: ServeOptions<T>, moun
       process.stderr.write(
         `${JSON.stringify({ level: "error", msg: "unhandled request error", ...errorFields(err) })}\n`,
       );
-      return jsonError(500, "internal", "internal error");
+      return withSecurityHeaders(jsonError(500, "internal", "internal error"));
     },
   });
   return server;

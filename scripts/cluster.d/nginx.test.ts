@@ -5,12 +5,14 @@ import { join } from "node:path";
 import type { Server, Subprocess } from "bun";
 import { configSchema } from "../../lib/config/index.ts";
 import { clientIp } from "../../lib/http/client-ip.ts";
+import { CONTENT_SECURITY_POLICY } from "../../lib/http/security-headers.ts";
 import { skipWithout } from "../../testkit/services.ts";
 import {
   healthDirectives,
   liveServerLines,
   nginxCommand,
   nginxFiles,
+  nginxSecurityHeaders,
   reloadNginx,
   renderTemplate,
   TEMPLATE,
@@ -30,6 +32,7 @@ describe("the nginx template", () => {
       "CHATTALK_HEALTH",
       "CHATTALK_LISTEN",
       "CHATTALK_PRESENCE_SERVER",
+      "CHATTALK_SECURITY_HEADERS",
       "CHATTALK_WEB_ROOT",
       "CHATTALK_WS_SERVERS",
     ]);
@@ -104,6 +107,7 @@ describe.skipIf(skipWithout("nginx"))("the rendered configuration on nginx", () 
     CHATTALK_WEB_ROOT: dir,
     CHATTALK_CONNS_PER_IP: "200",
     CHATTALK_HEALTH: healthDirectives(`127.0.0.1:${healthy.port}`),
+    CHATTALK_SECURITY_HEADERS: nginxSecurityHeaders(),
   });
 
   beforeAll(async () => {
@@ -155,8 +159,12 @@ describe.skipIf(skipWithout("nginx"))("the rendered configuration on nginx", () 
     ws.close();
   });
 
-  test("static files at /, and limit_req answers 429 past the per-IP burst", async () => {
-    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain("ChatTalk");
+  test("static files at /, with the apps' security headers, and limit_req answers 429 past the per-IP burst", async () => {
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(await page.text()).toContain("ChatTalk");
+    expect(page.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
     const statuses = await Promise.all(
       Array.from({ length: 250 }, () => fetch(`http://127.0.0.1:${port}/api/x`).then((r) => r.status)),
     );

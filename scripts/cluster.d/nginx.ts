@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { SECURITY_HEADERS } from "../../lib/http/security-headers.ts";
 import { REPO } from "./state.ts";
 
 export const TEMPLATE = join(REPO, "scripts/nginx/chattalk.conf.template");
@@ -36,6 +37,13 @@ export function healthDirectives(aggregate: string | undefined): string {
   return `default_type application/json; return 404 '${body}';`;
 }
 
+/** nginx add_header lines for the web client: the same security headers the apps send. */
+export function nginxSecurityHeaders(): string {
+  return Object.entries(SECURITY_HEADERS)
+    .map(([name, value]) => `add_header ${name} "${value}" always;`)
+    .join(" ");
+}
+
 export interface TemplateVars {
   CHATTALK_LISTEN: string;
   CHATTALK_WS_SERVERS: string;
@@ -44,6 +52,7 @@ export interface TemplateVars {
   CHATTALK_WEB_ROOT: string;
   CHATTALK_CONNS_PER_IP: string;
   CHATTALK_HEALTH: string;
+  CHATTALK_SECURITY_HEADERS: string;
 }
 
 /** Fills ${CHATTALK_*} the way envsubst does in the nginx image; a placeholder without a value is an error. */

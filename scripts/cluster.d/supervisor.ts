@@ -23,6 +23,7 @@ import {
   liveServerLines,
   nginxCommand,
   nginxFiles,
+  nginxSecurityHeaders,
   reloadNginx,
   writeNginxConf,
 } from "./nginx.ts";
@@ -367,6 +368,7 @@ export class Supervisor {
       CHATTALK_WEB_ROOT: clusterPaths(this.dir).web,
       CHATTALK_CONNS_PER_IP: String(this.spec.connsPerIp ?? 200),
       CHATTALK_HEALTH: healthDirectives(`127.0.0.1:${ports.health(base)}`),
+      CHATTALK_SECURITY_HEADERS: nginxSecurityHeaders(),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { Server, ServerWebSocket } from "bun";
 import { jsonError } from "../../http/json-error.ts";
+import { originAllowed } from "../../http/origin.ts";
 import { errorFields } from "../../log/index.ts";
 import { peekCommand } from "../codec/peek.ts";
 import type { StompApp } from "./app.ts";
@@ -14,6 +15,8 @@ export type { EndpointStats } from "./stats.ts";
 
 export interface EndpointOptions extends SessionOptions {
   maxConnectionsPerUser: number;
+  /** Origins besides the request's own host whose pages may open a WebSocket; "*" for any. */
+  allowedOrigins: readonly string[];
 }
 
 /**
@@ -50,6 +53,9 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
    */
   upgrade(req: Request, server: Server<ConnData>, clientIp: string): Response | undefined {
     if (!this.accepting) return jsonError(503, "shutting_down", "this node is draining; connect to another");
+    if (!originAllowed(req, this.opts.allowedOrigins)) {
+      return jsonError(403, "origin_not_allowed", "pages of this origin may not connect (ALLOWED_ORIGINS)");
+    }
     const offered = req.headers.get("sec-websocket-protocol");
     const subprotocol = selectSubprotocol(offered);
     if (offered && !subprotocol) {
