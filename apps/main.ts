@@ -4,6 +4,7 @@
  * that knows more than one app.
  */
 
+import { createSessionVerifier } from "../lib/auth/session-verifier.ts";
 import { createBackends } from "../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../lib/config/serve.ts";
@@ -22,9 +23,10 @@ const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
 const backends = await createBackends(config, log, "one-process").catch(exitOnConfigError);
 const metrics = appMetrics(config, "chattalk", backends.nodeId, true);
 const bus = metrics.timeBus(backends.bus);
-const verifyToken = (t: string) => backends.tokens.verifyAccessToken(t);
+// One verifier, so both endpoints share its cache of session checks.
+const verifyToken = createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users });
 
-const ws = createWsNode(wsNodeDeps(config, backends, log, bus));
+const ws = createWsNode({ ...wsNodeDeps(config, backends, log, bus), verifyToken });
 const presence = createPresenceNode({
   config,
   rooms: backends.stores.rooms,

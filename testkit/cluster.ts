@@ -137,6 +137,7 @@ export interface TestUser {
   id: string;
   username: string;
   token: string;
+  refreshToken: string;
 }
 
 async function api<T>(c: TestCluster, path: string, body?: unknown, token?: string): Promise<T> {
@@ -151,11 +152,12 @@ async function api<T>(c: TestCluster, path: string, body?: unknown, token?: stri
 
 export async function signup(c: TestCluster, name: string): Promise<TestUser> {
   const username = `${name}${Math.random().toString(36).slice(2, 8)}`;
-  const r = await api<{ user: { id: string }; accessToken: string }>(c, "/api/auth/signup", {
-    username,
-    password: TEST_PASSWORD,
-  });
-  return { id: r.user.id, username, token: r.accessToken };
+  const r = await api<{ user: { id: string }; accessToken: string; refreshToken: string }>(
+    c,
+    "/api/auth/signup",
+    { username, password: TEST_PASSWORD },
+  );
+  return { id: r.user.id, username, token: r.accessToken, refreshToken: r.refreshToken };
 }
 
 /** A room owned by the first user, joined by the rest. */

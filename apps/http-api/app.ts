@@ -5,7 +5,7 @@ import { createPasswordHasher } from "../../lib/auth/password.ts";
 import { createRefreshTokens } from "../../lib/auth/refresh.ts";
 import type { TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
-import type { MessageBus } from "../../lib/bus/types.ts";
+import { type MessageBus, sessionsRevoked } from "../../lib/bus/types.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { type Logger, silentLogger } from "../../lib/log/index.ts";
 import type { MakeLimiter } from "../../lib/ratelimit/types.ts";
@@ -18,6 +18,7 @@ import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMessageRoutes } from "./routes/messages.ts";
 import { registerRoomRoutes } from "./routes/rooms.ts";
+import { endSessions } from "./sessions.ts";
 
 export type { ApiEnv } from "./context.ts";
 
@@ -57,6 +58,8 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
       users: deps.stores.users,
       ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,
       now,
+      onReuse: (userId, familyId) =>
+        endSessions({ bus: deps.bus, log }, sessionsRevoked(userId, "token-reuse", familyId)),
     }),
     limits: apiLimits(deps.limiters, deps.config),
   };

@@ -1,5 +1,6 @@
 /** The presence service as its own process: `bun apps/presence-node/main.ts` (needs REDIS_URL). */
 
+import { createSessionVerifier } from "../../lib/auth/session-verifier.ts";
 import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
@@ -17,7 +18,7 @@ const node = createPresenceNode({
   rooms: backends.stores.rooms,
   view: backends.presenceView,
   bus: backends.bus,
-  verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+  verifyToken: createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users }),
   log,
 });
 await node.start();

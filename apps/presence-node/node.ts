@@ -1,4 +1,5 @@
-import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
+import { isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
+import { endRevokedSessions } from "../../lib/chat/revocation.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import type { Logger } from "../../lib/log/index.ts";
@@ -12,7 +13,7 @@ export interface PresenceNodeDeps {
   config: Config;
   rooms: RoomStore;
   view: PresenceView;
-  /** Control events (member removed, room deleted) end roster subscriptions like chat ones. */
+  /** Control events: a member removed or a room deleted ends roster subscriptions like chat ones; a revocation ends sessions. */
   bus: Pick<MessageBus, "subscribeControl">;
   verifyToken: VerifyToken;
   log: Logger;
@@ -44,7 +45,9 @@ export function createPresenceNode(d: PresenceNodeDeps): PresenceNode {
     endpoint,
     async start() {
       await d.view.start();
-      stopControl = await d.bus.subscribeControl((e) => app.onControl(e));
+      stopControl = await d.bus.subscribeControl((e) =>
+        isSessionEvent(e) ? endRevokedSessions(e, [endpoint], d.verifyToken.forget) : app.onControl(e),
+      );
     },
     async stop() {
       await endpoint.shutdown(d.config.SHUTDOWN_GRACE_MS);

@@ -1,4 +1,4 @@
-import type { ControlEvent } from "../../lib/bus/types.ts";
+import type { RoomControlEvent } from "../../lib/bus/types.ts";
 import { parsePresenceDestination } from "../../lib/chat/destinations.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
@@ -58,7 +58,7 @@ export class PresenceApp implements StompApp<PresenceState> {
   }
 
   /** A member removed or a room deleted: their roster subscriptions end, like the chat ones. */
-  onControl(event: ControlEvent): void {
+  onControl(event: RoomControlEvent): void {
     const watchers = [...(this.byRoom.get(event.roomId) ?? [])];
     revokeSubscriptions(
       event,

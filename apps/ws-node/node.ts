@@ -1,8 +1,10 @@
+import { createSessionVerifier } from "../../lib/auth/session-verifier.ts";
 import type { Backends } from "../../lib/backends.ts";
 import { EpochCheck } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { startBacklogWriter } from "../../lib/backlog/writer.ts";
-import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
+import { isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
+import { endRevokedSessions } from "../../lib/chat/revocation.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import type { Logger } from "../../lib/log/index.ts";
@@ -37,7 +39,7 @@ export function wsNodeDeps(
     rooms: backends.stores.rooms,
     bus,
     backlog: backends.backlog,
-    verifyToken: (t) => backends.tokens.verifyAccessToken(t),
+    verifyToken: createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users }),
     presence: backends.presenceReporter,
     log,
   };
@@ -108,7 +110,11 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     async start() {
       await d.presence.start();
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
-      unsubscribes.push(await d.bus.subscribeControl((e) => app.onControl(e)));
+      unsubscribes.push(
+        await d.bus.subscribeControl((e) =>
+          isSessionEvent(e) ? endRevokedSessions(e, [endpoint], d.verifyToken.forget) : app.onControl(e),
+        ),
+      );
       readPositions.start();
       // Cheap (one pass over local subscriptions), so frequent: a dropped connection re-reads little.
       deliveredTimer = setInterval(() => app.recordDelivered(), 250);

@@ -1,6 +1,6 @@
 import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
-import { BusUnavailableError, type ControlEvent, type MessageBus } from "../../lib/bus/types.ts";
+import { BusUnavailableError, type MessageBus, type RoomControlEvent } from "../../lib/bus/types.ts";
 import { parseRoomDestination } from "../../lib/chat/destinations.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
@@ -202,7 +202,7 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */
-  onControl(event: ControlEvent): void {
+  onControl(event: RoomControlEvent): void {
     const subs = [...this.d.hub.subsOf(event.roomId)];
     revokeSubscriptions(
       event,

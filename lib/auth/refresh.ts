@@ -19,15 +19,17 @@ export interface RefreshTokenService {
    * means it leaked (or a client raced itself): the whole family is revoked, so whoever holds the
    * newest token must log in again.
    */
-  rotate(token: string): Promise<{ userId: string; refreshToken: string }>;
-  /** Logout: revokes the token's family; unknown tokens are ignored. */
-  revoke(token: string): Promise<void>;
+  rotate(token: string): Promise<{ userId: string; refreshToken: string; familyId: string }>;
+  /** Logout: revokes the token's family and says whose it was; unknown tokens are ignored (null). */
+  revoke(token: string): Promise<{ userId: string; familyId: string } | null>;
 }
 
 export function createRefreshTokens(opts: {
   users: UserStore;
   ttlSec: number;
   now?: () => number;
+  /** Told when a family is revoked because a spent token came back (its sessions must end). */
+  onReuse?: (userId: string, familyId: string) => Promise<void>;
 }): RefreshTokenService {
   const now = opts.now ?? Date.now;
   const { users } = opts;
@@ -52,16 +54,23 @@ export function createRefreshTokens(opts: {
       if (record.revokedAt) throw new AuthError("invalid", "the refresh token was revoked");
       if (record.usedAt) {
         await users.revokeRefreshFamily(record.familyId);
+        await opts.onReuse?.(record.userId, record.familyId);
         throw new AuthError("invalid", "the refresh token was already used; log in again");
       }
       if (Date.parse(record.expiresAt) <= now())
         throw new AuthError("expired", "the refresh token has expired");
-      return { userId: record.userId, refreshToken: await issue(record.userId, record.familyId) };
+      return {
+        userId: record.userId,
+        refreshToken: await issue(record.userId, record.familyId),
+        familyId: record.familyId,
+      };
     },
 
     async revoke(token) {
       const record = await users.useRefreshToken(hashRefreshToken(token));
-      if (record) await users.revokeRefreshFamily(record.familyId);
+      if (!record) return null;
+      await users.revokeRefreshFamily(record.familyId);
+      return { userId: record.userId, familyId: record.familyId };
     },
   };
 }

@@ -35,7 +35,13 @@ const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
 describe("access tokens", () => {
   test("a fresh token verifies to its user", async () => {
     const token = await service.issueAccessToken(user);
-    expect(await service.verifyAccessToken(token)).toEqual({ userId: user.id, username: "alice" });
+    expect(await service.verifyAccessToken(token)).toEqual({
+      userId: user.id,
+      username: "alice",
+      expiresAt: t0 + 900_000,
+    });
+    const withFamily = await service.issueAccessToken(user, "family-1");
+    expect((await service.verifyAccessToken(withFamily)).familyId).toBe("family-1");
   });
 
   test("carries iss, aud, sub, username, iat, exp and a jti in an HS256 header", async () => {

@@ -13,11 +13,16 @@ export interface TokenServiceOptions {
 export interface AccessPrincipal {
   userId: string;
   username: string;
+  /** The token's expiry, ms since the epoch. */
+  expiresAt?: number;
+  /** The refresh-token family (the login) the token was issued for, when it was. */
+  familyId?: string;
 }
 
 export interface TokenService {
   readonly accessTtlSec: number;
-  issueAccessToken(user: { id: string; username: string }): Promise<string>;
+  /** `familyId`: the login (refresh-token family) it belongs to, so a logout can end its sessions. */
+  issueAccessToken(user: { id: string; username: string }, familyId?: string): Promise<string>;
   /** Resolves with who the token names, or throws AuthError (missing, expired, invalid). */
   verifyAccessToken(token: string | null | undefined): Promise<AccessPrincipal>;
 }
@@ -33,9 +38,11 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   return {
     accessTtlSec: opts.accessTtlSec,
 
-    async issueAccessToken(user) {
+    async issueAccessToken(user, familyId) {
       const iat = Math.floor(now() / 1000);
-      return new SignJWT({ username: user.username })
+      return new SignJWT(
+        familyId === undefined ? { username: user.username } : { username: user.username, fam: familyId },
+      )
         .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)
@@ -59,7 +66,13 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
         if (typeof payload.sub !== "string" || typeof payload.username !== "string") {
           throw new AuthError("invalid", "the access token lacks its subject or username");
         }
-        return { userId: payload.sub, username: payload.username };
+        const principal: AccessPrincipal = {
+          userId: payload.sub,
+          username: payload.username,
+          expiresAt: (payload.exp as number) * 1000,
+        };
+        if (typeof payload.fam === "string") principal.familyId = payload.fam;
+        return principal;
       } catch (err) {
         if (err instanceof AuthError) throw err;
         if (err instanceof errors.JWTExpired) throw new AuthError("expired", "the access token has expired");

@@ -14,7 +14,7 @@ import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
 import { durableGroupId, ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
-import type { ControlEvent, MessageBus, Unsubscribe } from "./types.ts";
+import { type ControlEvent, controlKey, type MessageBus, type Unsubscribe } from "./types.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -290,11 +290,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     },
 
     async publishControl(event) {
-      const partition = partitionFor(controlTopic, event.roomId);
+      const partition = partitionFor(controlTopic, controlKey(event));
       await producer.send({
         topic: controlTopic,
         partition,
-        key: event.roomId,
+        key: controlKey(event),
         value: JSON.stringify(event),
       });
     },

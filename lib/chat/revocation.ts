@@ -1,4 +1,6 @@
-import type { ControlEvent } from "../bus/types.ts";
+import type { RoomControlEvent, SessionControlEvent } from "../bus/types.ts";
+import type { Principal } from "../stomp/server/app.ts";
+import { CloseCode } from "../stomp/server/errors.ts";
 
 /** A live subscription of one user, on any STOMP endpoint, that a membership change can end. */
 export interface RevocableSubscription {
@@ -8,7 +10,7 @@ export interface RevocableSubscription {
 }
 
 /** Why a control event ends a member's subscriptions, as the client is told. */
-export function revocationReason(event: ControlEvent): string {
+export function revocationReason(event: RoomControlEvent): string {
   return event.type === "room-deleted" ? "the room was deleted" : "you are no longer a member";
 }
 
@@ -16,10 +18,48 @@ export function revocationReason(event: ControlEvent): string {
  * Ends what a control event takes away, among one room's subscriptions: all of them when the room
  * was deleted, the removed member's otherwise. Used by ws-node (chat) and presence-node (rosters).
  */
-export function revokeSubscriptions(event: ControlEvent, subs: readonly RevocableSubscription[]): void {
+export function revokeSubscriptions(event: RoomControlEvent, subs: readonly RevocableSubscription[]): void {
   const why = revocationReason(event);
   for (const s of subs) {
     if (event.type === "member-removed" && s.userId !== event.userId) continue;
     s.session.revoke(s.subscriptionId, why, { roomId: event.roomId });
   }
+}
+
+/** What can end sessions: a STOMP endpoint (StompEndpoint.endSessions). */
+export interface SessionOwner {
+  endSessions(
+    match: (p: Principal) => boolean,
+    end: { message: string; details: string; errorCode: string; closeCode: number },
+  ): number;
+}
+
+const WHY: Record<SessionControlEvent["reason"], string> = {
+  logout: "you logged out",
+  "token-reuse": "a refresh token of this login was used twice, so the login was revoked",
+  "account-deleted": "the account was deleted",
+};
+
+/**
+ * Ends the sessions a revocation event names — of the user's login (token family), or all the user's
+ * — with ERROR `session revoked` (x-error-code: session_revoked) and close 4003: log in again.
+ * Used by ws-node and presence-node; `forget` drops cached session checks so CONNECT asks the store.
+ */
+export function endRevokedSessions(
+  event: SessionControlEvent,
+  endpoints: readonly SessionOwner[],
+  forget?: (userId: string) => void,
+): number {
+  forget?.(event.userId);
+  const match = (p: Principal) =>
+    p.userId === event.userId && (event.familyId === undefined || p.familyId === event.familyId);
+  const end = {
+    message: "session revoked",
+    details: `${WHY[event.reason]}; log in again`,
+    errorCode: "session_revoked",
+    closeCode: CloseCode.sessionRevoked,
+  };
+  let ended = 0;
+  for (const e of endpoints) ended += e.endSessions(match, end);
+  return ended;
 }

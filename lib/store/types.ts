@@ -73,6 +73,11 @@ export interface UserStore {
   /** Marks the token used and returns it as it was before, atomically; null if unknown. */
   useRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   revokeRefreshFamily(familyId: string): Promise<void>;
+  /**
+   * Whether a credential may still open sessions: the user exists and, when given, the refresh-token
+   * family (the login) has not been revoked. Checked at every STOMP CONNECT (cached briefly).
+   */
+  sessionActive(userId: string, familyId?: string): Promise<boolean>;
 }
 
 export interface RoomStore {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { ControlEvent, MessageBus } from "../../lib/bus/types.ts";
+import { type ControlEvent, controlKey, type MessageBus } from "../../lib/bus/types.ts";
 import { type ChatMessage, type LoggedMessage, newDraft } from "../../lib/chat/message.ts";
 import { eventually } from "../eventually.ts";
 
@@ -221,8 +221,8 @@ export function busContract(fixture: BusFixture): void {
       const seenA: ControlEvent[] = [];
       const seenB: ControlEvent[] = [];
       const r = room("ctl");
-      const stopA = await a.subscribeControl((e) => e.roomId === r && seenA.push(e));
-      const stopB = await b.subscribeControl((e) => e.roomId === r && seenB.push(e));
+      const stopA = await a.subscribeControl((e) => controlKey(e) === r && seenA.push(e));
+      const stopB = await b.subscribeControl((e) => controlKey(e) === r && seenB.push(e));
       const events: ControlEvent[] = [
         { type: "member-removed", roomId: r, userId: "u-bob" },
         { type: "room-deleted", roomId: r },

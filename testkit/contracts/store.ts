@@ -95,6 +95,20 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       expect((await s.users.useRefreshToken(other))?.revokedAt).toBeNull();
     });
 
+    test("a session is active while its user exists and its refresh-token family is not revoked", async () => {
+      const user = await newUser();
+      const familyId = Bun.randomUUIDv7();
+      const expiresAt = new Date(Date.now() + 60_000).toISOString();
+      await s.users.saveRefreshToken({ tokenHash: `t${unique()}`, familyId, userId: user.id, expiresAt });
+      expect(await s.users.sessionActive(user.id)).toBe(true);
+      expect(await s.users.sessionActive(user.id, familyId)).toBe(true);
+      expect(await s.users.sessionActive(user.id, Bun.randomUUIDv7())).toBe(true);
+      expect(await s.users.sessionActive(Bun.randomUUIDv7())).toBe(false);
+      await s.users.revokeRefreshFamily(familyId);
+      expect(await s.users.sessionActive(user.id, familyId)).toBe(false);
+      expect(await s.users.sessionActive(user.id)).toBe(true);
+    });
+
     test("the creator of a room is its first member", async () => {
       const owner = await newUser();
       const room = await s.rooms.createRoom({ name: "general", ownerId: owner.id, maxMembers: 3 });

@@ -22,7 +22,7 @@ describe("POST /api/auth/signup", () => {
     expect(res.body.user).toEqual({ id: expect.any(String), username: name.toLowerCase() });
     expect(res.body.tokenType).toBe("Bearer");
     expect(res.body.expiresIn).toBe(900);
-    expect(await api.tokens.verifyAccessToken(res.body.accessToken)).toEqual({
+    expect(await api.tokens.verifyAccessToken(res.body.accessToken)).toMatchObject({
       userId: res.body.user.id,
       username: name.toLowerCase(),
     });

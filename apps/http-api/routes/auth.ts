@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError } from "../../../lib/auth/errors.ts";
+import { sessionsRevoked } from "../../../lib/bus/types.ts";
 import { normalizeUsername } from "../../../lib/store/username.ts";
 import {
   type ApiApp,
@@ -19,6 +20,7 @@ import {
   RefreshRequestSchema,
   SignupSchema,
 } from "../schemas.ts";
+import { endSessions } from "../sessions.ts";
 
 const signup = createRoute({
   method: "post",
@@ -88,13 +90,20 @@ const me = createRoute({
 });
 
 export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
-  const grant = async (user: { id: string; username: string }, refreshToken?: string) => ({
-    user: { id: user.id, username: user.username },
-    accessToken: await d.tokens.issueAccessToken(user),
-    refreshToken: refreshToken ?? (await d.refresh.issue(user.id)),
-    tokenType: "Bearer" as const,
-    expiresIn: d.tokens.accessTtlSec,
-  });
+  // The access token names its refresh-token family (a login): a logout ends that login's sessions.
+  const grant = async (
+    user: { id: string; username: string },
+    next?: { refreshToken: string; familyId: string },
+  ) => {
+    const familyId = next?.familyId ?? Bun.randomUUIDv7();
+    return {
+      user: { id: user.id, username: user.username },
+      accessToken: await d.tokens.issueAccessToken(user, familyId),
+      refreshToken: next?.refreshToken ?? (await d.refresh.issue(user.id, familyId)),
+      tokenType: "Bearer" as const,
+      expiresIn: d.tokens.accessTtlSec,
+    };
+  };
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
@@ -125,7 +134,7 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
       const next = await d.refresh.rotate(refreshToken);
       const user = await d.stores.users.findById(next.userId);
       if (!user) throw new AuthError("invalid", "the user no longer exists");
-      return c.json(await grant(user, next.refreshToken), 200);
+      return c.json(await grant(user, next), 200);
     } catch (err) {
       if (err instanceof AuthError) throw unauthorized(err, "refresh_token");
       throw err;
@@ -133,7 +142,8 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
   });
 
   app.openapi(logout, async (c) => {
-    await d.refresh.revoke(c.req.valid("json").refreshToken);
+    const revoked = await d.refresh.revoke(c.req.valid("json").refreshToken);
+    if (revoked) await endSessions(d, sessionsRevoked(revoked.userId, "logout", revoked.familyId));
     return c.body(null, 204);
   });
 

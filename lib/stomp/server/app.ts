@@ -7,6 +7,10 @@ export type AckMode = "auto" | "client" | "client-individual";
 export interface Principal {
   userId: string;
   username: string;
+  /** When the credential expires (ms since the epoch): the session ends then (ERROR, close 4001). */
+  expiresAt?: number;
+  /** The login (refresh-token family) the credential belongs to: a logout ends its sessions. */
+  familyId?: string;
 }
 
 export interface Subscription {

@@ -3,8 +3,11 @@ import type { Headers } from "../codec/frame.ts";
 import type { Principal } from "./app.ts";
 import { StompError } from "./errors.ts";
 
-/** Who a token names; rejects when it is missing, expired or invalid. */
-export type VerifyToken = (token: string) => Promise<Principal>;
+/**
+ * Who a token names; rejects when it is missing, expired, invalid or its session was ended. `forget`,
+ * when present, drops what it has cached about a user (called on a revocation event).
+ */
+export type VerifyToken = ((token: string) => Promise<Principal>) & { forget?(userId: string): void };
 
 /** The bearer token from CONNECT: `Authorization: Bearer <jwt>` or the `passcode` header. */
 export function connectToken(h: Headers): string | undefined {

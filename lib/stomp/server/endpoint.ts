@@ -3,7 +3,7 @@ import { jsonError } from "../../http/json-error.ts";
 import { originAllowed } from "../../http/origin.ts";
 import { errorFields } from "../../log/index.ts";
 import { peekCommand } from "../codec/peek.ts";
-import type { StompApp } from "./app.ts";
+import type { Principal, StompApp } from "./app.ts";
 import { CloseCode, StompError } from "./errors.ts";
 import { type HoldLedger, userLedger } from "./holdings.ts";
 import { selectSubprotocol } from "./negotiate.ts";
@@ -126,6 +126,24 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }
+  }
+
+  /**
+   * Ends the authenticated sessions whose principal matches: ERROR with `x-error-code` and the
+   * message, then a close with `closeCode`. Returns how many it ended.
+   */
+  endSessions(
+    match: (p: Principal) => boolean,
+    end: { message: string; details: string; errorCode: string; closeCode: number },
+  ): number {
+    let ended = 0;
+    for (const s of this.sessions) {
+      const p = s.authenticated;
+      if (!p || s.state !== "connected" || !match(p)) continue;
+      s.fail(end.message, end.details, end.closeCode, undefined, { "x-error-code": end.errorCode });
+      ended++;
+    }
+    return ended;
   }
 
   /** New upgrades get 503 from now on; connected clients stay until shutdown(). */

@@ -26,6 +26,10 @@ export const CloseCode = {
   slowConsumer: 4008,
   /** Heart-beats or CONNECT did not arrive in time. */
   timeout: 4000,
+  /** The access token expired: reconnect with a fresh one (refresh first). */
+  tokenExpired: 4001,
+  /** The session was revoked (logout, a reused refresh token, the account deleted): log in again. */
+  sessionRevoked: 4003,
 } as const;
 
 /**

@@ -160,3 +160,34 @@ describe("what a connection holds", () => {
     expect(session.ledger.usage("queued").count).toBe(0);
   });
 });
+
+describe("sessions end with their token", () => {
+  test("at the token's expiry: ERROR token_expired (x-error-code) and close 4001", async () => {
+    const socket = new RecordingSocket();
+    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
+    const session = new StompSession("s3", socket, host, app, {
+      serverName: "test/1",
+      verifyToken: async () => ({ ...alice, expiresAt: Date.now() + 50 }),
+      limits: {
+        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
+        maxTransactions: 1,
+        holds,
+        sendRate: { perSec: 100, burst: 100 },
+      },
+      heartbeat: { serverMs: 0, minClientMs: 0 },
+      connectTimeoutMs: 1000,
+      log: silentLogger,
+    });
+    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+    await settle();
+    session.tick(performance.now());
+    expect(session.state).toBe("connected");
+    await Bun.sleep(60);
+    session.tick(performance.now());
+    const error = socket.frames.at(-1)!;
+    expect(error.command).toBe("ERROR");
+    expect(error.headers.message).toBe("token expired");
+    expect(error.headers["x-error-code"]).toBe("token_expired");
+    expect(socket.closedWith).toBe(4001);
+  });
+});

@@ -63,6 +63,10 @@ export interface ServerSession {
   readonly state: SessionState;
   /** The user whose connection count this session holds (set once admitted). */
   readonly admittedUser: string | undefined;
+  /** Who the connection authenticated as, once it has. */
+  readonly authenticated: Principal | undefined;
+  /** Sends ERROR (with extra headers such as x-error-code), then closes once it is flushed. */
+  fail(message: string, details?: string, closeCode?: number, receiptId?: string, extra?: Headers): void;
   onBytes(data: string | Uint8Array): void;
   /** Heart-beats out, dead peers and slow CONNECTs closed; `now` from performance.now(). */
   tick(now: number): void;
@@ -115,6 +119,10 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     return this.who;
   }
 
+  get authenticated(): Principal | undefined {
+    return this.who;
+  }
+
   get appState(): S {
     this.ownState ??= this.app.newState();
     return this.ownState;
@@ -145,6 +153,17 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       return;
     }
     if (this.state !== "connected") return;
+    const expiresAt = this.who?.expiresAt;
+    if (expiresAt !== undefined && Date.now() >= expiresAt) {
+      this.fail(
+        "token expired",
+        "the access token of this session has expired; reconnect with a fresh one",
+        CloseCode.tokenExpired,
+        undefined,
+        { "x-error-code": "token_expired" },
+      );
+      return;
+    }
     // Peers may be late (background tabs throttle timers): allow twice the interval.
     if (this.expectEveryMs > 0 && now - this.lastReceivedAt > 2 * this.expectEveryMs) {
       this.host.stats.heartbeatTimeouts++;

@@ -99,6 +99,14 @@ export function postgresUserStore(sql: Sql): UserStore {
       });
     },
 
+    async sessionActive(userId, familyId) {
+      const [row] = await sql<{ user: boolean; revoked: boolean }[]>`
+        SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user,
+               EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ${familyId ?? null}
+                       AND revoked_at IS NOT NULL) AS revoked`;
+      return row!.user && !row!.revoked;
+    },
+
     async revokeRefreshFamily(familyId) {
       await sql`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = ${familyId} AND revoked_at IS NULL`;
     },

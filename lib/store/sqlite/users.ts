@@ -108,6 +108,16 @@ export function sqliteUserStore(db: Database): UserStore {
       return use.immediate();
     },
 
+    async sessionActive(userId, familyId) {
+      const row = db
+        .query(
+          `SELECT EXISTS (SELECT 1 FROM users WHERE id = $userId) AS user,
+                  EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $familyId AND revoked_at IS NOT NULL) AS revoked`,
+        )
+        .get({ userId, familyId: familyId ?? null }) as { user: number; revoked: number };
+      return row.user === 1 && row.revoked === 0;
+    },
+
     async revokeRefreshFamily(familyId) {
       db.query(
         "UPDATE refresh_tokens SET revoked_at = $now WHERE family_id = $familyId AND revoked_at IS NULL",
