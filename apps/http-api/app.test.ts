@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { startTestApi, type TestApi } from "../../testkit/http-api.ts";
+import { MISSING_ROOM, startTestApi, type TestApi } from "../../testkit/http-api.ts";
 
 let api: TestApi;
 afterEach(async () => {
@@ -114,5 +114,18 @@ describe("errors", () => {
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: { code: "internal", message: "internal error" } });
     expect(logged.some((l) => l.startsWith("unhandled error"))).toBe(true);
+  });
+});
+
+describe("methods", () => {
+  test("a method a path does not answer is 405 with Allow; an unknown path stays 404", async () => {
+    api = await startTestApi();
+    const res = await api.call("TRACE", "/api/rooms");
+    expect(res.status).toBe(405);
+    expect(res.body.error.code).toBe("method_not_allowed");
+    expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+    const one = await api.call("PUT", `/api/rooms/${MISSING_ROOM}`);
+    expect(one.headers.get("allow")).toBe("DELETE, GET, HEAD");
+    expect((await api.call("GET", "/api/nowhere")).status).toBe(404);
   });
 });

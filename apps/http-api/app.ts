@@ -70,9 +70,24 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     },
   });
   app.onError((err, c) => renderError(err, c, log));
-  app.notFound((c) =>
-    errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
-  );
+  app.notFound((c) => {
+    // A path that exists under other methods: 405 with Allow, not 404.
+    const allow = methodsFor(app, c.req.path);
+    if (allow.length > 0) {
+      return errorResponse(
+        c,
+        new ApiError(
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not allowed here; use ${allow.join(", ")}`,
+          {
+            headers: { Allow: allow.join(", ") },
+          },
+        ),
+      );
+    }
+    return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  });
   app.use(
     "/api/*",
     bodyLimit({
@@ -110,4 +125,18 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     return c.html(docsHtml);
   });
   return app;
+}
+
+/** The methods the app's routes answer at `path` (":id"-style segments match any one segment). */
+function methodsFor(app: ApiApp, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL" || r.path.includes("*")) continue;
+    const pattern = new RegExp(
+      `^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}$`,
+    );
+    if (pattern.test(path)) methods.add(r.method);
+  }
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort();
 }
