@@ -127,5 +127,9 @@ describe("methods", () => {
     const one = await api.call("PUT", `/api/rooms/${MISSING_ROOM}`);
     expect(one.headers.get("allow")).toBe("DELETE, GET, HEAD");
     expect((await api.call("GET", "/api/nowhere")).status).toBe(404);
+    // A literal path is not taken for another method's {id}.
+    const discover = await api.call("DELETE", "/api/rooms/discover");
+    expect(discover.status).toBe(405);
+    expect(discover.headers.get("allow")).toBe("GET, HEAD");
   });
 });

@@ -72,21 +72,17 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
   app.onError((err, c) => renderError(err, c, log));
   app.notFound((c) => {
     // A path that exists under other methods: 405 with Allow, not 404.
-    const allow = methodsFor(app, c.req.path);
-    if (allow.length > 0) {
-      return errorResponse(
-        c,
-        new ApiError(
-          405,
-          "method_not_allowed",
-          `${c.req.method} is not allowed here; use ${allow.join(", ")}`,
-          {
-            headers: { Allow: allow.join(", ") },
-          },
-        ),
-      );
-    }
+    const allow = methodsFor(app, c.req.path, false);
+    if (allow.length > 0) return errorResponse(c, methodNotAllowed(c.req.method, allow));
     return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  });
+  // A literal path (/api/rooms/discover) is not an id for another method's /api/rooms/{id}.
+  app.use("/api/*", async (c, next) => {
+    const allow = methodsFor(app, c.req.path, true);
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      return errorResponse(c, methodNotAllowed(c.req.method, allow));
+    }
+    await next();
   });
   app.use(
     "/api/*",
@@ -127,11 +123,21 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
   return app;
 }
 
-/** The methods the app's routes answer at `path` (":id"-style segments match any one segment). */
-function methodsFor(app: ApiApp, path: string): string[] {
+function methodNotAllowed(method: string, allow: string[]): ApiError {
+  return new ApiError(405, "method_not_allowed", `${method} is not allowed here; use ${allow.join(", ")}`, {
+    headers: { Allow: allow.join(", ") },
+  });
+}
+
+/**
+ * The methods the app's routes answer at `path`: ":id"-style segments match any one segment, or,
+ * with `literalOnly`, only routes without parameters count.
+ */
+function methodsFor(app: ApiApp, path: string, literalOnly: boolean): string[] {
   const methods = new Set<string>();
   for (const r of app.routes) {
     if (r.method === "ALL" || r.path.includes("*")) continue;
+    if (literalOnly && r.path.includes(":")) continue;
     const pattern = new RegExp(
       `^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}$`,
     );

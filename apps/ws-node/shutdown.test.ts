@@ -8,7 +8,8 @@ import { RawStomp } from "../../testkit/raw-stomp.ts";
 test("SIGTERM: clients get a clean close (1001) and the process exits 0", async () => {
   const env = { JWT_SECRET: "shutdown-test-secret-long-enough-for-hs256" };
   const app = await startAppProcess("apps/ws-node/main.ts", env);
-  const config = parseConfig({ ...env, DATA_DIR: app.dataDir });
+  // The settings the child runs with (service URLs included): the user must be in its store.
+  const config = parseConfig({ ...process.env, ...env, DATA_DIR: app.dataDir });
   const stores = await openStores(config);
   const user = await stores.users.createUser(`s${Date.now()}`, "x");
   await stores.close();
