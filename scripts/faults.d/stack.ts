@@ -136,6 +136,9 @@ export async function startStack(o: {
     LOGIN_IP_BURST: "100000",
     LOGIN_IP_REFILL_SEC: "0.001",
     CHATTALK_NGINX_CONNS_PER_IP: "5000",
+    // The load comes from this one machine: the apps' own per-address caps must let it in too.
+    WS_MAX_CONNECTIONS_PER_IP: "5000",
+    HTTP_MAX_REQUESTS_IN_FLIGHT_PER_IP: "5000",
     NGINX_BIN: process.env.NGINX_BIN ?? "/usr/sbin/nginx",
     ...o.settings,
   };
