@@ -9,7 +9,9 @@ export {
   createRefreshTokens,
   hashRefreshToken,
   newRefreshToken,
+  REFRESH_REUSE_GRACE_MS,
   type RefreshTokenService,
+  refreshClientId,
 } from "./refresh.ts";
 export { resolveJwtSecret } from "./secret.ts";
 export { type AccessPrincipal, createTokenService, type TokenService } from "./tokens.ts";

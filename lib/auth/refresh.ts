@@ -11,15 +11,31 @@ export function newRefreshToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
+/**
+ * Which client presents a refresh token: its address and User-Agent, hashed. Tabs of one browser
+ * share it; a thief replaying a leaked token from elsewhere does not.
+ */
+export function refreshClientId(clientIp: string, userAgent: string | null | undefined): string {
+  return new Bun.CryptoHasher("sha256")
+    .update(`${clientIp}\n${userAgent ?? ""}`)
+    .digest("base64url")
+    .slice(0, 22);
+}
+
+/** How long a spent token may be presented again by the client that spent it. */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
+
 export interface RefreshTokenService {
   /** A new token for the user, in the given family or a new one (a fresh login). */
   issue(userId: string, familyId?: string): Promise<string>;
   /**
    * Spends the token and returns its successor in the same family. A token presented a second time
    * means it leaked (or a client raced itself): the whole family is revoked, so whoever holds the
-   * newest token must log in again.
+   * newest token must log in again — unless the same client (`clientId`) presents it again within
+   * the grace window. That is two tabs or two requests refreshing at once, as browsers do after a
+   * reload with an expired access token; they get a fresh token in the same family instead.
    */
-  rotate(token: string): Promise<{ userId: string; refreshToken: string; familyId: string }>;
+  rotate(token: string, clientId?: string): Promise<{ userId: string; refreshToken: string; familyId: string }>;
   /** Logout: revokes the token's family and says whose it was; unknown tokens are ignored (null). */
   revoke(token: string): Promise<{ userId: string; familyId: string } | null>;
 }
@@ -30,9 +46,12 @@ export function createRefreshTokens(opts: {
   now?: () => number;
   /** Told when a family is revoked because a spent token came back (its sessions must end). */
   onReuse?: (userId: string, familyId: string) => Promise<void>;
+  graceMs?: number;
 }): RefreshTokenService {
   const now = opts.now ?? Date.now;
+  const graceMs = opts.graceMs ?? REFRESH_REUSE_GRACE_MS;
   const { users } = opts;
+  const spentBy = (by: string | null) => ({ at: new Date(now()).toISOString(), by });
 
   async function issue(userId: string, familyId: string = Bun.randomUUIDv7()): Promise<string> {
     const token = newRefreshToken();
@@ -48,14 +67,20 @@ export function createRefreshTokens(opts: {
   return {
     issue,
 
-    async rotate(token) {
-      const record = await users.useRefreshToken(hashRefreshToken(token));
+    async rotate(token, clientId) {
+      const record = await users.useRefreshToken(hashRefreshToken(token), spentBy(clientId ?? null));
       if (!record) throw new AuthError("invalid", "unknown refresh token");
       if (record.revokedAt) throw new AuthError("invalid", "the refresh token was revoked");
       if (record.usedAt) {
-        await users.revokeRefreshFamily(record.familyId);
-        await opts.onReuse?.(record.userId, record.familyId);
-        throw new AuthError("invalid", "the refresh token was already used; log in again");
+        const racing =
+          clientId !== undefined &&
+          record.usedBy === clientId &&
+          now() - Date.parse(record.usedAt) <= graceMs;
+        if (!racing) {
+          await users.revokeRefreshFamily(record.familyId);
+          await opts.onReuse?.(record.userId, record.familyId);
+          throw new AuthError("invalid", "the refresh token was already used; log in again");
+        }
       }
       if (Date.parse(record.expiresAt) <= now())
         throw new AuthError("expired", "the refresh token has expired");
@@ -67,7 +92,7 @@ export function createRefreshTokens(opts: {
     },
 
     async revoke(token) {
-      const record = await users.useRefreshToken(hashRefreshToken(token));
+      const record = await users.useRefreshToken(hashRefreshToken(token), spentBy(null));
       if (!record) return null;
       await users.revokeRefreshFamily(record.familyId);
       return { userId: record.userId, familyId: record.familyId };

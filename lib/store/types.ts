@@ -31,9 +31,17 @@ export interface RefreshTokenRecord {
   familyId: string;
   userId: string;
   expiresAt: string;
-  /** Set when the token was exchanged for a new pair; a second use revokes the family. */
+  /** Set when the token was exchanged for a new pair; a second use revokes the family (after the grace window). */
   usedAt: string | null;
+  /** Who spent it (a fingerprint of the client, see refreshClientId): the grace window covers only them. */
+  usedBy: string | null;
   revokedAt: string | null;
+}
+
+/** The first use of a refresh token: when, and by which client. */
+export interface RefreshTokenUse {
+  at: string;
+  by: string | null;
 }
 
 export class ConflictError extends Error {
@@ -69,9 +77,12 @@ export interface UserStore {
   /** Looks up by the normalised form, so "Alice " finds "alice". */
   findByUsername(username: string): Promise<UserWithSecret | null>;
   findById(id: string): Promise<User | null>;
-  saveRefreshToken(record: Omit<RefreshTokenRecord, "usedAt" | "revokedAt">): Promise<void>;
-  /** Marks the token used and returns it as it was before, atomically; null if unknown. */
-  useRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  saveRefreshToken(record: Omit<RefreshTokenRecord, "usedAt" | "usedBy" | "revokedAt">): Promise<void>;
+  /**
+   * Records the first use (a later use leaves it as it was) and returns the token as it was before,
+   * atomically; null if unknown.
+   */
+  useRefreshToken(tokenHash: string, use: RefreshTokenUse): Promise<RefreshTokenRecord | null>;
   revokeRefreshFamily(familyId: string): Promise<void>;
   /**
    * Whether a credential may still open sessions: the user exists and, when given, the refresh-token

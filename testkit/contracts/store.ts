@@ -67,7 +67,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       }
     });
 
-    test("a refresh token is used once; the record shows earlier use; families revoke together", async () => {
+    test("a refresh token is used once; the record shows the first use (when, by whom); families revoke together", async () => {
       const user = await newUser();
       const familyId = Bun.randomUUIDv7();
       const expiresAt = new Date(Date.now() + 60_000).toISOString();
@@ -83,16 +83,51 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         expiresAt,
       });
 
-      const first = await s.users.useRefreshToken(a);
-      expect(first).toMatchObject({ tokenHash: a, familyId, userId: user.id, usedAt: null, revokedAt: null });
+      const firstUse = { at: "2031-02-03T04:05:06.789Z", by: "client-one" };
+      const first = await s.users.useRefreshToken(a, firstUse);
+      expect(first).toMatchObject({
+        tokenHash: a,
+        familyId,
+        userId: user.id,
+        usedAt: null,
+        usedBy: null,
+        revokedAt: null,
+      });
       expect(new Date(first!.expiresAt).getTime()).toBe(new Date(expiresAt).getTime());
-      const second = await s.users.useRefreshToken(a);
-      expect(second?.usedAt).not.toBeNull();
-      expect(await s.users.useRefreshToken("unknown")).toBeNull();
+      // A second use reports the first one and does not overwrite it.
+      const second = await s.users.useRefreshToken(a, { at: "2031-02-03T04:05:09.000Z", by: "client-two" });
+      expect(new Date(second!.usedAt!).toISOString()).toBe(firstUse.at);
+      expect(second?.usedBy).toBe("client-one");
+      const third = await s.users.useRefreshToken(a, { at: "2031-02-03T04:05:10.000Z", by: null });
+      expect(third?.usedBy).toBe("client-one");
+      expect(await s.users.useRefreshToken("unknown", firstUse)).toBeNull();
 
       await s.users.revokeRefreshFamily(familyId);
-      expect((await s.users.useRefreshToken(b))?.revokedAt).not.toBeNull();
-      expect((await s.users.useRefreshToken(other))?.revokedAt).toBeNull();
+      expect((await s.users.useRefreshToken(b, firstUse))?.revokedAt).not.toBeNull();
+      expect((await s.users.useRefreshToken(other, firstUse))?.revokedAt).toBeNull();
+    });
+
+    test("two clients using one refresh token at once: exactly one sees it unused", async () => {
+      const user = await newUser();
+      const hash = `r${unique()}`;
+      const expiresAt = new Date(Date.now() + 60_000).toISOString();
+      await s.users.saveRefreshToken({
+        tokenHash: hash,
+        familyId: Bun.randomUUIDv7(),
+        userId: user.id,
+        expiresAt,
+      });
+      const another = await fx.openAnother();
+      try {
+        const at = new Date().toISOString();
+        const spend = (stores: Stores, by: string) => stores.users.useRefreshToken(hash, { at, by });
+        const uses = await Promise.all([spend(s, "tab-1"), spend(another, "tab-2")]);
+        expect(uses.filter((u) => u?.usedAt === null)).toHaveLength(1);
+        const winner = uses[0]?.usedAt === null ? "tab-1" : "tab-2";
+        expect(uses.find((u) => u?.usedAt !== null)?.usedBy).toBe(winner);
+      } finally {
+        await another.close();
+      }
     });
 
     test("a session is active while its user exists and its refresh-token family is not revoked", async () => {

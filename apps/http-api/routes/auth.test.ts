@@ -235,17 +235,41 @@ describe("POST /api/auth/refresh", () => {
     expect((await api.tokens.verifyAccessToken(res.body.accessToken)).userId).toBe(user.id);
   });
 
-  test("reusing a spent token is 401 and revokes the newest token of the family", async () => {
+  test("reusing a spent token from another client is 401 and revokes the newest token of the family", async () => {
     api = await startTestApi();
     const { refreshToken } = await api.signup();
     const next = await api.call("POST", "/api/auth/refresh", { body: { refreshToken } });
-    const reuse = await api.call("POST", "/api/auth/refresh", { body: { refreshToken } });
+    const reuse = await api.call("POST", "/api/auth/refresh", { body: { refreshToken }, ip: "198.51.100.1" });
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe("refresh_token_invalid");
     const after = await api.call("POST", "/api/auth/refresh", {
       body: { refreshToken: next.body.refreshToken },
     });
     expect(after.status).toBe(401);
+  });
+
+  test("two tabs refreshing with one token at once both get a working pair (grace window)", async () => {
+    let clock = Date.now();
+    api = await startTestApi({ now: () => clock });
+    const { refreshToken, user } = await api.signup();
+    const headers = { "user-agent": "Mozilla/5.0 (two tabs)" };
+    const [a, b] = await Promise.all([
+      api.call("POST", "/api/auth/refresh", { body: { refreshToken }, headers }),
+      api.call("POST", "/api/auth/refresh", { body: { refreshToken }, headers }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.user).toEqual(user);
+    for (const r of [a, b]) {
+      const again = await api.call("POST", "/api/auth/refresh", {
+        body: { refreshToken: r.body.refreshToken },
+        headers,
+      });
+      expect(again.status).toBe(200);
+    }
+    // Outside the window the same reuse is treated as theft.
+    clock += 11_000;
+    const late = await api.call("POST", "/api/auth/refresh", { body: { refreshToken }, headers });
+    expect(late.status).toBe(401);
   });
 
   test("401 for an unknown token, 400 without one", async () => {

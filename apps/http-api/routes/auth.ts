@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError } from "../../../lib/auth/errors.ts";
+import { REFRESH_REUSE_GRACE_MS, refreshClientId } from "../../../lib/auth/refresh.ts";
 import { sessionsRevoked } from "../../../lib/bus/types.ts";
 import { normalizeUsername } from "../../../lib/store/username.ts";
 import {
@@ -61,7 +62,9 @@ const refresh = createRoute({
   tags: ["auth"],
   summary: "Exchange a refresh token for a new pair",
   description:
-    "Each refresh token works once. Presenting a spent one revokes every token descended from the same login.",
+    "Each refresh token works once. Presenting a spent one revokes every token descended from the same login, " +
+    `except when the client that spent it (same address and User-Agent) presents it again within ${REFRESH_REUSE_GRACE_MS / 1000} s: ` +
+    "racing tabs or requests then get a fresh pair in the same family.",
   request: { body: jsonBody(RefreshRequestSchema) },
   responses: {
     200: jsonContent(AuthResponseSchema, "A new access and refresh token"),
@@ -131,7 +134,8 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
   app.openapi(refresh, async (c) => {
     const { refreshToken } = c.req.valid("json");
     try {
-      const next = await d.refresh.rotate(refreshToken);
+      const client = refreshClientId(c.env?.clientIp ?? "unknown", c.req.header("user-agent"));
+      const next = await d.refresh.rotate(refreshToken, client);
       const user = await d.stores.users.findById(next.userId);
       if (!user) throw new AuthError("invalid", "the user no longer exists");
       return c.json(await grant(user, next), 200);

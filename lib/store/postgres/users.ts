@@ -16,6 +16,7 @@ interface RefreshRow {
   user_id: string;
   expires_at: Date;
   used_at: Date | null;
+  used_by: string | null;
   revoked_at: Date | null;
 }
 
@@ -31,6 +32,7 @@ const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
   userId: r.user_id,
   expiresAt: r.expires_at.toISOString(),
   usedAt: r.used_at?.toISOString() ?? null,
+  usedBy: r.used_by,
   revokedAt: r.revoked_at?.toISOString() ?? null,
 });
 
@@ -86,7 +88,7 @@ export function postgresUserStore(sql: Sql): UserStore {
         VALUES (${r.tokenHash}, ${r.familyId}, ${r.userId}, ${r.expiresAt})`;
     },
 
-    async useRefreshToken(tokenHash) {
+    async useRefreshToken(tokenHash, use) {
       // The row lock makes two concurrent uses of one token see each other: the second finds used_at set.
       return sql.begin(async (tx) => {
         const [row] = await tx<
@@ -94,7 +96,7 @@ export function postgresUserStore(sql: Sql): UserStore {
         >`SELECT * FROM refresh_tokens WHERE token_hash = ${tokenHash} FOR UPDATE`;
         if (!row) return null;
         if (row.used_at === null)
-          await tx`UPDATE refresh_tokens SET used_at = now() WHERE token_hash = ${tokenHash}`;
+          await tx`UPDATE refresh_tokens SET used_at = ${use.at}, used_by = ${use.by} WHERE token_hash = ${tokenHash}`;
         return toRefresh(row);
       });
     },

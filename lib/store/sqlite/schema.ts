@@ -44,6 +44,8 @@ const migrations: string[] = [
   ALTER TABLE users ADD COLUMN username_skeleton TEXT;
   CREATE UNIQUE INDEX users_username_skeleton ON users(username_skeleton);
   `,
+  // Who first spent a refresh token: a reuse by the same client within seconds is a race, not a theft.
+  `ALTER TABLE refresh_tokens ADD COLUMN used_by TEXT;`,
 ];
 
 /** Applies the migrations this database has not seen yet, each in its own immediate transaction. */

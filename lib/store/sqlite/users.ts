@@ -16,6 +16,7 @@ interface RefreshRow {
   user_id: string;
   expires_at: string;
   used_at: string | null;
+  used_by: string | null;
   revoked_at: string | null;
 }
 
@@ -27,6 +28,7 @@ const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
   userId: r.user_id,
   expiresAt: r.expires_at,
   usedAt: r.used_at,
+  usedBy: r.used_by,
   revokedAt: r.revoked_at,
 });
 
@@ -91,21 +93,20 @@ export function sqliteUserStore(db: Database): UserStore {
       ).run({ tokenHash: r.tokenHash, familyId: r.familyId, userId: r.userId, expiresAt: r.expiresAt });
     },
 
-    async useRefreshToken(tokenHash) {
-      const use = db.transaction(() => {
+    async useRefreshToken(tokenHash, use) {
+      const spend = db.transaction(() => {
         const row = db
           .query("SELECT * FROM refresh_tokens WHERE token_hash = $tokenHash")
           .get({ tokenHash }) as RefreshRow | null;
         if (!row) return null;
         if (row.used_at === null) {
-          db.query("UPDATE refresh_tokens SET used_at = $now WHERE token_hash = $tokenHash").run({
-            now: new Date().toISOString(),
-            tokenHash,
-          });
+          db.query(
+            "UPDATE refresh_tokens SET used_at = $at, used_by = $by WHERE token_hash = $tokenHash",
+          ).run({ at: use.at, by: use.by, tokenHash });
         }
         return toRefresh(row);
       });
-      return use.immediate();
+      return spend.immediate();
     },
 
     async sessionActive(userId, familyId) {
