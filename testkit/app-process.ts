@@ -17,20 +17,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+const SERVICE_URLS = ["KAFKA_BROKERS", "DATABASE_URL", "MONGO_URL", "REDIS_URL"];
+
 /**
  * Runs an entry point (default: the one-process app) as a child process and waits until /readyz
- * answers; throws if it exits first. `cwd` is the checkout (or image folder) it runs in.
+ * answers; throws if it exits first. `cwd` is the checkout (or image folder) it runs in. `embedded`
+ * drops the service URLs from the environment: the app then runs on its embedded adapters with
+ * everything in its own DATA_DIR.
  */
 export async function startAppProcess(
   entry = "apps/main.ts",
   env: Record<string, string> = {},
   cwd = process.cwd(),
+  opts: { embedded?: boolean } = {},
 ): Promise<AppProcess> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "chattalk-app-"));
   const port = env.PORT ? Number(env.PORT) : await freePort();
+  const inherited = { ...process.env };
+  if (opts.embedded) for (const k of SERVICE_URLS) delete inherited[k];
   const proc = Bun.spawn(["bun", entry], {
     cwd,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env },
+    env: { ...inherited, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", ...env },
     stdout: "inherit",
     stderr: "inherit",
   });

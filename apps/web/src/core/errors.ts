@@ -1,0 +1,79 @@
+/**
+ * Every error code the server can answer with (HTTP `error.code`, STOMP notice `code`), in words a
+ * person can act on. Protocol text never reaches the screen: an unknown code gets a generic line.
+ */
+
+/** An HTTP API failure, or `status` 0 when the server could not be reached at all. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+  }
+}
+
+const seconds = (s: number | undefined) => (s && s > 1 ? `${Math.ceil(s)} seconds` : "a moment");
+
+const messages: Record<string, (e: { retryAfterSec?: number }) => string> = {
+  network: () => "Can't reach ChatTalk. Check your connection — we'll keep trying.",
+  invalid_credentials: () => "Wrong username or password.",
+  username_taken: () => "That username is taken. Try another one.",
+  rate_limited: (e) => `Too many attempts. Try again in ${seconds(e.retryAfterSec)}.`,
+  validation_failed: () => "Please fix the highlighted fields.",
+  room_full: () => "This room is full. Try again when someone leaves.",
+  already_member: () => "You're already a member of this room.",
+  not_member: () => "You're not a member of this room.",
+  not_owner: () => "Only the room's owner can do that.",
+  room_not_found: () => "This room doesn't exist any more.",
+  not_found: () => "That page doesn't exist.",
+  bus_unavailable: () => "ChatTalk is having trouble right now. Try again in a moment.",
+  not_ready: () => "ChatTalk is starting up. Try again in a moment.",
+  payload_too_large: () => "That's too long to send.",
+  unsupported_media_type: () => "Something went wrong sending that. Reload the page and try again.",
+  bad_request: () => "Something went wrong sending that. Reload the page and try again.",
+  internal: () => "Something went wrong on our side. Try again.",
+  token_missing: () => "Your session has ended. Please log in again.",
+  token_expired: () => "Your session has ended. Please log in again.",
+  token_invalid: () => "Your session has ended. Please log in again.",
+  refresh_token_expired: () => "You were away for a long time, so your session ended. Please log in again.",
+  refresh_token_invalid: () =>
+    "Your session was ended (you logged out, or it was revoked). Please log in again.",
+  refresh_token_missing: () => "Your session has ended. Please log in again.",
+};
+
+/** A sentence for any failure: ApiError by code, anything else as "unexpected". */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    const describe = messages[err.code];
+    if (describe) return describe(err);
+    return err.status >= 500 ? messages.internal!({}) : "That didn't work. Try again.";
+  }
+  return "Something unexpected went wrong. Try again.";
+}
+
+/** Why a message could not be sent, from a STOMP notice code (see docs/protocol.md). */
+export function describeSendRefusal(code: string): string {
+  switch (code) {
+    case "rate_limited":
+      return "Sending too fast — waiting a moment.";
+    case "invalid_message":
+      return "This message can't be sent: it is empty or too long.";
+    case "forbidden":
+      return "You're not a member of this room.";
+    case "unknown_destination":
+      return "This room doesn't exist any more.";
+    case "unavailable":
+      return "ChatTalk couldn't store this message right now.";
+    case "timeout":
+      return "No answer from ChatTalk yet.";
+    default:
+      return "ChatTalk refused this message.";
+  }
+}
+
+/** Refusals that waiting fixes: the outbox retries these by itself. */
+export const transientRefusals = new Set(["rate_limited", "unavailable", "timeout"]);

@@ -1,0 +1,33 @@
+import { Store } from "./store.ts";
+
+export type Route = { name: "home" } | { name: "room"; roomId: string };
+
+const ROOM_PATH = /^\/rooms\/([0-9a-fA-F-]{36})\/?$/;
+
+export function parseRoute(path: string): Route {
+  const m = ROOM_PATH.exec(path);
+  return m ? { name: "room", roomId: m[1]!.toLowerCase() } : { name: "home" };
+}
+
+export const roomPath = (roomId: string) => `/rooms/${roomId}`;
+
+/**
+ * The URL is the state of navigation: one path per room, so Back/Forward, reload and deep links
+ * (kept through the login screen, which does not change the URL) all land where they should.
+ */
+export class Router {
+  readonly route = new Store<Route>(parseRoute(location.pathname));
+
+  constructor() {
+    addEventListener("popstate", () => this.route.set(parseRoute(location.pathname)));
+    // An unknown path becomes the home page without a history entry.
+    if (this.route.get().name === "home" && location.pathname !== "/") history.replaceState(null, "", "/");
+  }
+
+  go(path: string, opts: { replace?: boolean } = {}): void {
+    if (path === location.pathname) return;
+    if (opts.replace) history.replaceState(null, "", path);
+    else history.pushState(null, "", path);
+    this.route.set(parseRoute(path));
+  }
+}

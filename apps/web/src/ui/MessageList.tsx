@@ -1,0 +1,216 @@
+import { forwardRef, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { type ScrollerProps, Virtuoso, type VirtuosoHandle } from "react-virtuoso";
+import type { RoomView } from "../core/chat.ts";
+import type { TimelineState } from "../core/timeline.ts";
+import { useApp, useStore } from "./context.ts";
+import { MessageRow } from "./MessageRow.tsx";
+import { type Row, rowKey, rowMeta } from "./rows.ts";
+
+interface ListContext {
+  state: TimelineState;
+  roomName: string;
+  retryOlder: () => void;
+}
+
+/**
+ * The room's messages, virtualised: only what is near the screen is in the DOM, whatever the
+ * history's length. Opens at the first unread message or the newest, follows new messages while
+ * at the bottom, offers "N new ↓" otherwise, and loads older pages at the top without a jump
+ * (Virtuoso's firstItemIndex shifts by the number prepended).
+ */
+export function MessageList({ view }: { view: RoomView }) {
+  const { client } = useApp();
+  const timeline = view.timeline!;
+  const s = useStore(timeline.state);
+  const outbox = useStore(client.outbox.items);
+  const me = client.session.user!;
+  const list = useRef<VirtuosoHandle>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const pending = useMemo(() => outbox.filter((i) => i.roomId === view.roomId), [outbox, view.roomId]);
+  // Every loaded message as a row; the first `hidden` ones are only "the row above" of the first shown.
+  const all = useMemo<Row[]>(
+    () => [
+      ...s.messages.map((m) => ({ kind: "message" as const, m })),
+      ...pending.map((item) => ({ kind: "outbox" as const, item })),
+    ],
+    [s.messages, pending],
+  );
+  const rows = useMemo(() => all.slice(s.hidden), [all, s.hidden]);
+  const lastSeq = s.messages.length ? s.messages[s.messages.length - 1]!.seq : 0;
+
+  // What the user has scrolled past: messages after it count for the "N new" pill.
+  const [seenSeq, setSeenSeq] = useState<number | null>(null);
+  if (seenSeq === null && s.status === "ready")
+    setSeenSeq(s.dividerSeq !== null ? s.dividerSeq - 1 : lastSeq);
+  useEffect(() => {
+    if (atBottom) setSeenSeq(lastSeq);
+  }, [atBottom, lastSeq]);
+  const unseen = s.messages.filter((m) => m.seq > (seenSeq ?? lastSeq) && m.sender.id !== me.id).length;
+
+  const keepAnchor = usePrependAnchor(s.firstItemIndex);
+
+  // Sending always shows the message being sent.
+  const sentCount = useRef(pending.length);
+  useEffect(() => {
+    if (pending.length > sentCount.current) list.current?.scrollToIndex({ index: "LAST", behavior: "auto" });
+    sentCount.current = pending.length;
+  }, [pending.length]);
+
+  if (s.status === "loading") return <p className="messages-status">Loading messages…</p>;
+  if (s.status === "error") {
+    return (
+      <p className="messages-status" role="alert">
+        {s.error}{" "}
+        <button type="button" className="link" onClick={() => void client.reopen(view.roomId)}>
+          Try again
+        </button>
+      </p>
+    );
+  }
+
+  const dividerIndex =
+    s.dividerSeq === null ? -1 : s.messages.findIndex((m) => m.seq === s.dividerSeq) - s.hidden;
+  const context: ListContext = {
+    state: s,
+    roomName: view.room?.name ?? "",
+    retryOlder: () => void client.loadOlder(),
+  };
+
+  return (
+    <div className="messages-wrap">
+      <Virtuoso<Row, ListContext>
+        ref={list}
+        scrollerRef={keepAnchor.scroller}
+        className="messages"
+        data={rows}
+        context={context}
+        firstItemIndex={s.firstItemIndex}
+        alignToBottom
+        initialTopMostItemIndex={
+          dividerIndex >= 0
+            ? { index: dividerIndex, align: "start" }
+            : { index: rows.length - 1, align: "end" }
+        }
+        computeItemKey={(_, row) => rowKey(row)}
+        startReached={() => void client.loadOlder()}
+        followOutput={(bottom) => (bottom ? "auto" : false)}
+        atBottomStateChange={setAtBottom}
+        rangeChanged={keepAnchor.soon}
+        atBottomThreshold={60}
+        increaseViewportBy={{ top: 600, bottom: 300 }}
+        components={{ Scroller, Header }}
+        itemContent={(index, row) => (
+          <MessageRow
+            row={row}
+            meta={rowMeta(row, all[index - s.firstItemIndex + s.hidden - 1], {
+              dividerSeq: s.dividerSeq,
+              hasOlder: s.hasOlder,
+              me,
+            })}
+          />
+        )}
+      />
+      {!atBottom && unseen > 0 && (
+        <button
+          type="button"
+          className="new-pill"
+          onClick={() => list.current?.scrollToIndex({ index: "LAST", behavior: "smooth" })}
+        >
+          {unseen} new <span aria-hidden="true">↓</span>
+          <span className="visually-hidden"> — jump to the latest</span>
+        </button>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Keeps the row at the top of the screen where it was when older messages are put above it.
+ * Virtuoso shifts the scroll position by an estimate of the new rows' height and corrects it as
+ * they are measured — but not when the list sits at scrollTop 0 or was last scrolled down, and rows
+ * here differ in height (headers, separators). So the row on top is remembered on every scroll and
+ * put back in place, to the pixel, once the prepended rows have been laid out.
+ */
+function usePrependAnchor(firstItemIndex: number) {
+  const previous = useRef(firstItemIndex);
+  const tools = useMemo(() => {
+    let el: HTMLElement | null = null;
+    let anchor: { index: number; top: number } | null = null;
+    let frame = 0;
+    const remember = () => {
+      if (!el) return;
+      const top = el.getBoundingClientRect().top;
+      for (const item of el.querySelectorAll<HTMLElement>("[data-item-index]")) {
+        const r = item.getBoundingClientRect();
+        if (r.bottom > top) {
+          anchor = { index: Number(item.dataset.itemIndex), top: r.top - top };
+          return;
+        }
+      }
+    };
+    // After a scroll, Virtuoso renders the rows for the new position in the next frame: look then.
+    const soon = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(remember);
+    };
+    return {
+      soon,
+      anchor: () => anchor,
+      restore(a: { index: number; top: number }) {
+        const item = el?.querySelector<HTMLElement>(`[data-item-index="${a.index}"]`);
+        if (!el || !item) return;
+        const drift = item.getBoundingClientRect().top - el.getBoundingClientRect().top - a.top;
+        if (Math.abs(drift) >= 1) el.scrollTop += drift;
+        remember();
+      },
+      scroller(node: HTMLElement | Window | null) {
+        el?.removeEventListener("scroll", soon);
+        el = node instanceof HTMLElement ? node : null;
+        el?.addEventListener("scroll", soon, { passive: true });
+      },
+    };
+  }, []);
+
+  useLayoutEffect(() => {
+    const grew = firstItemIndex < previous.current;
+    previous.current = firstItemIndex;
+    const a = tools.anchor();
+    if (!grew || !a) return;
+    let frame = requestAnimationFrame(() => {
+      frame = requestAnimationFrame(() => tools.restore(a));
+    });
+    const late = setTimeout(() => tools.restore(a), 150);
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(late);
+    };
+  }, [firstItemIndex, tools]);
+
+  return tools;
+}
+
+/** The scrolling element: a labelled region, reachable by Tab so the keyboard can scroll it. */
+const Scroller = forwardRef<HTMLDivElement, ScrollerProps>(function Scroller(props, ref) {
+  // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be focusable to scroll by keyboard (WCAG 2.1.1)
+  return <section {...props} ref={ref} tabIndex={0} aria-label="Messages" />;
+});
+
+function Header({ context }: { context?: ListContext }) {
+  const s = context!.state;
+  if (s.olderError) {
+    return (
+      <p className="list-edge" role="alert">
+        {s.olderError}{" "}
+        <button type="button" className="link" onClick={context!.retryOlder}>
+          Try again
+        </button>
+      </p>
+    );
+  }
+  if (s.loadingOlder || s.hasOlder) return <p className="list-edge">Loading older messages…</p>;
+  return (
+    <p className="list-edge start">
+      This is the beginning of <strong>{context!.roomName}</strong>.
+    </p>
+  );
+}
