@@ -57,6 +57,7 @@ export class ChatClient {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private opening = 0;
   private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
   private toastSeq = 0;
   private started = false;
 
@@ -140,12 +141,21 @@ export class ChatClient {
 
   // ---- room list ------------------------------------------------------------------------------
 
+  /** Refetches the room list; asked again while a fetch is out, it fetches once more afterwards. */
   refreshRooms(): Promise<void> {
-    this.refreshing ??= Promise.all([this.api.myRooms(), this.api.discover()])
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = Promise.all([this.api.myRooms(), this.api.discover()])
       .then(([mine, discover]) => this.directory.set(mine, discover, this.view.get()?.roomId ?? null))
       .catch((err) => this.directory.failed(describeError(err)))
       .finally(() => {
         this.refreshing = null;
+        if (this.refreshAgain && this.started) {
+          this.refreshAgain = false;
+          void this.refreshRooms();
+        }
       });
     return this.refreshing;
   }

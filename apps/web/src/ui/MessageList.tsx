@@ -1,10 +1,13 @@
-import { forwardRef, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { forwardRef, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { type ScrollerProps, Virtuoso, type VirtuosoHandle } from "react-virtuoso";
 import type { RoomView } from "../core/chat.ts";
 import type { TimelineState } from "../core/timeline.ts";
 import { useApp, useStore } from "./context.ts";
 import { MessageRow } from "./MessageRow.tsx";
 import { type Row, rowKey, rowMeta } from "./rows.ts";
+
+/** This close to the end counts as "at the bottom". */
+const BOTTOM_SLACK_PX = 60;
 
 interface ListContext {
   state: TimelineState;
@@ -20,12 +23,35 @@ interface ListContext {
  */
 export function MessageList({ view }: { view: RoomView }) {
   const { client } = useApp();
-  const timeline = view.timeline!;
-  const s = useStore(timeline.state);
+  const s = useStore(view.timeline!.state);
+  if (s.status === "loading") return <p className="messages-status">Loading messages…</p>;
+  if (s.status === "error") {
+    return (
+      <p className="messages-status" role="alert">
+        {s.error}{" "}
+        <button type="button" className="link" onClick={() => void client.reopen(view.roomId)}>
+          Try again
+        </button>
+      </p>
+    );
+  }
+  return <LoadedList view={view} s={s} />;
+}
+
+/** Mounted once the first pages are in, so that its starting position and state come from them. */
+function LoadedList({ view, s }: { view: RoomView; s: TimelineState }) {
+  const { client } = useApp();
   const outbox = useStore(client.outbox.items);
   const me = client.session.user!;
   const list = useRef<VirtuosoHandle>(null);
-  const [atBottom, setAtBottom] = useState(true);
+  // Opening at the first unread message is not at the bottom. The ref is what followOutput reads:
+  // measured on every scroll, it is right even after a smooth scroll, where Virtuoso's own flag lags.
+  const [atBottom, setAtBottomState] = useState(s.dividerSeq === null);
+  const bottomRef = useRef(atBottom);
+  const setAtBottom = useCallback((b: boolean) => {
+    bottomRef.current = b;
+    setAtBottomState(b);
+  }, []);
   const pending = useMemo(() => outbox.filter((i) => i.roomId === view.roomId), [outbox, view.roomId]);
   // Every loaded message as a row; the first `hidden` ones are only "the row above" of the first shown.
   const all = useMemo<Row[]>(
@@ -39,15 +65,15 @@ export function MessageList({ view }: { view: RoomView }) {
   const lastSeq = s.messages.length ? s.messages[s.messages.length - 1]!.seq : 0;
 
   // What the user has scrolled past: messages after it count for the "N new" pill.
-  const [seenSeq, setSeenSeq] = useState<number | null>(null);
-  if (seenSeq === null && s.status === "ready")
-    setSeenSeq(s.dividerSeq !== null ? s.dividerSeq - 1 : lastSeq);
+  const [seenSeq, setSeenSeq] = useState(s.dividerSeq !== null ? s.dividerSeq - 1 : lastSeq);
   useEffect(() => {
     if (atBottom) setSeenSeq(lastSeq);
   }, [atBottom, lastSeq]);
-  const unseen = s.messages.filter((m) => m.seq > (seenSeq ?? lastSeq) && m.sender.id !== me.id).length;
+  const unseen = s.messages.filter((m) => m.seq > seenSeq && m.sender.id !== me.id).length;
 
-  const keepAnchor = usePrependAnchor(s.firstItemIndex);
+  const lastIndex = useRef(0);
+  lastIndex.current = s.firstItemIndex + rows.length - 1;
+  const keepAnchor = usePrependAnchor(s.firstItemIndex, lastIndex, setAtBottom);
 
   // Sending always shows the message being sent.
   const sentCount = useRef(pending.length);
@@ -55,18 +81,6 @@ export function MessageList({ view }: { view: RoomView }) {
     if (pending.length > sentCount.current) list.current?.scrollToIndex({ index: "LAST", behavior: "auto" });
     sentCount.current = pending.length;
   }, [pending.length]);
-
-  if (s.status === "loading") return <p className="messages-status">Loading messages…</p>;
-  if (s.status === "error") {
-    return (
-      <p className="messages-status" role="alert">
-        {s.error}{" "}
-        <button type="button" className="link" onClick={() => void client.reopen(view.roomId)}>
-          Try again
-        </button>
-      </p>
-    );
-  }
 
   const dividerIndex =
     s.dividerSeq === null ? -1 : s.messages.findIndex((m) => m.seq === s.dividerSeq) - s.hidden;
@@ -93,15 +107,15 @@ export function MessageList({ view }: { view: RoomView }) {
         }
         computeItemKey={(_, row) => rowKey(row)}
         startReached={() => void client.loadOlder()}
-        followOutput={(bottom) => (bottom ? "auto" : false)}
-        atBottomStateChange={setAtBottom}
+        followOutput={(bottom) => (bottom || bottomRef.current ? "auto" : false)}
         rangeChanged={keepAnchor.soon}
-        atBottomThreshold={60}
+        atBottomThreshold={BOTTOM_SLACK_PX}
         increaseViewportBy={{ top: 600, bottom: 300 }}
         components={{ Scroller, Header }}
         itemContent={(index, row) => (
           <MessageRow
             row={row}
+            roomName={context.roomName}
             meta={rowMeta(row, all[index - s.firstItemIndex + s.hidden - 1], {
               dividerSeq: s.dividerSeq,
               hasOlder: s.hasOlder,
@@ -131,7 +145,11 @@ export function MessageList({ view }: { view: RoomView }) {
  * here differ in height (headers, separators). So the row on top is remembered on every scroll and
  * put back in place, to the pixel, once the prepended rows have been laid out.
  */
-function usePrependAnchor(firstItemIndex: number) {
+function usePrependAnchor(
+  firstItemIndex: number,
+  lastIndex: { current: number },
+  onBottom: (atBottom: boolean) => void,
+) {
   const previous = useRef(firstItemIndex);
   const tools = useMemo(() => {
     let el: HTMLElement | null = null;
@@ -139,7 +157,12 @@ function usePrependAnchor(firstItemIndex: number) {
     let frame = 0;
     const remember = () => {
       if (!el) return;
-      const top = el.getBoundingClientRect().top;
+      // At the bottom: the last row is rendered and its end is on screen (not merely a short
+      // scroll height while the list is still being laid out).
+      const box = el.getBoundingClientRect();
+      const last = el.querySelector<HTMLElement>(`[data-item-index="${lastIndex.current}"]`);
+      onBottom(last !== null && last.getBoundingClientRect().bottom <= box.bottom + BOTTOM_SLACK_PX);
+      const top = box.top;
       for (const item of el.querySelectorAll<HTMLElement>("[data-item-index]")) {
         const r = item.getBoundingClientRect();
         if (r.bottom > top) {
@@ -169,7 +192,7 @@ function usePrependAnchor(firstItemIndex: number) {
         el?.addEventListener("scroll", soon, { passive: true });
       },
     };
-  }, []);
+  }, [onBottom, lastIndex]);
 
   useLayoutEffect(() => {
     const grew = firstItemIndex < previous.current;
@@ -207,10 +230,6 @@ function Header({ context }: { context?: ListContext }) {
       </p>
     );
   }
-  if (s.loadingOlder || s.hasOlder) return <p className="list-edge">Loading older messages…</p>;
-  return (
-    <p className="list-edge start">
-      This is the beginning of <strong>{context!.roomName}</strong>.
-    </p>
-  );
+  // The start of the history is marked on its first row (see rowMeta), right above it.
+  return s.hasOlder ? <p className="list-edge">Loading older messages…</p> : null;
 }

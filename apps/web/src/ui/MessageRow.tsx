@@ -5,9 +5,15 @@ import { useApp, useStore } from "./context.ts";
 import { formatFull, formatTime } from "./format.ts";
 import type { Row, RowMeta } from "./rows.ts";
 
-export const MessageRow = memo(function MessageRow({ row, meta }: { row: Row; meta: RowMeta }) {
+export const MessageRow = memo(function MessageRow(props: { row: Row; meta: RowMeta; roomName: string }) {
+  const { row, meta } = props;
   return (
     <div className="row">
+      {meta.start && (
+        <p className="list-edge">
+          This is the beginning of <strong>{props.roomName}</strong>.
+        </p>
+      )}
       {meta.day && <h2 className="day-sep">{meta.day}</h2>}
       {meta.divider && <p className="unread-sep">New since your last visit</p>}
       {row.kind === "message" && row.m.type !== "message" ? (

@@ -7,6 +7,8 @@ import { dayKey, dayLabel, GROUP_GAP_MS } from "./format.ts";
 export type Row = { kind: "message"; m: TimelineMessage } | { kind: "outbox"; item: OutboxItem };
 
 export interface RowMeta {
+  /** The first message of the room's whole history: "This is the beginning of …" goes above it. */
+  start: boolean;
   /** A date separator above this row ("Today", "Yesterday", …), or null. */
   day: string | null;
   /** The "new since your last visit" divider goes above this row. */
@@ -34,7 +36,7 @@ export function rowMeta(
   const cur = facts(row, o.me);
   const divider = row.kind === "message" && row.m.seq === o.dividerSeq;
   if (!prev) {
-    return { day: o.hasOlder ? null : dayLabel(cur.at, o.now), divider, grouped: false };
+    return { start: !o.hasOlder, day: o.hasOlder ? null : dayLabel(cur.at, o.now), divider, grouped: false };
   }
   const before = facts(prev, o.me);
   const day = dayKey(before.at) === dayKey(cur.at) ? null : dayLabel(cur.at, o.now);
@@ -45,5 +47,5 @@ export function rowMeta(
     before.chat &&
     cur.sender === before.sender &&
     Date.parse(cur.at) - Date.parse(before.at) < GROUP_GAP_MS;
-  return { day, divider, grouped };
+  return { start: false, day, divider, grouped };
 }

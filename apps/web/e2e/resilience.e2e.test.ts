@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, Page } from "playwright-core";
+import {
+  haveChromium,
+  launchBrowser,
+  PASSWORD,
+  Person,
+  roomIdOf,
+  startServer,
+  type TestServer,
+  waitForText,
+} from "./harness.ts";
+
+/** Outages and sessions: the server goes away and comes back, access tokens expire (TTL 10 s). */
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+const texts = (page: Page) =>
+  page.$$eval(".messages .msg .text", (els) =>
+    els.map((e) => e.textContent ?? "").filter((t) => t.startsWith("m:")),
+  );
+
+const banner = (page: Page) => page.locator(".banner");
+
+describe.skipIf(!haveChromium)("resilience", () => {
+  test("the server stops for 10 s mid-chat: both recover without a reload and nothing is lost", async () => {
+    const alice = await Person.signUp(browser, server.url, "outage-a");
+    await alice.createRoom("weather");
+    const roomId = roomIdOf(alice.page);
+    const bob = await Person.signUp(browser, server.url, "outage-b");
+    await bob.page.goto(`/rooms/${roomId}`);
+    await bob.page.getByRole("main").getByRole("button", { name: "Join weather" }).click();
+    await alice.say("m: before 1");
+    await bob.say("m: before 2");
+    await waitForText(alice.page, "m: before 2");
+    // A mark that a reload would erase.
+    for (const p of [alice.page, bob.page])
+      await p.evaluate(() => Object.assign(window, { __noReload: true }));
+
+    await server.stop();
+    await banner(alice.page)
+      .filter({ hasText: /Connection lost\. Reconnecting in \d+ s/ })
+      .waitFor();
+    await banner(bob.page).filter({ hasText: "Retry now" }).waitFor();
+    // Written during the outage: shown at once as waiting, kept in order.
+    await alice.say("m: during 1");
+    await bob.say("m: during 2");
+    await alice.say("m: during 3");
+    await alice.page.getByText("Waiting for the connection…").first().waitFor();
+    await banner(alice.page).filter({ hasText: "2 messages wait to be sent" }).waitFor();
+    // Retry now tries at once, fails (still down) and waits again.
+    await banner(bob.page).getByRole("button", { name: "Retry now" }).click();
+    await banner(bob.page).filter({ hasText: "Reconnecting in" }).waitFor();
+    await Bun.sleep(10_000);
+    await server.start();
+
+    // Back without a reload (backoff capped at 30 s; focus or `online` would be at once).
+    const all = ["m: before 1", "m: before 2", "m: during 1", "m: during 2", "m: during 3"];
+    for (const p of [alice.page, bob.page]) {
+      await waitForText(p, "m: during 3", 40_000);
+      await waitForText(p, "m: during 2", 40_000);
+      await banner(p).waitFor({ state: "hidden" });
+      expect(await p.evaluate(() => (window as { __noReload?: boolean }).__noReload)).toBe(true);
+    }
+    await alice.say("m: after");
+    for (const p of [alice.page, bob.page]) {
+      await waitForText(p, "m: after");
+      const shown = await texts(p);
+      expect(shown).toHaveLength(all.length + 1);
+      expect(new Set(shown)).toEqual(new Set([...all, "m: after"]));
+      // Each sender's messages in the order they were written.
+      expect(shown.filter((t) => t === "m: during 1" || t === "m: during 3")).toEqual([
+        "m: during 1",
+        "m: during 3",
+      ]);
+    }
+    await alice.closeAll();
+    await bob.closeAll();
+  }, 90_000);
+
+  test("access tokens of 10 s, a reload 15 s later in two tabs at once: still logged in in both", async () => {
+    const carol = await Person.signUp(browser, server.url, "two-tabs");
+    await carol.createRoom("tabs");
+    const roomId = roomIdOf(carol.page);
+    const second = await carol.newTab();
+    await second.goto(`/rooms/${roomId}`);
+    await second.getByRole("heading", { level: 1, name: "tabs" }).waitFor();
+    const refreshes: number[] = [];
+    carol.context.on("response", (r) => {
+      if (r.url().endsWith("/api/auth/refresh")) refreshes.push(r.status());
+    });
+
+    await Bun.sleep(15_000);
+    await Promise.all([carol.page.reload(), second.reload()]);
+    for (const p of [carol.page, second]) {
+      await p.getByRole("heading", { level: 1, name: "tabs" }).waitFor();
+      expect(await p.getByRole("button", { name: "Log in", exact: true }).count()).toBe(0);
+    }
+    await carol.say("m: from tab one");
+    await waitForText(second, "m: from tab one");
+    expect(refreshes.length).toBeGreaterThan(0);
+    expect(refreshes.every((s) => s === 200)).toBe(true);
+    await carol.closeAll();
+  }, 60_000);
+
+  test("a session that really ends says why, in every tab", async () => {
+    const dave = await Person.signUp(browser, server.url, "ender");
+    const other = await dave.newTab();
+    await other.goto("/");
+    await other.getByRole("navigation", { name: "Rooms" }).waitFor();
+    await dave.page.getByRole("button", { name: "Log out" }).click();
+    await dave.page.getByRole("button", { name: "Log in", exact: true }).waitFor();
+    expect(await dave.page.getByRole("alert").count()).toBe(0);
+    await other.getByRole("alert").filter({ hasText: "You logged out in another tab." }).waitFor();
+
+    // Someone else used this browser's refresh token (a copy elsewhere): the server revokes the
+    // family, and the page, on its next refresh, says the session was ended.
+    await dave.logIn();
+    const stolen = await dave.page.evaluate(
+      () => JSON.parse(localStorage.getItem("chattalk.session")!).refreshToken,
+    );
+    const thief = await fetch(`${server.url}/api/auth/refresh`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "elsewhere" },
+      body: JSON.stringify({ refreshToken: stolen }),
+    });
+    expect(thief.status).toBe(200);
+    // The page refreshes when it next needs a token: here, once its 10 s token is near its end and
+    // the window regains focus (which refetches the room list).
+    await Bun.sleep(9_000);
+    await dave.page.evaluate(() => dispatchEvent(new Event("focus")));
+    await dave.page
+      .getByRole("alert")
+      .filter({ hasText: "Your session was ended" })
+      .waitFor({ timeout: 10_000 });
+    await dave.page.getByLabel("Password").fill(PASSWORD);
+    await dave.closeAll();
+  }, 40_000);
+});
