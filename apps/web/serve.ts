@@ -73,9 +73,17 @@ export async function createWebMount(): Promise<Mount> {
   };
 }
 
+/** `bun apps/web/serve.ts <dir>`: writes the client for nginx and prints each file's size, raw and gzipped. */
 if (import.meta.main) {
   const out = process.argv[2];
   if (!out) throw new Error("usage: bun apps/web/serve.ts <output dir>");
-  for (const [path, f] of await buildWeb())
-    await Bun.write(`${out}${path === "/" ? "/index.html" : path}`, f.body);
+  const started = performance.now();
+  const files = await buildWeb();
+  const ms = Math.round(performance.now() - started);
+  for (const [path, f] of files) {
+    const name = path === "/" ? "/index.html" : path;
+    await Bun.write(`${out}${name}`, f.body);
+    console.log(`${name}\t${f.body.length} B\t${f.gzip.length} B gzipped`);
+  }
+  console.log(`built in ${ms} ms`);
 }

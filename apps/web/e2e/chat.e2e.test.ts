@@ -20,7 +20,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await server?.dispose();

@@ -14,16 +14,20 @@ import {
 
 /**
  * The outbox: every message typed ends up delivered exactly once, or visibly failed with a retry.
- * The server keeps its default SEND limit (burst 20, then 10/s); its message limit is lowered so a
- * message the client accepts can still be refused for good.
+ * The server keeps its default SEND burst (20) but refills at 2/s rather than 10/s, so that 30
+ * messages are refused in part however slowly a loaded machine sends them; its message limit is
+ * lowered so a message the client accepts can still be refused for good.
  */
 let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  [server, browser] = await Promise.all([startServer({ MESSAGE_MAX_CHARS: "1000" }), launchBrowser()]);
-});
+  [server, browser] = await Promise.all([
+    startServer({ MESSAGE_MAX_CHARS: "1000", SEND_RATE_PER_SEC: "2" }),
+    launchBrowser(),
+  ]);
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await server?.dispose();
@@ -71,7 +75,7 @@ describe.skipIf(!haveChromium)("outbox", () => {
     await bob.page.getByRole("heading", { level: 1, name: "burst" }).waitFor();
 
     // 30 sends in one go, as fast as a paste-and-Enter macro: faster than the server takes them
-    // (SEND_BURST=20, then 10/s), so some are refused with retryAfterMs and retried.
+    // (SEND_BURST=20, then 2/s), so some are refused with retryAfterMs and retried.
     const texts = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
     await alice.page.evaluate((lines) => {
       const box = document.getElementById("composer") as HTMLTextAreaElement;

@@ -11,16 +11,22 @@ import {
   waitForText,
 } from "./harness.ts";
 
-/** Outages and sessions: the server goes away and comes back, access tokens expire (TTL 10 s). */
+/**
+ * Outages and sessions: the server goes away and comes back; access tokens expire (TTL 10 s). The
+ * outage has a server of its own, so the session tests (mostly waiting for tokens to expire) run
+ * at the same time.
+ */
+let outage: TestServer;
 let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
+  [outage, server, browser] = await Promise.all([startServer(), startServer(), launchBrowser()]);
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
+  await outage?.dispose();
   await server?.dispose();
 });
 
@@ -31,12 +37,12 @@ const texts = (page: Page) =>
 
 const banner = (page: Page) => page.locator(".banner");
 
-describe.skipIf(!haveChromium)("resilience", () => {
+describe.skipIf(!haveChromium).concurrent("resilience", () => {
   test("the server stops for 10 s mid-chat: both recover without a reload and nothing is lost", async () => {
-    const alice = await Person.signUp(browser, server.url, "outage-a");
+    const alice = await Person.signUp(browser, outage.url, "outage-a");
     await alice.createRoom("weather");
     const roomId = roomIdOf(alice.page);
-    const bob = await Person.signUp(browser, server.url, "outage-b");
+    const bob = await Person.signUp(browser, outage.url, "outage-b");
     await bob.page.goto(`/rooms/${roomId}`);
     await bob.page.getByRole("main").getByRole("button", { name: "Join weather" }).click();
     await alice.say("m: before 1");
@@ -46,7 +52,7 @@ describe.skipIf(!haveChromium)("resilience", () => {
     for (const p of [alice.page, bob.page])
       await p.evaluate(() => Object.assign(window, { __noReload: true }));
 
-    await server.stop();
+    await outage.stop();
     await banner(alice.page)
       .filter({ hasText: /Connection lost\. Reconnecting in \d+ s/ })
       .waitFor();
@@ -61,7 +67,7 @@ describe.skipIf(!haveChromium)("resilience", () => {
     await banner(bob.page).getByRole("button", { name: "Retry now" }).click();
     await banner(bob.page).filter({ hasText: "Reconnecting in" }).waitFor();
     await Bun.sleep(10_000);
-    await server.start();
+    await outage.start();
 
     // Back without a reload (backoff capped at 30 s; focus or `online` would be at once).
     const all = ["m: before 1", "m: before 2", "m: during 1", "m: during 2", "m: during 3"];

@@ -63,7 +63,7 @@ beforeAll(async () => {
   await seedMessages(server.url, sora.accessToken, room.id, [
     "Tried it with the server restarting — it came back on its own and sent what I'd typed. 🎉",
   ]);
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await server?.dispose();
@@ -100,6 +100,8 @@ function focusedName(page: Page) {
 }
 
 describe.skipIf(!haveChromium)("screens", () => {
+  // Light: every screen in full. Dark: contrast on the screens that use every colour token (the
+  // others are the same markup on the same tokens).
   test("desktop, light and dark: every screen passes axe; screenshots", async () => {
     for (const scheme of ["light", "dark"] as const) {
       const guest = await Person.open(browser, server.url, `guest-${scheme}`, { colorScheme: scheme });
@@ -108,7 +110,7 @@ describe.skipIf(!haveChromium)("screens", () => {
       await guest.page.getByText("Enter a username.").waitFor();
       await expectAccessible(guest.page, `login with errors (${scheme})`, scheme === "dark");
       await guest.page.getByRole("button", { name: "Create an account" }).click();
-      await expectAccessible(guest.page, `sign-up (${scheme})`, scheme === "dark");
+      if (scheme === "light") await expectAccessible(guest.page, "sign-up");
       await guest.closeAll();
 
       const sora = await login("sora", { colorScheme: scheme });
@@ -128,7 +130,7 @@ describe.skipIf(!haveChromium)("screens", () => {
 
       await sora.page.getByRole("button", { name: "Leave", exact: true }).click();
       await sora.page.getByRole("dialog", { name: "Leave design review?" }).waitFor();
-      await expectAccessible(sora.page, `leave dialog (${scheme})`, scheme === "dark");
+      if (scheme === "light") await expectAccessible(sora.page, "leave dialog");
       await sora.page.keyboard.press("Escape");
 
       await sora.page
@@ -141,10 +143,10 @@ describe.skipIf(!haveChromium)("screens", () => {
       await sora.page.getByRole("button", { name: "Join random" }).waitFor();
       await sora.page.goto(`/rooms/${randomId}`);
       await sora.page.getByRole("main").getByRole("button", { name: "Join random" }).waitFor();
-      await expectAccessible(sora.page, `room preview (${scheme})`, scheme === "dark");
+      if (scheme === "light") await expectAccessible(sora.page, "room preview");
       await sora.page.goto("/rooms/01900000-0000-7000-8000-000000000000");
       await sora.page.getByRole("heading", { level: 1, name: "Room not found" }).waitFor();
-      await expectAccessible(sora.page, `room not found (${scheme})`, scheme === "dark");
+      if (scheme === "light") await expectAccessible(sora.page, "room not found");
       await sora.closeAll();
     }
   }, 60_000);

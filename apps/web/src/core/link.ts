@@ -1,4 +1,10 @@
-import { Client, type IMessage, type StompHeaders, type StompSubscription } from "@stomp/stompjs";
+import {
+  Client,
+  type IMessage,
+  type StompHeaders,
+  type StompSubscription,
+  TickerStrategy,
+} from "@stomp/stompjs";
 import { backoffDelay } from "./backoff.ts";
 import type { Session } from "./session.ts";
 import { Store } from "./store.ts";
@@ -131,6 +137,9 @@ export class StompLink {
       reconnectDelay: 0,
       heartbeatIncoming: HEARTBEAT_MS,
       heartbeatOutgoing: HEARTBEAT_MS,
+      // Heart-beats from a worker: a hidden tab's timers are throttled to once a minute, which
+      // would let the server (2x margin) drop the connection of everyone who switched tabs.
+      heartbeatStrategy: TickerStrategy.Worker,
       connectionTimeout: CONNECT_TIMEOUT_MS,
       debug: () => {},
     });
