@@ -5,6 +5,7 @@ import {
   apiSignUp,
   haveChromium,
   launchBrowser,
+  PASSWORD,
   Person,
   roomIdOf,
   seedMessages,
@@ -276,5 +277,56 @@ describe.skipIf(!haveChromium)("chat", () => {
     await other.getByRole("alert").filter({ hasText: "You left this room in another tab." }).waitFor();
     await other.getByRole("link", { name: /shared/ }).waitFor({ state: "detached" });
     await sam.closeAll();
+  }, 30_000);
+
+  test("desktop notifications: asked for on a click, shown only while the tab is hidden; unseen count in the title", async () => {
+    const uma = await Person.open(browser, server.url, "uma");
+    // A stand-in for the browser's Notification that records what the page shows.
+    await uma.context.addInitScript(() => {
+      const shown: { title: string; body?: string }[] = [];
+      class RecordingNotification {
+        static permission: NotificationPermission = "default";
+        static async requestPermission() {
+          RecordingNotification.permission = "granted";
+          return "granted" as const;
+        }
+        onclick: (() => void) | null = null;
+        constructor(title: string, o?: { body?: string }) {
+          shown.push({ title, body: o?.body });
+        }
+        close() {}
+      }
+      Object.assign(window, { Notification: RecordingNotification, __shown: shown });
+    });
+    await uma.page.goto("/");
+    await uma.page.getByRole("button", { name: "Create an account" }).click();
+    await uma.page.getByLabel("Username").fill("uma");
+    await uma.page.getByLabel("Password").fill(PASSWORD);
+    await uma.page.getByRole("button", { name: "Create account" }).click();
+    const id = await uma.createRoom("bells");
+    await uma.page.getByRole("button", { name: "Turn on desktop notifications" }).click();
+    await uma.page.getByRole("button", { name: "Desktop notifications: on" }).waitFor();
+
+    const vic = await apiSignUp(server.url, "vic");
+    await apiCall(server.url, vic.accessToken, "POST", `/api/rooms/${id}/join`);
+    await seedMessages(server.url, vic.accessToken, id, ["while you look"]);
+    await waitForText(uma.page, "while you look");
+    expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([]);
+
+    const setVisibility = (state: "hidden" | "visible") =>
+      uma.page.evaluate((v) => {
+        Object.defineProperty(document, "visibilityState", { value: v, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, state);
+    await setVisibility("hidden");
+    await seedMessages(server.url, vic.accessToken, id, ["while you are away"]);
+    await uma.page.waitForFunction(() => (window as unknown as { __shown: unknown[] }).__shown.length === 1);
+    expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([
+      { title: "vic in bells", body: "while you are away" },
+    ]);
+    await uma.page.waitForFunction(() => document.title === "(1) bells · ChatTalk");
+    await setVisibility("visible");
+    await uma.page.waitForFunction(() => document.title === "bells · ChatTalk");
+    await uma.closeAll();
   }, 30_000);
 });

@@ -117,7 +117,7 @@ export class Person {
     await p.page.getByLabel("Username").fill(name);
     await p.page.getByLabel("Password").fill(PASSWORD);
     await p.page.getByRole("button", { name: "Create account" }).click();
-    await p.page.getByRole("navigation", { name: "Rooms" }).waitFor();
+    await loggedIn(p.page);
     return p;
   }
 
@@ -125,7 +125,7 @@ export class Person {
     await page.getByLabel("Username").fill(this.name);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Log in", exact: true }).click();
-    await page.getByRole("navigation", { name: "Rooms" }).waitFor();
+    await loggedIn(page);
   }
 
   async newTab(): Promise<Page> {
@@ -152,6 +152,14 @@ export class Person {
   async closeAll(): Promise<void> {
     await this.context.close();
   }
+}
+
+/** Waits for the app shell after login or sign-up; if the form shows an error instead, fails with it. */
+export async function loggedIn(page: Page): Promise<void> {
+  const shell = page.getByRole("navigation", { name: "Rooms" });
+  const refused = page.locator(".auth .form-error, .auth .field-error");
+  await shell.or(refused).first().waitFor({ timeout: 45_000 });
+  if (!(await shell.isVisible())) throw new Error(`not logged in: ${await refused.allTextContents()}`);
 }
 
 export function roomIdOf(page: Page): string {

@@ -37,6 +37,33 @@ const texts = (page: Page) =>
 
 const banner = (page: Page) => page.locator(".banner");
 
+/**
+ * Waits until the banner's next scheduled retry is at least 3 s away, does `act`, and checks that a
+ * new chat WebSocket was opened before that scheduled time: the retry came from `act`, not the backoff.
+ */
+async function retriesBeforeBackoff(page: Page, act: () => Promise<unknown>): Promise<void> {
+  const handle = await page.waitForFunction(
+    () => {
+      const at = Number(document.querySelector(".banner")?.getAttribute("data-retry-at"));
+      return at - Date.now() > 3000 ? at : 0;
+    },
+    null,
+    { timeout: 30_000, polling: 100 },
+  );
+  const scheduled = (await handle.jsonValue()) as number;
+  // The chat link's socket (the presence link has a backoff of its own).
+  const opened = new Promise<number>((resolve) => {
+    const seen = (ws: { url(): string }) => {
+      if (!ws.url().endsWith("/ws")) return;
+      page.off("websocket", seen);
+      resolve(Date.now());
+    };
+    page.on("websocket", seen);
+  });
+  await act();
+  expect(await opened).toBeLessThan(scheduled);
+}
+
 describe.skipIf(!haveChromium).concurrent("resilience", () => {
   test("the server stops for 10 s mid-chat: both recover without a reload and nothing is lost", async () => {
     const alice = await Person.signUp(browser, outage.url, "outage-a");
@@ -63,13 +90,16 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
     await alice.say("m: during 3");
     await alice.page.getByText("Waiting for the connection…").first().waitFor();
     await banner(alice.page).filter({ hasText: "2 messages wait to be sent" }).waitFor();
-    // Retry now tries at once, fails (still down) and waits again.
-    await banner(bob.page).getByRole("button", { name: "Retry now" }).click();
-    await banner(bob.page).filter({ hasText: "Reconnecting in" }).waitFor();
-    await Bun.sleep(10_000);
+    const down = Date.now();
+    // "Retry now" and coming back to the tab both try at once, before the backoff says to.
+    await retriesBeforeBackoff(bob.page, () =>
+      banner(bob.page).getByRole("button", { name: "Retry now" }).click(),
+    );
+    await retriesBeforeBackoff(bob.page, () => bob.page.evaluate(() => dispatchEvent(new Event("focus"))));
+    await Bun.sleep(Math.max(0, 10_000 - (Date.now() - down)));
     await outage.start();
 
-    // Back without a reload (backoff capped at 30 s; focus or `online` would be at once).
+    // Both back by themselves, without a reload (backoff capped at 30 s).
     const all = ["m: before 1", "m: before 2", "m: during 1", "m: during 2", "m: during 3"];
     for (const p of [alice.page, bob.page]) {
       await waitForText(p, "m: during 3", 40_000);
@@ -150,5 +180,22 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
       .waitFor({ timeout: 10_000 });
     await dave.page.getByLabel("Password").fill(PASSWORD);
     await dave.closeAll();
+  }, 40_000);
+
+  test("offline: the banner says so, and coming back online reconnects at once", async () => {
+    const erin = await Person.signUp(browser, server.url, "offline");
+    await erin.createRoom("train");
+    await erin.say("m: before the tunnel");
+    await waitForText(erin.page, "m: before the tunnel");
+    await erin.context.setOffline(true);
+    await banner(erin.page).filter({ hasText: "You're offline." }).waitFor();
+    await erin.say("m: in the tunnel");
+    await banner(erin.page).filter({ hasText: "1 message waits to be sent." }).waitFor();
+    // The `online` event retries without waiting for the backoff.
+    await retriesBeforeBackoff(erin.page, () => erin.context.setOffline(false));
+    await waitForText(erin.page, "m: in the tunnel");
+    await erin.page.locator(".out-queued, .out-sending, .out-sent").first().waitFor({ state: "detached" });
+    await banner(erin.page).waitFor({ state: "hidden" });
+    await erin.closeAll();
   }, 40_000);
 });

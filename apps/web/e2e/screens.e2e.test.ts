@@ -6,6 +6,7 @@ import {
   expectAccessible,
   haveChromium,
   launchBrowser,
+  loggedIn,
   PASSWORD,
   Person,
   PHONE,
@@ -218,7 +219,7 @@ describe.skipIf(!haveChromium)("screens", () => {
     await page.keyboard.press("Tab");
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press("Enter");
-    await page.getByRole("navigation", { name: "Rooms" }).waitFor();
+    await loggedIn(page);
 
     await tabTo(page, /^New room$/);
     await page.keyboard.press("Enter");

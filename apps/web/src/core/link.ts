@@ -113,7 +113,21 @@ export class StompLink {
     if (document.visibilityState === "visible") this.retryNow();
   };
 
+  /**
+   * The browser says the network is gone (false "offline" reports do not happen; false "online"
+   * ones do): an open socket is dead even if its close has not arrived yet, so drop it now and wait
+   * for `online`, which retries at once.
+   */
   private wentOffline = () => {
+    const c = this.client;
+    if (c) {
+      this.client = null;
+      c.forceDisconnect();
+      void c.deactivate();
+      this.handlers.onDisconnect?.();
+      this.scheduleRetry();
+      return;
+    }
     const s = this.state.get();
     if (s.kind === "waiting") this.state.set({ ...s, offline: true });
   };

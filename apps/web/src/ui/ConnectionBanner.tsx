@@ -33,7 +33,13 @@ export function ConnectionBanner() {
   }
 
   return (
-    <div className="banner" role="status" data-state={state.kind} hidden={!text}>
+    <div
+      className="banner"
+      role="status"
+      data-state={state.kind}
+      data-retry-at={state.kind === "waiting" ? state.retryAt : undefined}
+      hidden={!text}
+    >
       {text && <span>{text}</span>}
       {retry && (
         <button type="button" className="link" onClick={() => client.chat.retryNow()}>
