@@ -1,13 +1,11 @@
-import { forwardRef, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { forwardRef, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { type ScrollerProps, Virtuoso, type VirtuosoHandle } from "react-virtuoso";
 import type { RoomView } from "../core/chat.ts";
 import type { TimelineState } from "../core/timeline.ts";
 import { useApp, useStore } from "./context.ts";
 import { MessageRow } from "./MessageRow.tsx";
+import { BOTTOM_SLACK_PX, usePrependAnchor } from "./prepend-anchor.ts";
 import { type Row, rowKey, rowMeta } from "./rows.ts";
-
-/** This close to the end counts as "at the bottom". */
-const BOTTOM_SLACK_PX = 60;
 
 interface ListContext {
   state: TimelineState;
@@ -136,80 +134,6 @@ function LoadedList({ view, s }: { view: RoomView; s: TimelineState }) {
       )}
     </div>
   );
-}
-
-/**
- * Keeps the row at the top of the screen where it was when older messages are put above it.
- * Virtuoso shifts the scroll position by an estimate of the new rows' height and corrects it as
- * they are measured — but not when the list sits at scrollTop 0 or was last scrolled down, and rows
- * here differ in height (headers, separators). So the row on top is remembered on every scroll and
- * put back in place, to the pixel, once the prepended rows have been laid out.
- */
-function usePrependAnchor(
-  firstItemIndex: number,
-  lastIndex: { current: number },
-  onBottom: (atBottom: boolean) => void,
-) {
-  const previous = useRef(firstItemIndex);
-  const tools = useMemo(() => {
-    let el: HTMLElement | null = null;
-    let anchor: { index: number; top: number } | null = null;
-    let frame = 0;
-    const remember = () => {
-      if (!el) return;
-      // At the bottom: the last row is rendered and its end is on screen (not merely a short
-      // scroll height while the list is still being laid out).
-      const box = el.getBoundingClientRect();
-      const last = el.querySelector<HTMLElement>(`[data-item-index="${lastIndex.current}"]`);
-      onBottom(last !== null && last.getBoundingClientRect().bottom <= box.bottom + BOTTOM_SLACK_PX);
-      const top = box.top;
-      for (const item of el.querySelectorAll<HTMLElement>("[data-item-index]")) {
-        const r = item.getBoundingClientRect();
-        if (r.bottom > top) {
-          anchor = { index: Number(item.dataset.itemIndex), top: r.top - top };
-          return;
-        }
-      }
-    };
-    // After a scroll, Virtuoso renders the rows for the new position in the next frame: look then.
-    const soon = () => {
-      cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(remember);
-    };
-    return {
-      soon,
-      anchor: () => anchor,
-      restore(a: { index: number; top: number }) {
-        const item = el?.querySelector<HTMLElement>(`[data-item-index="${a.index}"]`);
-        if (!el || !item) return;
-        const drift = item.getBoundingClientRect().top - el.getBoundingClientRect().top - a.top;
-        if (Math.abs(drift) >= 1) el.scrollTop += drift;
-        remember();
-      },
-      scroller(node: HTMLElement | Window | null) {
-        el?.removeEventListener("scroll", soon);
-        el = node instanceof HTMLElement ? node : null;
-        el?.addEventListener("scroll", soon, { passive: true });
-      },
-    };
-  }, [onBottom, lastIndex]);
-
-  useLayoutEffect(() => {
-    const grew = firstItemIndex < previous.current;
-    previous.current = firstItemIndex;
-    const a = tools.anchor();
-    if (!grew || !a) return;
-    let frame = requestAnimationFrame(() => {
-      frame = requestAnimationFrame(() => tools.restore(a));
-    });
-    const late = setTimeout(() => tools.restore(a), 150);
-    return () => {
-      cancelAnimationFrame(frame);
-      clearTimeout(late);
-    };
-  }, [firstItemIndex, tools]);
-
-  return tools;
 }
 
 /** The scrolling element: a labelled region, reachable by Tab so the keyboard can scroll it. */
