@@ -85,27 +85,21 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 40_000);
 
   test("unread: badge and title, the divider where you left off (never during live chat), then pinned to the bottom or a 'N new' pill", async () => {
-    const writer = await apiSignUp(server.url, "writer");
-    const { room } = await apiCall<{ room: { id: string } }>(
-      server.url,
-      writer.accessToken,
-      "POST",
-      "/api/rooms",
-      {
-        name: "news",
-        maxMembers: 10,
-      },
-    );
+    await apiSignUp(server.url, "writer");
+    const { room } = await apiCall<{ room: { id: string } }>(server.url, "writer", "POST", "/api/rooms", {
+      name: "news",
+      maxMembers: 10,
+    });
     const reader = await Person.signUp(browser, server.url, "subscriber");
     await reader.page.getByRole("button", { name: "Join news" }).click();
     await reader.page.getByRole("heading", { level: 1, name: "news" }).waitFor();
-    await seedMessages(server.url, writer.accessToken, room.id, ["old 1", "old 2"]);
+    await seedMessages(server.url, "writer", room.id, ["old 1", "old 2"]);
     await waitForText(reader.page, "old 2");
     await reader.page.goto("/");
     await reader.page.getByRole("heading", { level: 1, name: "Pick a room" }).waitFor();
 
     const missed = Array.from({ length: 40 }, (_, i) => `missed ${i + 1}`);
-    await seedMessages(server.url, writer.accessToken, room.id, missed);
+    await seedMessages(server.url, "writer", room.id, missed);
     // The room list refreshes when the window gets focus (and every 30 s).
     await reader.page.evaluate(() => dispatchEvent(new Event("focus")));
     await reader.page.getByRole("link", { name: /news.*40 unread/ }).waitFor();
@@ -130,14 +124,14 @@ describe.skipIf(!haveChromium)("chat", () => {
       .waitFor();
 
     // Live messages never add a divider.
-    await seedMessages(server.url, writer.accessToken, room.id, ["live 1"]);
+    await seedMessages(server.url, "writer", room.id, ["live 1"]);
     await reader.page.getByRole("button", { name: /new — jump to the latest/ }).click();
     await waitForText(reader.page, "live 1");
     await reader.page.waitForFunction(() => {
       const s = document.querySelector(".messages")!;
       return s.scrollHeight - s.clientHeight - s.scrollTop < 5;
     });
-    await seedMessages(server.url, writer.accessToken, room.id, ["live 2"]);
+    await seedMessages(server.url, "writer", room.id, ["live 2"]);
     await waitForText(reader.page, "live 2");
     // The one divider (if still rendered) is the one above the first missed message.
     const dividers = await reader.page.$$eval(".unread-sep", (els) =>
@@ -156,7 +150,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     });
     await reader.page.waitForTimeout(300);
     const before = (await scroller(reader.page)).top;
-    await seedMessages(server.url, writer.accessToken, room.id, ["live 3", "live 4"]);
+    await seedMessages(server.url, "writer", room.id, ["live 3", "live 4"]);
     const pill = reader.page.getByRole("button", { name: /^2 new/ });
     await pill.waitFor();
     expect(Math.abs((await scroller(reader.page)).top - before)).toBeLessThan(400);
@@ -225,8 +219,8 @@ describe.skipIf(!haveChromium)("chat", () => {
     const tinyId = roomIdOf(owner.page);
 
     // Fill it up; a third person is told, in words, that it is full.
-    const guest = await apiSignUp(server.url, "guest1");
-    await apiCall(server.url, guest.accessToken, "POST", `/api/rooms/${tinyId}/join`);
+    await apiSignUp(server.url, "guest1");
+    await apiCall(server.url, "guest1", "POST", `/api/rooms/${tinyId}/join`);
     const late = await Person.signUp(browser, server.url, "late");
     await late.page.goto(`/rooms/${tinyId}`);
     await late.page.getByRole("main").getByRole("button", { name: "Join tiny" }).click();
@@ -307,9 +301,9 @@ describe.skipIf(!haveChromium)("chat", () => {
     await uma.page.getByRole("button", { name: "Turn on desktop notifications" }).click();
     await uma.page.getByRole("button", { name: "Desktop notifications: on" }).waitFor();
 
-    const vic = await apiSignUp(server.url, "vic");
-    await apiCall(server.url, vic.accessToken, "POST", `/api/rooms/${id}/join`);
-    await seedMessages(server.url, vic.accessToken, id, ["while you look"]);
+    await apiSignUp(server.url, "vic");
+    await apiCall(server.url, "vic", "POST", `/api/rooms/${id}/join`);
+    await seedMessages(server.url, "vic", id, ["while you look"]);
     await waitForText(uma.page, "while you look");
     expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([]);
 
@@ -319,7 +313,7 @@ describe.skipIf(!haveChromium)("chat", () => {
         document.dispatchEvent(new Event("visibilitychange"));
       }, state);
     await setVisibility("hidden");
-    await seedMessages(server.url, vic.accessToken, id, ["while you are away"]);
+    await seedMessages(server.url, "vic", id, ["while you are away"]);
     await uma.page.waitForFunction(() => (window as unknown as { __shown: unknown[] }).__shown.length === 1);
     expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([
       { title: "vic in bells", body: "while you are away" },

@@ -215,7 +215,26 @@ export async function apiSignUp(url: string, username: string) {
   return (await res.json()) as { accessToken: string; user: { id: string; username: string } };
 }
 
-export async function apiCall<T>(url: string, token: string, method: string, path: string, body?: unknown) {
+/** A fresh access token for an existing user (tokens here live 10 s: never reuse a page's). */
+export async function apiLogIn(url: string, username: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+/** An HTTP API call as `username` (logged in afresh: access tokens here live 10 s). */
+export async function apiCall<T>(
+  url: string,
+  username: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
+  const token = await apiLogIn(url, username);
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -231,13 +250,13 @@ export async function apiCall<T>(url: string, token: string, method: string, pat
  */
 export async function seedMessages(
   url: string,
-  token: string,
+  username: string,
   roomId: string,
   texts: string[],
 ): Promise<void> {
   const ws = `${url.replace(/^http/, "ws")}/ws`;
   for (let i = 0; i < texts.length; i += 20) {
-    const c = await RawStomp.connect(ws, token);
+    const c = await RawStomp.connect(ws, await apiLogIn(url, username));
     const batch = texts.slice(i, i + 20);
     batch.forEach((text, j) => {
       c.sendFrame(

@@ -31,37 +31,31 @@ beforeAll(async () => {
   if (!haveChromium) return;
   [server, browser] = await Promise.all([startServer(), launchBrowser()]);
   // A conversation to look at: three people, Korean and emoji included.
-  const mina = await apiSignUp(server.url, "mina");
+  await apiSignUp(server.url, "mina");
   const joon = await apiSignUp(server.url, "joon");
   const sora = await apiSignUp(server.url, "sora");
-  const { room } = await apiCall<{ room: { id: string } }>(
-    server.url,
-    mina.accessToken,
-    "POST",
-    "/api/rooms",
-    {
-      name: "design review",
-      maxMembers: 50,
-    },
-  );
+  const { room } = await apiCall<{ room: { id: string } }>(server.url, "mina", "POST", "/api/rooms", {
+    name: "design review",
+    maxMembers: 50,
+  });
   roomId = room.id;
-  const random = await apiCall<{ room: { id: string } }>(server.url, mina.accessToken, "POST", "/api/rooms", {
+  const random = await apiCall<{ room: { id: string } }>(server.url, "mina", "POST", "/api/rooms", {
     name: "random",
     maxMembers: 50,
   });
   randomId = random.room.id;
-  await apiCall(server.url, joon.accessToken, "POST", "/api/rooms", { name: "서울 모임", maxMembers: 20 });
+  await apiCall(server.url, "joon", "POST", "/api/rooms", { name: "서울 모임", maxMembers: 20 });
   for (const u of [joon, sora])
-    await apiCall(server.url, u.accessToken, "POST", `/api/rooms/${room.id}/join`);
-  await seedMessages(server.url, mina.accessToken, room.id, [
+    await apiCall(server.url, u.user.username, "POST", `/api/rooms/${room.id}/join`);
+  await seedMessages(server.url, "mina", room.id, [
     "Morning! The new client is up on staging.",
     "Open any room and scroll up: older pages load without a jump.",
   ]);
-  await seedMessages(server.url, joon.accessToken, room.id, [
+  await seedMessages(server.url, "joon", room.id, [
     "좋아요! 폰에서도 잘 보여요 👍",
     "Presence looks right too.",
   ]);
-  await seedMessages(server.url, sora.accessToken, room.id, [
+  await seedMessages(server.url, "sora", room.id, [
     "Tried it with the server restarting — it came back on its own and sent what I'd typed. 🎉",
   ]);
 }, 60_000);
