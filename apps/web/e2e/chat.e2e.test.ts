@@ -35,7 +35,7 @@ const scroller = (page: Page) =>
 
 describe.skipIf(!haveChromium)("chat", () => {
   test("two people chat; presence tells who is in the room now from the other members, current members only", async () => {
-    const alice = await Person.signUp(browser, server.url, "mina");
+    const alice = await Person.signUpWithForm(browser, server.url, "mina");
     await alice.createRoom("garden");
     const bob = await Person.signUp(browser, server.url, "joon");
     await bob.page.getByRole("button", { name: "Join garden" }).click();

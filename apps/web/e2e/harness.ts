@@ -109,8 +109,37 @@ export class Person {
     return new Person(name, context, page);
   }
 
-  /** A new account, logged in, on `path`. */
+  /**
+   * A new account, logged in on the home page. The account is made over HTTP and the session put
+   * where the app keeps it (the sign-up form itself is exercised by signUpWithForm).
+   */
   static async signUp(browser: Browser, url: string, name: string, o: PersonOptions = {}): Promise<Person> {
+    const p = await Person.open(browser, url, name, o);
+    const session = await apiSignUp(url, name);
+    const stored = {
+      user: session.user,
+      accessToken: session.accessToken,
+      refreshToken: session.refreshToken,
+      skewSec: 0,
+    };
+    // Once per browser profile (a later reload or tab must find what the app stored since).
+    await p.context.addInitScript((s) => {
+      if (localStorage.getItem("e2e.seeded")) return;
+      localStorage.setItem("e2e.seeded", "1");
+      localStorage.setItem("chattalk.session", s);
+    }, JSON.stringify(stored));
+    await p.page.goto("/");
+    await loggedIn(p.page);
+    return p;
+  }
+
+  /** A new account made through the sign-up form. */
+  static async signUpWithForm(
+    browser: Browser,
+    url: string,
+    name: string,
+    o: PersonOptions = {},
+  ): Promise<Person> {
     const p = await Person.open(browser, url, name, o);
     await p.page.goto("/");
     await p.page.getByRole("button", { name: "Create an account" }).click();
@@ -212,7 +241,11 @@ export async function apiSignUp(url: string, username: string) {
     body: JSON.stringify({ username, password: PASSWORD }),
   });
   if (res.status !== 201) throw new Error(`signup ${username}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { accessToken: string; user: { id: string; username: string } };
+  return (await res.json()) as {
+    accessToken: string;
+    refreshToken: string;
+    user: { id: string; username: string };
+  };
 }
 
 /** A fresh access token for an existing user (tokens here live 10 s: never reuse a page's). */
