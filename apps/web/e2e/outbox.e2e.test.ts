@@ -159,4 +159,32 @@ describe.skipIf(!haveChromium)("outbox", () => {
     expect(await dan.page.content()).not.toContain("subscription");
     await dan.closeAll();
   }, 30_000);
+
+  test("a room deleted while it opens: the refused subscription is explained once, with no reconnect loop", async () => {
+    await apiSignUp(server.url, "owner2");
+    const { room } = await apiCall<{ room: { id: string } }>(server.url, "owner2", "POST", "/api/rooms", {
+      name: "vanishing",
+      maxMembers: 5,
+    });
+    const eve = await Person.signUp(browser, server.url, "eve");
+    await apiCall(server.url, "eve", "POST", `/api/rooms/${room.id}/join`);
+    // The history arrives, but only after the room is gone: the SUBSCRIBE that follows is refused.
+    await eve.page.route(/\/messages\?/, async (route) => {
+      const response = await route.fetch();
+      await apiCall(server.url, "owner2", "DELETE", `/api/rooms/${room.id}`);
+      await route.fulfill({ response });
+    });
+    const sockets: number[] = [];
+    eve.page.on("websocket", (ws) => {
+      if (ws.url().endsWith("/ws")) sockets.push(Date.now());
+    });
+    await eve.page.goto(`/rooms/${room.id}`);
+    await eve.page.getByRole("alert").filter({ hasText: "This room was deleted." }).waitFor();
+    const settled = sockets.length;
+    await eve.page.waitForTimeout(3000);
+    // At most the one reconnect after the ERROR closed the connection; then quiet.
+    expect(sockets.length - settled).toBeLessThanOrEqual(1);
+    expect(sockets.length).toBeLessThanOrEqual(3);
+    await eve.closeAll();
+  }, 30_000);
 });

@@ -58,6 +58,8 @@ export class ChatClient {
   private opening = 0;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
+  /** Rooms whose SUBSCRIBE the server refused (not a member, deleted): not tried again until joined. */
+  private refused = new Set<string>();
   private toastSeq = 0;
   private started = false;
 
@@ -73,6 +75,7 @@ export class ChatClient {
         this.outbox.disconnected();
       },
       onNotice: (n, receipt) => this.onNotice(n, receipt),
+      onRefused: (frame) => this.subscriptionRefused(frame.headers["receipt-id"]),
     });
     this.outbox = new Outbox({
       send: (item, receipt) =>
@@ -88,6 +91,7 @@ export class ChatClient {
       onDisconnect: () => {
         this.presenceSub = null;
       },
+      onRefused: (frame) => this.subscriptionRefused(frame.headers["receipt-id"]),
     });
   }
 
@@ -168,6 +172,7 @@ export class ChatClient {
 
   async join(roomId: string): Promise<Room> {
     const room = await this.api.join(roomId);
+    this.refused.delete(roomId);
     this.publishRoomEvent({ type: "room-joined", room: { ...room, readPosition: 0, unreadCount: 0 } });
     if (this.view.get()?.roomId === roomId) {
       this.view.set(null);
@@ -307,27 +312,42 @@ export class ChatClient {
   private subscribeRoom(): void {
     const v = this.view.get();
     const t = v?.timeline;
-    if (!v || !t || v.closed || this.roomSub || t.state.get().status !== "ready") return;
+    if (
+      !v ||
+      !t ||
+      v.closed ||
+      this.roomSub ||
+      this.refused.has(v.roomId) ||
+      t.state.get().status !== "ready"
+    )
+      return;
     // x-since-seq: continue after what is shown, so a reconnect has neither a gap nor a duplicate.
+    // The receipt names the room in a refusal (an ERROR, which also closes the connection).
     const since = t.maxSeq;
+    const headers: Record<string, string> = { receipt: `room:${v.roomId}` };
+    if (since > 0) headers["x-since-seq"] = String(since);
     this.roomSub = this.chat.subscribe(
       `/topic/rooms/${v.roomId}`,
       (m) => this.onRoomMessage(v.roomId, m),
-      since > 0 ? { "x-since-seq": String(since) } : {},
+      headers,
     );
   }
 
   private subscribePresence(): void {
     const v = this.view.get();
-    if (!v?.roster || v.closed || this.presenceSub) return;
+    if (!v?.roster || v.closed || this.presenceSub || this.refused.has(v.roomId)) return;
     const roster = v.roster;
-    const sub = this.presence.subscribe(`/topic/presence/rooms/${v.roomId}`, (m) => {
-      if (roster.presence(JSON.parse(m.body) as PresenceBody) === "resubscribe") {
-        this.presenceSub?.unsubscribe();
-        this.presenceSub = null;
-        this.subscribePresence();
-      }
-    });
+    const sub = this.presence.subscribe(
+      `/topic/presence/rooms/${v.roomId}`,
+      (m) => {
+        if (roster.presence(JSON.parse(m.body) as PresenceBody) === "resubscribe") {
+          this.presenceSub?.unsubscribe();
+          this.presenceSub = null;
+          this.subscribePresence();
+        }
+      },
+      { receipt: `room:${v.roomId}` },
+    );
     this.presenceSub = sub;
   }
 
@@ -361,6 +381,19 @@ export class ChatClient {
     else if (n.code === "replay_incomplete") {
       this.toast("Some missed messages could not be loaded. Scroll up to see the room's history.");
     } else this.toast(describeSendRefusal(n.code));
+  }
+
+  /**
+   * The server refused to subscribe us to a room (an ERROR; the connection closes and comes back):
+   * we are not a member any more, or the room is gone. Without this the reconnect would subscribe
+   * again, be refused again, and loop.
+   */
+  private subscriptionRefused(receipt: string | undefined): void {
+    if (!receipt?.startsWith("room:")) return;
+    const roomId = receipt.slice(5);
+    if (this.refused.has(roomId)) return;
+    this.refused.add(roomId);
+    void this.revoked(roomId);
   }
 
   /** The server ended our subscription to a room: we were removed, or it was deleted. */

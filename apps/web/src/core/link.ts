@@ -1,5 +1,6 @@
 import {
   Client,
+  type IFrame,
   type IMessage,
   type StompHeaders,
   type StompSubscription,
@@ -9,7 +10,7 @@ import { backoffDelay } from "./backoff.ts";
 import type { Session } from "./session.ts";
 import { Store } from "./store.ts";
 
-export type { IMessage, StompSubscription };
+export type { IFrame, IMessage, StompSubscription };
 
 export type LinkState =
   | { kind: "connecting"; attempt: number }
@@ -32,6 +33,8 @@ export interface LinkHandlers {
   onConnect(link: StompLink): void;
   onDisconnect?(): void;
   onNotice?(notice: Notice, receiptId: string | undefined): void;
+  /** An ERROR on an established connection (it closes next): e.g. a SUBSCRIBE the server refused. */
+  onRefused?(frame: IFrame): void;
 }
 
 const HEARTBEAT_MS = 10_000;
@@ -166,7 +169,9 @@ export class StompLink {
       this.handlers.onConnect(this);
     };
     client.onStompError = (frame) => {
-      if (!client.connected && /authentication/i.test(frame.headers.message ?? "")) this.authRefused = true;
+      if (!client.connected) {
+        if (/authentication/i.test(frame.headers.message ?? "")) this.authRefused = true;
+      } else if (this.client === client) this.handlers.onRefused?.(frame);
     };
     client.onWebSocketClose = () => {
       if (this.client !== client) return;
