@@ -3,7 +3,7 @@ import { Alerts } from "./alerts.ts";
 import { Api, type MyRoom, type Room } from "./api.ts";
 import { Directory, type RoomEvent } from "./directory.ts";
 import { ApiError, describeError, describeSendRefusal } from "./errors.ts";
-import { type IMessage, type Notice, StompLink, type StompSubscription } from "./link.ts";
+import { type IFrame, type IMessage, type Notice, StompLink, type StompSubscription } from "./link.ts";
 import { CLIENT_MSG_ID_HEADER, Outbox } from "./outbox.ts";
 import { type PresenceBody, Roster } from "./roster.ts";
 import { Session } from "./session.ts";
@@ -75,7 +75,7 @@ export class ChatClient {
         this.outbox.disconnected();
       },
       onNotice: (n, receipt) => this.onNotice(n, receipt),
-      onRefused: (frame) => this.subscriptionRefused(frame.headers["receipt-id"]),
+      onRefused: (frame) => this.subscriptionRefused(frame),
     });
     this.outbox = new Outbox({
       send: (item, receipt) =>
@@ -91,7 +91,7 @@ export class ChatClient {
       onDisconnect: () => {
         this.presenceSub = null;
       },
-      onRefused: (frame) => this.subscriptionRefused(frame.headers["receipt-id"]),
+      onRefused: (frame) => this.subscriptionRefused(frame),
     });
   }
 
@@ -388,8 +388,10 @@ export class ChatClient {
    * we are not a member any more, or the room is gone. Without this the reconnect would subscribe
    * again, be refused again, and loop.
    */
-  private subscriptionRefused(receipt: string | undefined): void {
-    if (!receipt?.startsWith("room:")) return;
+  private subscriptionRefused(frame: IFrame): void {
+    // Only "forbidden" means that: a failed replay (say) is worth retrying after the reconnect.
+    const receipt = frame.headers["receipt-id"];
+    if (frame.headers.message !== "forbidden" || !receipt?.startsWith("room:")) return;
     const roomId = receipt.slice(5);
     if (this.refused.has(roomId)) return;
     this.refused.add(roomId);
