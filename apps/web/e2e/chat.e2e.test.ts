@@ -82,7 +82,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     for (const p of [alice.page, bob.page]) expect(await p.content()).not.toMatch(/subscription|sub-\d/);
     await alice.closeAll();
     await bob.closeAll();
-  }, 40_000);
+  }, 60_000);
 
   test("unread: badge and title, the divider where you left off (never during live chat), then pinned to the bottom or a 'N new' pill", async () => {
     await apiSignUp(server.url, "writer");
@@ -165,7 +165,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     expect(title).toMatch(/\d{4}/);
     expect(await reader.page.locator(".day-sep").count()).toBeLessThanOrEqual(1);
     await reader.closeAll();
-  }, 40_000);
+  }, 60_000);
 
   test("a URL per room: Back and Forward, reload keeps the room, a deep link survives login", async () => {
     const pat = await Person.signUp(browser, server.url, "pat");
@@ -196,7 +196,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     await quinn.page.getByRole("heading", { level: 1, name: "Room not found" }).waitFor();
     await pat.closeAll();
     await quinn.closeAll();
-  }, 30_000);
+  }, 60_000);
 
   test("create-room dialog validates inline; a full room, delete for owners, every error in plain words", async () => {
     const owner = await Person.signUp(browser, server.url, "rina");
@@ -255,7 +255,7 @@ describe.skipIf(!haveChromium)("chat", () => {
       expect(await p.content()).not.toMatch(/room_full|invalid_credentials|validation_failed/);
     }
     for (const p of [owner, late, member, stranger]) await p.closeAll();
-  }, 40_000);
+  }, 60_000);
 
   test("another tab of the same user follows rooms joined and left in this one", async () => {
     const sam = await Person.signUp(browser, server.url, "sam");
@@ -271,7 +271,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     await other.getByRole("alert").filter({ hasText: "You left this room in another tab." }).waitFor();
     await other.getByRole("link", { name: /shared/ }).waitFor({ state: "detached" });
     await sam.closeAll();
-  }, 30_000);
+  }, 60_000);
 
   test("desktop notifications: asked for on a click, shown only while the tab is hidden; unseen count in the title", async () => {
     const uma = await Person.open(browser, server.url, "uma");
@@ -322,5 +322,5 @@ describe.skipIf(!haveChromium)("chat", () => {
     await setVisibility("visible");
     await uma.page.waitForFunction(() => document.title === "bells · ChatTalk");
     await uma.closeAll();
-  }, 30_000);
+  }, 60_000);
 });

@@ -141,7 +141,7 @@ describe.skipIf(!haveChromium)("outbox", () => {
     await carol.page.reload();
     await carol.page.locator(".out-failed").waitFor();
     await carol.closeAll();
-  }, 30_000);
+  }, 60_000);
 
   test("a member removed from the room gets a human explanation, not protocol text", async () => {
     await apiSignUp(server.url, "ownerx");
@@ -158,7 +158,7 @@ describe.skipIf(!haveChromium)("outbox", () => {
     expect(await dan.page.getByRole("link", { name: "ephemeral" }).count()).toBe(0);
     expect(await dan.page.content()).not.toContain("subscription");
     await dan.closeAll();
-  }, 30_000);
+  }, 60_000);
 
   test("a room deleted while it opens: the refused subscription is explained once, with no reconnect loop", async () => {
     await apiSignUp(server.url, "owner2");
@@ -186,5 +186,5 @@ describe.skipIf(!haveChromium)("outbox", () => {
     expect(sockets.length - settled).toBeLessThanOrEqual(1);
     expect(sockets.length).toBeLessThanOrEqual(3);
     await eve.closeAll();
-  }, 30_000);
+  }, 60_000);
 });

@@ -182,7 +182,7 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
       .waitFor({ timeout: 10_000 });
     await dave.page.getByLabel("Password").fill(PASSWORD);
     await dave.closeAll();
-  }, 40_000);
+  }, 60_000);
 
   test("offline: the banner says so, and coming back online reconnects at once", async () => {
     const erin = await Person.signUp(browser, server.url, "offline");
@@ -199,5 +199,5 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
     await erin.page.locator(".out-queued, .out-sending, .out-sent").first().waitFor({ state: "detached" });
     await banner(erin.page).waitFor({ state: "hidden" });
     await erin.closeAll();
-  }, 40_000);
+  }, 60_000);
 });

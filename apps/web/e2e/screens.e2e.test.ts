@@ -248,5 +248,5 @@ describe.skipIf(!haveChromium)("screens", () => {
     await page.getByRole("heading", { level: 1, name: "keys" }).waitFor();
     await expectAccessible(page, "after the keyboard flow");
     await kim.closeAll();
-  }, 40_000);
+  }, 60_000);
 });
