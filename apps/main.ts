@@ -15,7 +15,7 @@ import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
 import { createHttpApi } from "./http-api/app.ts";
 import { httpApiMounts } from "./http-api/mount.ts";
 import { createPresenceNode } from "./presence-node/node.ts";
-import { createWebMount } from "./web/serve.ts";
+import { createWebMount, isClientRoute } from "./web/serve.ts";
 import { createWsNode, wsNodeDeps } from "./ws-node/node.ts";
 
 const config = loadConfig();
@@ -58,7 +58,7 @@ const server = serveMounts(serveOptions(config), [
   { prefix: "/presence", handle: (req, srv, ip) => presence.endpoint.upgrade(req, srv, ip) },
   ...httpApiMounts(api),
   ...operator.appMounts,
-  config.WEB_DIR ? staticDirMount(config.WEB_DIR) : await createWebMount(),
+  config.WEB_DIR ? staticDirMount(config.WEB_DIR, { indexFor: isClientRoute }) : await createWebMount(),
 ]);
 ws.endpoint.attach(server);
 presence.endpoint.attach(server);

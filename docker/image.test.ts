@@ -8,7 +8,8 @@ import { startAppProcess } from "../testkit/app-process.ts";
  * Docker cannot run here, so the app image is rebuilt the way docker/Dockerfile describes it, as far
  * as a folder can be: the `web` stage's build command is run, and the `app` stage's COPY and ENV lines
  * are replayed into a folder whose node_modules holds the production dependencies only (what
- * `npm ci --omit=dev` installs, from package-lock.json). Its CMD must then start and serve the client.
+ * `npm ci --omit=dev` installs, from package-lock.json). Its CMD must then start and serve the client,
+ * from the build or, without it, by bundling it at start.
  */
 const repo = join(import.meta.dir, "..");
 const dockerfile = readFileSync(join(repo, "docker/Dockerfile"), "utf8");
@@ -101,18 +102,28 @@ describe("the app image", () => {
       LOG_LEVEL: "silent",
     };
 
+    const built = readFileSync(join(web, "index.html"), "utf8");
+    const script = /src="(\/app\.[0-9a-z]+\.js)"/.exec(built)![1]!;
     const app = await startAppProcess(cmd[1], imageEnv, root);
     try {
-      const js = await fetch(`${app.url}/app.js`);
+      const js = await fetch(`${app.url}${script}`);
       expect(js.status).toBe(200);
-      expect(await js.text()).toBe(readFileSync(join(web, "app.js"), "utf8"));
-      expect((await fetch(`${app.url}/`)).headers.get("content-type")).toStartWith("text/html");
+      expect(await js.text()).toBe(readFileSync(join(web, script), "utf8"));
+      const page = await fetch(`${app.url}/`);
+      expect(page.headers.get("content-type")).toStartWith("text/html");
+      expect(await page.text()).toBe(built);
+      // A room's URL (a reload, a deep link) is the app too.
+      expect(await (await fetch(`${app.url}/rooms/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b`)).text()).toBe(built);
     } finally {
       await app.stop();
     }
-    // Without the prebuilt client the same image cannot start: bundling needs a devDependency.
-    await expect(startAppProcess(cmd[1], { ...imageEnv, WEB_DIR: "" }, root)).rejects.toThrow(
-      "did not become ready",
-    );
+    // Without the prebuilt client the image still starts: the client's libraries are production
+    // dependencies, so it bundles the same client itself.
+    const bundling = await startAppProcess(cmd[1], { ...imageEnv, WEB_DIR: "" }, root);
+    try {
+      expect(await (await fetch(`${bundling.url}/`)).text()).toBe(built);
+    } finally {
+      await bundling.stop();
+    }
   }, 60_000);
 });

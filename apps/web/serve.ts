@@ -11,6 +11,7 @@ export interface WebFile {
 
 /** Paths the client routes itself: each answers with index.html, so reloads and deep links work. */
 const CLIENT_ROUTE = /^\/(?:rooms\/[^/]+\/?)?$/;
+export const isClientRoute = (path: string) => CLIENT_ROUTE.test(path);
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -54,7 +55,7 @@ export async function createWebMount(): Promise<Mount> {
     handle(req) {
       const path = new URL(req.url).pathname;
       if (path === "/favicon.ico") return new Response(null, { status: 204 });
-      const f = files.get(CLIENT_ROUTE.test(path) || path === "/index.html" ? "/" : path);
+      const f = files.get(isClientRoute(path) || path === "/index.html" ? "/" : path);
       if (!f || (req.method !== "GET" && req.method !== "HEAD")) {
         return Response.json(
           { error: { code: "not_found", message: `no route for ${path}` } },

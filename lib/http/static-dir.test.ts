@@ -32,3 +32,10 @@ test("serves the folder's files with their types, / as index.html, and nothing e
   }
   expect((await get("/app.js", "POST")).status).toBe(404);
 });
+
+test("paths the client routes itself answer with index.html", async () => {
+  const spa = staticDirMount(dir, { indexFor: (p) => p.startsWith("/rooms/") });
+  const res = await spa.handle(new Request("http://x/rooms/abc"), undefined as never, "127.0.0.1");
+  expect(await res!.text()).toBe("<!doctype html>");
+  expect((await get("/rooms/abc")).status).toBe(404);
+});

@@ -6,9 +6,10 @@ import type { Mount } from "./serve.ts";
 /**
  * A folder of built files served at "/": the web client as `bun apps/web/serve.ts <dir>` writes it,
  * for a process that should not bundle it at start (the Docker image). GET and HEAD only; `/` is
- * index.html; nothing outside the folder is reachable.
+ * index.html, and so is every path `indexFor` names (the client's own routes, e.g. `/rooms/<id>`,
+ * so reloads and deep links work); nothing outside the folder is reachable.
  */
-export function staticDirMount(dir: string): Mount {
+export function staticDirMount(dir: string, opts: { indexFor?: (path: string) => boolean } = {}): Mount {
   const root = resolve(dir);
   const notFound = (path: string) => jsonError(404, "not_found", `no route for ${path}`);
   return {
@@ -19,7 +20,7 @@ export function staticDirMount(dir: string): Mount {
       if (req.method !== "GET" && req.method !== "HEAD") return notFound(path);
       let name: string;
       try {
-        name = decodeURIComponent(path === "/" ? "/index.html" : path);
+        name = decodeURIComponent(path === "/" || opts.indexFor?.(path) ? "/index.html" : path);
       } catch {
         return notFound(path);
       }
