@@ -206,8 +206,10 @@ describe.skipIf(!haveChromium)("screens", () => {
     const kim = await Person.open(browser, server.url, "kim");
     const page = kim.page;
     await page.goto("/");
+    await page.getByRole("heading", { name: "Log in to ChatTalk" }).waitFor();
     await tabTo(page, /Create an account/);
     await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
     await tabTo(page, /Username/, 10, "Shift+Tab");
     await page.keyboard.type("kim");
     await page.keyboard.press("Tab");

@@ -6,7 +6,7 @@ import {
   type StompSubscription,
   TickerStrategy,
 } from "@stomp/stompjs";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, RECONNECT_BACKOFF } from "./backoff.ts";
 import type { Session } from "./session.ts";
 import { Store } from "./store.ts";
 
@@ -42,8 +42,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * One STOMP connection (chat at /ws or presence at /presence) that never gives up: after any close
- * it retries with exponential backoff and jitter (capped at 30 s), at once when the browser comes
- * back online or the tab regains focus, each time with a fresh access token. Each attempt is a new
+ * it retries with exponential backoff and jitter (capped at 30 s; while the browser is offline, only
+ * the cap), at once when the browser comes back online or the tab regains focus, each time with a fresh access token. Each attempt is a new
  * stompjs Client with its own reconnect turned off, so a failure anywhere — the token fetch
  * included — lands in the same retry path.
  */
@@ -186,13 +186,11 @@ export class StompLink {
 
   private scheduleRetry(): void {
     if (!this.running) return;
-    const delay = backoffDelay(this.attempt);
-    this.state.set({
-      kind: "waiting",
-      attempt: this.attempt,
-      retryAt: Date.now() + delay,
-      offline: navigator.onLine === false,
-    });
+    // Offline (a reliable answer when false): no point knocking; `online` retries at once, and the
+    // longest wait stays as a fallback should that event never come.
+    const offline = navigator.onLine === false;
+    const delay = offline ? RECONNECT_BACKOFF.capMs : backoffDelay(this.attempt);
+    this.state.set({ kind: "waiting", attempt: this.attempt, retryAt: Date.now() + delay, offline });
     this.attempt++;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), delay);
