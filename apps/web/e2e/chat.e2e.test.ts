@@ -12,7 +12,7 @@ import {
   startServer,
   type TestServer,
   waitForText,
-} from "./harness.ts";
+} from "../../../testkit/browser.ts";
 
 /** Everyday use on a desktop: rooms, presence, unread, navigation, dialogs, errors. */
 let server: TestServer;

@@ -9,7 +9,7 @@ import {
   seedMessages,
   startServer,
   type TestServer,
-} from "./harness.ts";
+} from "../../../testkit/browser.ts";
 
 /** A long history: the app shell stays put, the list opens at the newest and pages back with no jump. */
 let server: TestServer;

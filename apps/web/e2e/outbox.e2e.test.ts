@@ -10,7 +10,7 @@ import {
   startServer,
   type TestServer,
   waitForText,
-} from "./harness.ts";
+} from "../../../testkit/browser.ts";
 
 /**
  * The outbox: every message typed ends up delivered exactly once, or visibly failed with a retry.

@@ -9,7 +9,7 @@ import {
   startServer,
   type TestServer,
   waitForText,
-} from "./harness.ts";
+} from "../../../testkit/browser.ts";
 
 /**
  * Outages and sessions: the server goes away and comes back; access tokens expire (TTL 10 s). The

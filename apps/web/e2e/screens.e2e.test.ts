@@ -15,7 +15,7 @@ import {
   startServer,
   type TestServer,
   waitForText,
-} from "./harness.ts";
+} from "../../../testkit/browser.ts";
 
 /**
  * Every screen, light and dark, desktop and phone: axe reports nothing serious or critical; the

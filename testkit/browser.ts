@@ -4,10 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { type AppProcess, startAppProcess } from "../../../testkit/app-process.ts";
-import { RawStomp } from "../../../testkit/raw-stomp.ts";
+import { type AppProcess, startAppProcess } from "./app-process.ts";
+import { RawStomp } from "./raw-stomp.ts";
 
-/** The browser tests: Debian's headless Chromium against the one-process app on embedded adapters. */
+/**
+ * Support for the web client's browser tests (apps/web/e2e/): Debian's headless Chromium against the
+ * one-process app on embedded adapters, people with their own browser profiles, axe, screenshots.
+ */
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 export const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CHATTALK_REQUIRE_SERVICES === "1") {
@@ -17,7 +20,7 @@ if (!haveChromium && process.env.CHATTALK_REQUIRE_SERVICES === "1") {
 export const PASSWORD = "correct horse battery";
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
-const SCREENSHOTS = join(import.meta.dir, "../../../docs/screenshots");
+const SCREENSHOTS = join(import.meta.dir, "../docs/screenshots");
 
 /** Settings every browser test server shares: many sign-ups from 127.0.0.1, short access tokens. */
 const TEST_ENV = {
