@@ -22,11 +22,13 @@ export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 const SCREENSHOTS = join(import.meta.dir, "../docs/screenshots");
 
-/** Settings every browser test server shares: many sign-ups from 127.0.0.1, short access tokens. */
+/** Settings every browser test server shares: many sign-ups and logins from 127.0.0.1, short access tokens. */
 const TEST_ENV = {
   SIGNUP_IP_BURST: "1000",
   LOGIN_IP_BURST: "1000",
-  LOGIN_USERNAME_BURST: "100",
+  LOGIN_PAIR_BURST: "1000",
+  LOGIN_USERNAME_BURST: "1000",
+  ROOM_CREATE_BURST: "100",
   // Short-lived access tokens everywhere, so every test also exercises refresh.
   ACCESS_TOKEN_TTL_SEC: "10",
 };

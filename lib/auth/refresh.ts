@@ -35,7 +35,10 @@ export interface RefreshTokenService {
    * the grace window. That is two tabs or two requests refreshing at once, as browsers do after a
    * reload with an expired access token; they get a fresh token in the same family instead.
    */
-  rotate(token: string, clientId?: string): Promise<{ userId: string; refreshToken: string; familyId: string }>;
+  rotate(
+    token: string,
+    clientId?: string,
+  ): Promise<{ userId: string; refreshToken: string; familyId: string }>;
   /** Logout: revokes the token's family and says whose it was; unknown tokens are ignored (null). */
   revoke(token: string): Promise<{ userId: string; familyId: string } | null>;
 }

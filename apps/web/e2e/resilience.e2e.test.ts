@@ -137,7 +137,25 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
       if (r.url().endsWith("/api/auth/refresh")) refreshes.push(r.status());
     });
 
+    // Meanwhile the server ends each connection as its 10 s token expires (close 4001); the page
+    // comes back with a fresh token at once, without ever telling the user the connection was lost.
+    const sockets: string[] = [];
+    carol.page.on("websocket", (ws) => sockets.push(ws.url()));
+    await carol.page.evaluate(() => {
+      const seen: string[] = [];
+      new MutationObserver(() => {
+        const b = document.querySelector(".banner");
+        if (b && !b.hasAttribute("hidden")) seen.push(b.textContent ?? "");
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      Object.assign(window, { __banners: seen });
+    });
     await Bun.sleep(15_000);
+    expect(sockets.filter((u) => u.endsWith("/ws")).length).toBeGreaterThan(0);
+    expect(await carol.page.evaluate(() => (window as unknown as { __banners: string[] }).__banners)).toEqual(
+      [],
+    );
+    await carol.say("m: after a renewal");
+    await waitForText(second, "m: after a renewal");
     await Promise.all([carol.page.reload(), second.reload()]);
     for (const p of [carol.page, second]) {
       await p.getByRole("heading", { level: 1, name: "tabs" }).waitFor();

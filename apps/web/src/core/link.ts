@@ -4,7 +4,6 @@ import {
   type IMessage,
   type StompHeaders,
   type StompSubscription,
-  TickerStrategy,
 } from "@stomp/stompjs";
 import { backoffDelay, RECONNECT_BACKOFF } from "./backoff.ts";
 import type { Session } from "./session.ts";
@@ -56,6 +55,8 @@ export class StompLink {
   /** The token of the last CONNECT, and whether the server refused it. */
   private lastToken = "";
   private authRefused = false;
+  /** The server ended the session because its token expired (or was revoked): reconnect at once. */
+  private renewing = false;
 
   constructor(
     private readonly path: string,
@@ -154,9 +155,6 @@ export class StompLink {
       reconnectDelay: 0,
       heartbeatIncoming: HEARTBEAT_MS,
       heartbeatOutgoing: HEARTBEAT_MS,
-      // Heart-beats from a worker: a hidden tab's timers are throttled to once a minute, which
-      // would let the server (2x margin) drop the connection of everyone who switched tabs.
-      heartbeatStrategy: TickerStrategy.Worker,
       connectionTimeout: CONNECT_TIMEOUT_MS,
       debug: () => {},
     });
@@ -169,8 +167,16 @@ export class StompLink {
       this.handlers.onConnect(this);
     };
     client.onStompError = (frame) => {
+      const code = frame.headers["x-error-code"];
       if (!client.connected) {
         if (/authentication/i.test(frame.headers.message ?? "")) this.authRefused = true;
+      } else if (code === "token_expired") {
+        // A session lives as long as its access token: come back at once with a fresh one, quietly.
+        this.renewing = true;
+      } else if (code === "session_revoked") {
+        // This login was ended (logout elsewhere, a reused refresh token): the refresh will say so.
+        this.authRefused = true;
+        this.renewing = true;
       } else if (this.client === client) this.handlers.onRefused?.(frame);
     };
     client.onWebSocketClose = () => {
@@ -178,7 +184,10 @@ export class StompLink {
       this.client = null;
       void client.deactivate();
       this.handlers.onDisconnect?.();
-      this.scheduleRetry();
+      if (this.renewing) {
+        this.renewing = false;
+        void this.connect();
+      } else this.scheduleRetry();
     };
     this.client = client;
     client.activate();
