@@ -7,6 +7,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=/dev/null
 source "$REPO/scripts/services.d/common.sh"
+# ferretdb.sh (for ensure_go) names the Postgres port it runs on, which postgres.sh defines.
+# shellcheck source=/dev/null
+source "$REPO/scripts/services.d/postgres.sh"
 # shellcheck source=/dev/null
 source "$REPO/scripts/services.d/ferretdb.sh"
 
