@@ -19,19 +19,22 @@ describe("ReaderProgress", () => {
   test("offsets before the reader's start are not owed; later ones are waited for", async () => {
     const m = manualLookup();
     const progress = new ReaderProgress(m.lookup);
-    const started = progress.start();
-    m.answer(0, { 0: 10, 1: 0 });
-    await started;
+    progress.startAt(
+      new Map([
+        [0, 10],
+        [1, 0],
+      ]),
+    );
 
     const atStart = progress.caughtUp(0, 1_000);
-    m.answer(1, { 0: 10, 1: 0 });
+    m.answer(0, { 0: 10, 1: 0 });
     await atStart;
 
     let done = false;
     const later = progress.caughtUp(0, 1_000).then(() => {
       done = true;
     });
-    m.answer(2, { 0: 13, 1: 0 });
+    m.answer(1, { 0: 13, 1: 0 });
     await Bun.sleep(5);
     progress.advance(1, 50); // another partition does not count
     progress.advance(0, 11);
@@ -45,19 +48,17 @@ describe("ReaderProgress", () => {
   test("callers arriving while a lookup is on the wire share the next one, not the stale one", async () => {
     const m = manualLookup();
     const progress = new ReaderProgress(m.lookup);
-    const started = progress.start();
-    m.answer(0, { 0: 0 });
-    await started;
+    progress.startAt(new Map([[0, 0]]));
 
     const first = progress.caughtUp(0, 1_000);
-    expect(m.calls()).toBe(2);
+    expect(m.calls()).toBe(1);
     const waiting = Array.from({ length: 50 }, () => progress.caughtUp(0, 1_000));
-    expect(m.calls()).toBe(2); // queued behind the lookup in flight
-    m.answer(1, { 0: 0 });
+    expect(m.calls()).toBe(1); // queued behind the lookup in flight
+    m.answer(0, { 0: 0 });
     await first;
     await Bun.sleep(0);
-    expect(m.calls()).toBe(3); // one lookup for all fifty
-    m.answer(2, { 0: 1 });
+    expect(m.calls()).toBe(2); // one lookup for all fifty
+    m.answer(1, { 0: 1 });
     progress.advance(0, 0);
     await Promise.all(waiting);
   });
@@ -65,11 +66,9 @@ describe("ReaderProgress", () => {
   test("a reader that stays behind, or a lookup that never answers, rejects after the timeout", async () => {
     const m = manualLookup();
     const progress = new ReaderProgress(m.lookup);
-    const started = progress.start();
-    m.answer(0, { 0: 0 });
-    await started;
+    progress.startAt(new Map([[0, 0]]));
     const behind = progress.caughtUp(0, 30);
-    m.answer(1, { 0: 5 });
+    m.answer(0, { 0: 5 });
     await expect(behind).rejects.toBeInstanceOf(BusUnavailableError);
     await expect(progress.caughtUp(0, 30)).rejects.toBeInstanceOf(BusUnavailableError);
   });

@@ -22,9 +22,9 @@ export class ReaderProgress {
 
   constructor(private readonly lookup: () => Promise<HighWatermarks>) {}
 
-  /** Called once the reader's start positions are fixed: everything before the ends now is not owed. */
-  async start(): Promise<void> {
-    for (const [partition, hw] of await this.watermarks()) this.advance(partition, hw - 1);
+  /** The reader starts at these offsets (next to read, per partition): nothing before them is owed. */
+  startAt(offsets: ReadonlyMap<number, number>): void {
+    for (const [partition, next] of offsets) this.advance(partition, next - 1);
   }
 
   /** The reader handed `offset` of `partition` to its subscribers. */
@@ -37,11 +37,6 @@ export class ReaderProgress {
         w.done();
       }
     }
-  }
-
-  /** Per partition, the next offset to hand over: where a new consumer must resume to miss nothing. */
-  resumeOffsets(): [partition: number, offset: number][] {
-    return [...this.through].map(([partition, offset]) => [partition, offset + 1]);
   }
 
   /** Resolves once every record written to `partition` before this call has been handed over. */

@@ -1,18 +1,12 @@
 import { hostname } from "node:os";
-import {
-  type Consumer,
-  type EachBatchPayload,
-  type ISocketFactory,
-  Kafka,
-  logLevel,
-  Partitioners,
-} from "kafkajs";
+import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
 import { durableGroupId, ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
+import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import { type ControlEvent, controlKey, type MessageBus, type Unsubscribe } from "./types.ts";
 
@@ -23,7 +17,7 @@ export interface KafkaBusOptions {
   /** Partitions for topics this bus creates; existing topics keep theirs. */
   partitions: number;
   sendTimeoutMs: number;
-  /** Names this process's ephemeral fan-out group. */
+  /** Names this process's Kafka clients. */
   nodeId?: string;
   log?: Logger;
   maxPending?: number;
@@ -93,6 +87,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     log,
   });
 
+  /** A durable reader's consumer (the backlog writers' group). */
   const newConsumer = (groupId: string): Consumer =>
     kafka.consumer({
       groupId,
@@ -142,67 +137,41 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   };
 
   /**
-   * One consumer per process and topic reads it for every local subscriber: messages for the
-   * fan-out, control events for membership changes (a presence-node reads only those). Its group is
-   * new and its own, so it gets every partition, starting at their current ends. Subscribing resolves
-   * after its first fetch, when those start positions are fixed: from then on nothing published is
-   * missed. It commits as it goes only so that a rejoin after an outage resumes where it was.
+   * One reader per process and topic reads it for every local subscriber: messages for the fan-out,
+   * control events for membership changes (a presence-node reads only those). It reads every
+   * partition from its end at start, without a consumer group (see kafka-tail.ts): nothing to join,
+   * nothing to rebalance, and after any fault it goes on from where it was. Subscribing resolves once
+   * those start positions are fixed: from then on nothing published is missed.
    */
   const startReader = async (readTopic: string): Promise<Reader> => {
     const kind = readTopic === controlTopic ? "control" : "fanout";
-    const groupId = `chattalk-${kind}-${nodeId}-${crypto.randomUUID().slice(0, 8)}`;
-    let positionedNow!: () => void;
-    const positioned = new Promise<void>((resolve) => {
-      positionedNow = resolve;
-    });
     const progress = new ReaderProgress(async () => {
       const offsets = await admin.fetchTopicOffsets(readTopic);
       return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
     });
-    // A rejoin may fetch a record twice (it resumes from its commits when kafkajs restarts it).
-    const dispatched = new Map<number, number>();
-    const run = async (consumer: Consumer) => {
-      // Whenever this consumer (re)joins, it resumes right after what was handed over, whatever it
-      // committed: a replacement after a crash, or one that never committed, skips nothing.
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        for (const [partition, offset] of progress.resumeOffsets())
-          consumer.seek({ topic: readTopic, partition, offset: String(offset) });
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [readTopic], fromBeginning: false });
-      await consumer.run({ eachBatch: readBatch });
-    };
-    const readBatch = async ({ batch }: EachBatchPayload) => {
-      const last = batch.messages.at(-1);
-      for (const record of batch.messages) {
-        const offset = Number(record.offset);
-        if (offset <= (dispatched.get(batch.partition) ?? -1)) continue;
-        dispatched.set(batch.partition, offset);
-        if (kind === "control") {
-          const event = parseRecord<ControlEvent>(record, log);
-          if (event) dispatch(controlListeners, event);
-        } else {
-          const draft = parseRecord<MessageDraft>(record, log);
-          if (draft) dispatch(listeners, { ...draft, seq: seqOf(offset), epoch: epochOf(batch.partition) });
+    const tail = await startTopicTail({
+      brokers: options.brokers,
+      clientId: `chattalk-${nodeId}-${kind}`,
+      topic: readTopic,
+      logCreator: kafkaLogCreator(log),
+      log,
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      onRecords(partition, records, through) {
+        for (const record of records) {
+          if (kind === "control") {
+            const event = parseRecord<ControlEvent>(record, log);
+            if (event) dispatch(controlListeners, event);
+          } else {
+            const draft = parseRecord<MessageDraft>(record, log);
+            if (draft)
+              dispatch(listeners, { ...draft, seq: seqOf(Number(record.offset)), epoch: epochOf(partition) });
+          }
         }
-      }
-      if (last) progress.advance(batch.partition, Number(last.offset));
-    };
-    const supervisor = await superviseGroup(groupId, run, (consumer) => {
-      const off = consumer.on(consumer.events.FETCH, () => {
-        off();
-        positionedNow();
-      });
+        progress.advance(partition, through);
+      },
     });
-    await positioned;
-    await progress.start();
-    const stop = async () => {
-      await supervisor.stop();
-      await admin
-        .deleteGroups([groupId])
-        .catch((err) => log("debug", "kafka: reader group not deleted", { groupId, ...errorFields(err) }));
-    };
-    return { stop, progress };
+    progress.startAt(tail.startOffsets);
+    return { stop: () => tail.stop(), progress };
   };
 
   const listen = async <T>(readTopic: string, set: Set<T>, listener: T): Promise<Unsubscribe> => {
