@@ -3,7 +3,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { eventually } from "../../testkit/eventually.ts";
 import { cuttableSockets, testTopic } from "../../testkit/kafka.ts";
 import { skipWithout } from "../../testkit/services.ts";
-import { type ChatMessage, newDraft } from "../chat/message.ts";
+import { type ChatMessage, type LoggedMessage, newDraft } from "../chat/message.ts";
 import { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
 import type { MessageBus } from "./types.ts";
 
@@ -77,6 +77,28 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
       expect(seen.map((m) => m.id)).toEqual([before, ...during, after].map((m) => m.id));
       // kafkajs's group consumer took 10-40 s here (retries exhausted, a restart backoff, a rejoin).
       expect(tookMs).toBeLessThan(8_000);
+    },
+    slow,
+  );
+
+  test(
+    "consume() does not wait for its group: it resolves while Kafka is unreachable and writes once it is back",
+    async () => {
+      const sockets = cuttableSockets();
+      const bus = await open({ socketFactory: sockets.factory });
+      const room = `join-${crypto.randomUUID().slice(0, 8)}`;
+      const sent = await bus.publish(newDraft(room, "message", alice, "waiting"));
+      sockets.cutOff();
+      const written: LoggedMessage[] = [];
+      const stop = await bus.consume(`join-${crypto.randomUUID().slice(0, 8)}`, async (batch) => {
+        written.push(...batch.filter((m) => m.roomId === room));
+      });
+      await Bun.sleep(1_000);
+      expect(written).toEqual([]);
+      sockets.restore();
+      await eventually(() => written.length === 1, "the writer to start once Kafka is reachable", 45_000);
+      expect(written[0]!.id).toBe(sent.id);
+      await stop();
     },
     slow,
   );

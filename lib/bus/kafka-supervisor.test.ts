@@ -28,7 +28,7 @@ class FakeConsumer implements SupervisedConsumer {
   }
 }
 
-function harness(failStarts = 0) {
+function harness(failStarts = 0, firstStart?: Promise<void>) {
   const made: FakeConsumer[] = [];
   let failures = failStarts;
   const sup = supervise({
@@ -39,19 +39,26 @@ function harness(failStarts = 0) {
       return c;
     },
     start: async () => {
-      if (made.length > 1 && failures-- > 0) throw new Error("broker not ready");
+      if (made.length === 1 && firstStart) await firstStart;
+      if (failures-- > 0) throw new Error("broker not ready");
     },
     log: silentLogger,
     retryMinMs: 10,
     retryMaxMs: 40,
   });
-  return { made, sup };
+  /** The supervisor, once its first consumer runs. */
+  const running = async () => {
+    await eventually(() => made.length >= 1, "a first consumer", 2_000);
+    await Bun.sleep(5);
+    return sup;
+  };
+  return { made, sup, running };
 }
 
 describe("supervise", () => {
   test("a non-retriable crash brings up a new consumer on the group after a backoff", async () => {
-    const { made, sup } = harness();
-    const s = await sup;
+    const { made, running } = harness();
+    const s = await running();
     expect(made).toHaveLength(1);
     made[0]!.crash(false);
     expect(made).toHaveLength(1); // not at once
@@ -65,28 +72,40 @@ describe("supervise", () => {
   });
 
   test("crashes kafkajs restarts by itself are left to it", async () => {
-    const { made, sup } = harness();
-    const s = await sup;
+    const { made, running } = harness();
+    const s = await running();
     made[0]!.crash(true);
     await Bun.sleep(40);
     expect(made).toHaveLength(1);
     await s.stop();
   });
 
-  test("a replacement that cannot start is retried until one runs", async () => {
+  test("a consumer that cannot start is retried until one runs, the first one too", async () => {
     const { made, sup } = harness(3);
-    const s = await sup;
-    made[0]!.crash(false);
-    // The first, three failed starts, one that runs; then nothing more.
-    await eventually(() => made.length === 5, "a replacement that runs", 2_000);
+    // Three failed starts, one that runs; then nothing more.
+    await eventually(() => made.length === 4, "a consumer that runs", 2_000);
     await Bun.sleep(100);
-    expect(made).toHaveLength(5);
-    await s.stop();
+    expect(made).toHaveLength(4);
+    made[3]!.crash(false);
+    await eventually(() => made.length === 5, "its replacement", 2_000);
+    await sup.stop();
+  });
+
+  test("the first start is not waited for: a group join may take a session timeout", async () => {
+    let joined!: () => void;
+    const { made, sup } = harness(0, new Promise<void>((resolve) => (joined = resolve)));
+    // supervise() returned at once, although the first start has not finished.
+    await eventually(() => made.length === 1, "the first consumer", 2_000);
+    joined();
+    await Bun.sleep(20);
+    expect(made).toHaveLength(1);
+    await sup.stop();
+    expect(made[0]!.disconnected).toBe(true);
   });
 
   test("after stop, a crash starts nothing", async () => {
-    const { made, sup } = harness();
-    const s = await sup;
+    const { made, running } = harness();
+    const s = await running();
     await s.stop();
     made[0]!.crash(false);
     await Bun.sleep(40);

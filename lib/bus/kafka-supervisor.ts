@@ -24,9 +24,10 @@ export interface Supervisor {
  * after retriable errors; after a non-retriable crash — "Failed to find group coordinator" while a
  * restarted broker loads its offsets topic is one — it stays stopped, and a replica would go deaf
  * without a sound. Here a fresh consumer takes over on the same group after a backoff, again and
- * again until one runs. The first start is the caller's: if it fails, that error is thrown.
+ * again until one runs. The first start is not waited for (joining a group can take a whole session
+ * timeout) and is retried like any other.
  */
-export async function supervise<C extends SupervisedConsumer>(o: SuperviseOptions<C>): Promise<Supervisor> {
+export function supervise<C extends SupervisedConsumer>(o: SuperviseOptions<C>): Supervisor {
   let stopped = false;
   let current: C | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,7 +75,7 @@ export async function supervise<C extends SupervisedConsumer>(o: SuperviseOption
     }
   }
 
-  await launch();
+  void relaunch();
   return {
     async stop() {
       stopped = true;

@@ -98,6 +98,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       sessionTimeout: 10_000,
       rebalanceTimeout: 10_000,
       heartbeatInterval: 1_000,
+      // kafkajs restarts a consumer after a failure with this backoff; its default grows to 30 s,
+      // which kept the writers idle long after Kafka was back.
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
     });
 
   /** Runs a consumer on the group and replaces it whenever kafkajs gives up on it (see supervise). */
@@ -244,7 +247,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     },
 
     async consume(group, handler) {
-      const supervisor = await superviseGroup(durableGroupId(group, topic), async (consumer) => {
+      // Not waited for: joining the group can take a session timeout (a member that died without
+      // leaving is waited for), and nothing but the backlog depends on it.
+      const supervisor = superviseGroup(durableGroupId(group, topic), async (consumer) => {
         topicId = await fetchTopicIdOnceKnown(options.brokers, topic);
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
