@@ -5,6 +5,7 @@ import { cuttableSockets, testTopic } from "../../testkit/kafka.ts";
 import { skipWithout } from "../../testkit/services.ts";
 import { type ChatMessage, type LoggedMessage, newDraft } from "../chat/message.ts";
 import { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
+import { durableGroupId } from "./kafka-support.ts";
 import type { MessageBus } from "./types.ts";
 
 /**
@@ -18,9 +19,11 @@ const slow = 90_000;
 
 describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
   const run = testTopic();
+  /** A topic of one partition, so a group's offsets are this test's alone. */
+  const single = testTopic();
   const buses: MessageBus[] = [];
-  const open = async (extra: Partial<KafkaBusOptions> = {}) => {
-    const bus = await createKafkaBus(run.options(extra));
+  const open = async (extra: Partial<KafkaBusOptions> = {}, on = run) => {
+    const bus = await createKafkaBus(on.options(extra));
     buses.push(bus);
     return bus;
   };
@@ -28,6 +31,7 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
   afterAll(async () => {
     for (const bus of buses) await bus.close();
     await run.drop();
+    await single.drop();
   }, slow);
 
   test(
@@ -98,6 +102,73 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
       sockets.restore();
       await eventually(() => written.length === 1, "the writer to start once Kafka is reachable", 45_000);
       expect(written[0]!.id).toBe(sent.id);
+      await stop();
+    },
+    slow,
+  );
+
+  test(
+    "a handler slower than the session timeout keeps the group: nothing is handed over twice",
+    async () => {
+      const bus = await open();
+      const room = `slow-${crypto.randomUUID().slice(0, 8)}`;
+      const sent = [];
+      for (let i = 0; i < 5; i++) sent.push(await bus.publish(newDraft(room, "message", alice, `s${i}`)));
+      const handed: string[] = [];
+      let first = true;
+      const stop = await bus.consume(`slow-${crypto.randomUUID().slice(0, 8)}`, async (batch) => {
+        const mine = batch.filter((m) => m.roomId === room);
+        if (mine.length > 0 && first) {
+          first = false;
+          // Longer than the 10 s session: without heartbeats meanwhile the member is dropped, its
+          // commit refused, and the batch handed to a new member again.
+          await Bun.sleep(13_000);
+        }
+        handed.push(...mine.map((m) => m.id));
+      });
+      await eventually(() => handed.length >= 5, "the slow batch to be written", 60_000);
+      // A redelivery would come right after the refused commit; give it time to show.
+      await Bun.sleep(3_000);
+      await stop();
+      expect(handed).toEqual(sent.map((m) => m.id));
+    },
+    slow,
+  );
+
+  test(
+    "a long batch is written in chunks, each committed: a failure keeps what was written before it",
+    async () => {
+      const bus = await open({ maxChunk: 10, partitions: 1 }, single);
+      const room = `chunk-${crypto.randomUUID().slice(0, 8)}`;
+      const group = `chunk-${crypto.randomUUID().slice(0, 8)}`;
+      const sent = await Promise.all(
+        Array.from({ length: 35 }, (_, i) => bus.publish(newDraft(room, "message", alice, `c${i}`))),
+      );
+      const sizes: number[] = [];
+      let failing = true;
+      const stop = await bus.consume(group, async (batch) => {
+        const mine = batch.filter((m) => m.roomId === room);
+        // The third chunk fails until told otherwise.
+        if (mine.some((m) => m.seq > sent[19]!.seq) && failing) throw new Error("backlog down");
+        sizes.push(batch.length);
+      });
+      await eventually(() => sizes.length >= 2, "two chunks written", 30_000);
+      await Bun.sleep(500);
+      const a = admin();
+      await a.connect();
+      try {
+        const [offsets] = await a.fetchOffsets({
+          groupId: durableGroupId(group, single.topic),
+          topics: [single.topic],
+        });
+        // Offsets are seq - 1; the commit is the next offset to read: right after the second chunk.
+        expect(offsets!.partitions.map((p) => Number(p.offset))).toEqual([sent[19]!.seq]);
+      } finally {
+        await a.disconnect();
+      }
+      expect(sizes.every((n) => n <= 10)).toBe(true);
+      failing = false;
+      await eventually(() => sizes.reduce((x, y) => x + y, 0) >= 35, "the rest once it recovers", 30_000);
       await stop();
     },
     slow,

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
+import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
@@ -26,11 +27,16 @@ export interface KafkaBusOptions {
   /** First and longest wait before a failed consume() batch is retried. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Most messages a durable reader hands its handler at once; each such chunk is committed on its own. */
+  maxChunk?: number;
   /** Replaces kafkajs's TCP sockets; tests use it to cut this client off from the broker. */
   socketFactory?: ISocketFactory;
 }
 
 const seqOf = (offset: number) => offset + 1;
+
+/** Consumer group heartbeats: kafkajs's interval, and how often a running batch handler beats. */
+const HEARTBEAT_MS = 1_000;
 
 /** A topic's live reader: how to stop it, and how far it has handed records over. */
 interface Reader {
@@ -45,7 +51,7 @@ interface Reader {
  * positions, `after(room, 0)`).
  */
 export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageBus> {
-  const { topic, log = silentLogger, retryMinMs = 100, retryMaxMs = 5_000 } = options;
+  const { topic, log = silentLogger, retryMinMs = 100, retryMaxMs = 5_000, maxChunk = 500 } = options;
   const controlTopic = `${topic}.control`;
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`;
   const kafka = new Kafka({
@@ -94,10 +100,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
       // A replica that dies (SIGKILL) holds its partitions until its session times out: keep that
-      // short so the backlog writers of the others take over within seconds, not kafkajs's 30 s.
+      // short so the backlog writers of the others take over within seconds, not kafkajs's 30 s. A
+      // live one keeps beating while its handler works (kafka-heartbeat.ts), however long that takes.
       sessionTimeout: 10_000,
       rebalanceTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: HEARTBEAT_MS,
       // kafkajs restarts a consumer after a failure with this backoff; its default grows to 30 s,
       // which kept the writers idle long after Kafka was back.
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
@@ -193,36 +200,58 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     };
   };
 
+  /**
+   * A durable reader's fetched batch, handed to the handler in chunks of at most `maxChunk` messages,
+   * each committed once the handler resolves: a long backlog catch-up makes progress that a crash or a
+   * rebalance does not throw away, and each step takes a bounded time. Heartbeats go on while the
+   * handler runs (kafka-heartbeat.ts); when the group rebalances, the reader stops after the chunk at
+   * hand and rejoins.
+   */
   const consumeBatches = async (consumer: Consumer, handler: (batch: LoggedMessage[]) => Promise<void>) => {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const last = batch.messages.at(-1);
-        if (!last) return;
-        const messages: LoggedMessage[] = [];
+        const beats = new HeartbeatKeeper(heartbeat, HEARTBEAT_MS);
         const epoch = epochOf(batch.partition);
-        for (const record of batch.messages) {
-          const draft = parseRecord<MessageDraft>(record, log);
-          if (draft) messages.push({ ...draft, seq: seqOf(Number(record.offset)), epoch });
-        }
-        let delay = retryMinMs;
-        for (;;) {
-          // Stopped or rebalanced: leave the batch uncommitted for whoever owns the partition next.
-          if (!isRunning() || isStale()) return;
-          try {
-            if (messages.length > 0) await handler(messages);
-            break;
-          } catch (err) {
-            log("warn", "bus consumer batch failed, will retry", { ...errorFields(err), retryInMs: delay });
-            await Bun.sleep(delay);
-            await heartbeat();
-            delay = Math.min(delay * 2, retryMaxMs);
+        const writeChunks = async () => {
+          for (const records of chunks(batch.messages, maxChunk)) {
+            const messages: LoggedMessage[] = [];
+            for (const record of records) {
+              const draft = parseRecord<MessageDraft>(record, log);
+              if (draft) messages.push({ ...draft, seq: seqOf(Number(record.offset)), epoch });
+            }
+            let delay = retryMinMs;
+            for (;;) {
+              // Stopped, rebalancing or dropped: the rest stays uncommitted for the partition's next owner.
+              if (!isRunning() || isStale() || beats.mustStop) return;
+              try {
+                if (messages.length > 0) await handler(messages);
+                break;
+              } catch (err) {
+                log("warn", "bus consumer batch failed, will retry", {
+                  ...errorFields(err),
+                  retryInMs: delay,
+                });
+                await Bun.sleep(delay);
+                delay = Math.min(delay * 2, retryMaxMs);
+              }
+            }
+            if (!isRunning() || isStale()) return;
+            // Committed even while a rebalance is under way (the generation still holds): less to redo.
+            const last = records.at(-1)!.offset;
+            resolveOffset(last);
+            const next = String(Number(last) + 1);
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
           }
+        };
+        try {
+          await writeChunks();
+        } finally {
+          beats.stop();
         }
-        resolveOffset(last.offset);
-        const next = String(Number(last.offset) + 1);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+        // kafkajs rejoins at once when the batch ends with the rebalance error.
+        if (beats.rejoin) throw beats.rejoin;
       },
     });
   };
