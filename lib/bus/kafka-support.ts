@@ -1,4 +1,5 @@
-import type { Admin, KafkaMessage } from "kafkajs";
+import net from "node:net";
+import type { Admin, ISocketFactory, KafkaMessage } from "kafkajs";
 import "./kafka-request-queue.ts";
 import { logLevel } from "kafkajs";
 import type { Logger } from "../log/index.ts";
@@ -52,4 +53,33 @@ export function parseRecord<T>(record: KafkaMessage, log: Logger): T | undefined
     log("error", "kafka: skipping a record that is not JSON", { offset: record.offset });
     return undefined;
   }
+}
+
+/** kafkajs's own TCP sockets (without TLS, which ChatTalk does not configure). */
+const plainSockets: ISocketFactory = ({ host, port, onConnect }) => {
+  const socket = net.connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
+/**
+ * The sockets of every Kafka client here, with an `unref` that never piles up listeners. kafkajs unrefs
+ * a connection's socket on each disconnect, also when that socket is long closed, and `unref` on a
+ * socket without a handle waits for a 'connect' that will never come: one more listener per call.
+ * While a broker is down kafkajs disconnects the same dead connections at every consumer restart, and
+ * after ten of them the runtime printed a MaxListenersExceededWarning, in plain text, into the JSON log.
+ */
+export function kafkaSockets(base: ISocketFactory = plainSockets): ISocketFactory {
+  return (options) => {
+    const socket = base(options);
+    const unref = socket.unref.bind(socket);
+    let deferred = false;
+    socket.unref = () => {
+      // Closed: there is nothing left to unref. Connecting: one deferred unref is enough.
+      if (socket.destroyed || (socket.connecting && deferred)) return socket;
+      deferred ||= socket.connecting;
+      return unref();
+    };
+    return socket;
+  };
 }

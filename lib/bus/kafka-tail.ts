@@ -36,7 +36,7 @@ export interface TopicTailOptions {
   /** First and longest pause after a failed fetch before the next one. */
   retryMinMs?: number;
   retryMaxMs?: number;
-  socketFactory?: ISocketFactory;
+  socketFactory: ISocketFactory;
 }
 
 export interface TopicTail {
@@ -88,7 +88,6 @@ const Batch = require("kafkajs/src/consumer/batch") as new (
 const { createLogger } = require("kafkajs/src/loggers") as {
   createLogger(o: { level: number; logCreator: logCreator }): unknown;
 };
-const defaultSocketFactory = require("kafkajs/src/network/socketFactory") as () => ISocketFactory;
 const READ_COMMITTED = (require("kafkajs/src/protocol/isolationLevel") as { READ_COMMITTED: number })
   .READ_COMMITTED;
 for (const [name, method] of [
@@ -127,7 +126,7 @@ export async function startTopicTail(o: TopicTailOptions): Promise<TopicTail> {
   const retryMaxMs = o.retryMaxMs ?? 1_000;
   const cluster = new Cluster({
     logger: createLogger({ level: 4, logCreator: o.logCreator }),
-    socketFactory: o.socketFactory ?? defaultSocketFactory(),
+    socketFactory: o.socketFactory,
     brokers: o.brokers,
     clientId: o.clientId,
     connectionTimeout: 3_000,

@@ -6,7 +6,7 @@ import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
-import { durableGroupId, ensureTopics, kafkaLogCreator, parseRecord } from "./kafka-support.ts";
+import { durableGroupId, ensureTopics, kafkaLogCreator, kafkaSockets, parseRecord } from "./kafka-support.ts";
 import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import { type ControlEvent, controlKey, type MessageBus, type Unsubscribe } from "./types.ts";
@@ -54,12 +54,13 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   const { topic, log = silentLogger, retryMinMs = 100, retryMaxMs = 5_000, maxChunk = 500 } = options;
   const controlTopic = `${topic}.control`;
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`;
+  const socketFactory = kafkaSockets(options.socketFactory);
   const kafka = new Kafka({
     clientId: `chattalk-${nodeId}`,
     brokers: options.brokers,
     logCreator: kafkaLogCreator(log),
     logLevel: logLevel.INFO,
-    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    socketFactory,
   });
   const admin = kafka.admin();
   await admin.connect();
@@ -165,7 +166,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       topic: readTopic,
       logCreator: kafkaLogCreator(log),
       log,
-      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      socketFactory,
       onRecords(partition, records, through) {
         for (const record of records) {
           if (kind === "control") {
