@@ -10,7 +10,7 @@ import { exitOnConfigError, loadConfig } from "../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../lib/http/serve.ts";
 import { staticDirMount } from "../lib/http/static-dir.ts";
-import { createLogger } from "../lib/log/index.ts";
+import { createLogger, logProcessWarnings } from "../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../lib/metrics/index.ts";
 import { createHttpApi } from "./http-api/app.ts";
 import { httpApiMounts } from "./http-api/mount.ts";
@@ -20,6 +20,7 @@ import { createWsNode, wsNodeDeps } from "./ws-node/node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "chattalk" });
+logProcessWarnings(log);
 const backends = await createBackends(config, log, "one-process").catch(exitOnConfigError);
 const metrics = appMetrics(config, "chattalk", backends.nodeId, true);
 const bus = metrics.timeBus(backends.bus);

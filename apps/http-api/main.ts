@@ -4,13 +4,14 @@ import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
-import { createLogger } from "../../lib/log/index.ts";
+import { createLogger, logProcessWarnings } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { createHttpApi } from "./app.ts";
 import { httpApiMounts } from "./mount.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "http-api" });
+logProcessWarnings(log);
 const backends = await createBackends(config, log, "http-api").catch(exitOnConfigError);
 const metrics = createMetrics({ app: "http-api", node: backends.nodeId });
 const app = createHttpApi({

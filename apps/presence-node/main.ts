@@ -5,13 +5,14 @@ import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
-import { createLogger } from "../../lib/log/index.ts";
+import { createLogger, logProcessWarnings } from "../../lib/log/index.ts";
 import { createMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { presenceNodeMounts } from "./mount.ts";
 import { createPresenceNode } from "./node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "presence-node" });
+logProcessWarnings(log);
 const backends = await createBackends(config, log, "presence-node").catch(exitOnConfigError);
 const node = createPresenceNode({
   config,

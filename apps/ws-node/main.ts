@@ -4,13 +4,14 @@ import { createBackends } from "../../lib/backends.ts";
 import { exitOnConfigError, loadConfig } from "../../lib/config/index.ts";
 import { operatorMounts, serveOptions } from "../../lib/config/serve.ts";
 import { serveMounts, stopOnSignal } from "../../lib/http/serve.ts";
-import { createLogger } from "../../lib/log/index.ts";
+import { createLogger, logProcessWarnings } from "../../lib/log/index.ts";
 import { appMetrics, metricsMount } from "../../lib/metrics/index.ts";
 import { wsNodeMounts } from "./mount.ts";
 import { createWsNode, wsNodeDeps } from "./node.ts";
 
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, { app: "ws-node" });
+logProcessWarnings(log);
 const backends = await createBackends(config, log, "ws-node").catch(exitOnConfigError);
 const metrics = appMetrics(config, "ws-node", backends.nodeId, true);
 const node = createWsNode(wsNodeDeps(config, backends, log, metrics.timeBus(backends.bus)));

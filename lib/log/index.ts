@@ -29,3 +29,15 @@ export function errorFields(err: unknown): { err: string; stack?: string } {
   if (err instanceof Error && err.stack) return { err: String(err), stack: err.stack };
   return { err: String(err) };
 }
+
+/**
+ * Routes the runtime's process warnings (MaxListenersExceededWarning, TimeoutNegativeWarning,
+ * deprecations) into the JSON log, with the stack that says where they came from, instead of the
+ * runtime's plain-text lines on stderr: a process's log is JSON only. Call once, at start.
+ */
+export function logProcessWarnings(log: Logger): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (w) =>
+    log("warn", "process warning", { name: w.name, warning: w.message, stack: w.stack }),
+  );
+}
