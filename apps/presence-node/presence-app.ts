@@ -1,6 +1,7 @@
 import type { RoomControlEvent } from "../../lib/bus/types.ts";
 import { parsePresenceDestination } from "../../lib/chat/destinations.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
+import { fromStore } from "../../lib/chat/store-refusal.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceView, RosterEvent } from "../../lib/presence/types.ts";
@@ -75,7 +76,7 @@ export class PresenceApp implements StompApp<PresenceState> {
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     if (sub.ack !== "auto")
       throw new StompError("invalid header: ack", "presence subscriptions are ack:auto only");
-    const members = await this.d.rooms.members(roomId);
+    const members = await fromStore(this.d.rooms.members(roomId), this.d.log, "room members");
     if (!members.some((m) => m.id === session.principal.userId)) {
       throw new StompError("forbidden", `not a member of room ${roomId}`);
     }

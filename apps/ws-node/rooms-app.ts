@@ -4,6 +4,7 @@ import { BusUnavailableError, type MessageBus, type RoomControlEvent } from "../
 import { parseRoomDestination } from "../../lib/chat/destinations.ts";
 import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
+import { fromStore } from "../../lib/chat/store-refusal.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
@@ -57,7 +58,11 @@ export class RoomsApp implements StompApp<RoomsState> {
     const roomId = parseRoomDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     const userId = session.principal.userId;
-    const readPosition = await this.d.rooms.getReadPosition(roomId, userId);
+    const readPosition = await fromStore(
+      this.d.rooms.getReadPosition(roomId, userId),
+      this.d.log,
+      "membership",
+    );
     if (readPosition === null) throw new StompError("forbidden", `not a member of room ${roomId}`);
     const sinceHeader = sub.headers["x-since-seq"];
     if (sinceHeader !== undefined && !/^\d{1,15}$/.test(sinceHeader)) {
@@ -130,7 +135,10 @@ export class RoomsApp implements StompApp<RoomsState> {
     const p = session.principal;
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
     // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
-    if (!subscribedTo(session, roomId) && !(await this.d.rooms.isMember(roomId, p.userId))) {
+    if (
+      !subscribedTo(session, roomId) &&
+      !(await fromStore(this.d.rooms.isMember(roomId, p.userId), this.d.log, "membership"))
+    ) {
       throw new RefusedError("forbidden", `not a member of room ${roomId}`);
     }
     return newDraft(roomId, "message", { id: p.userId, username: p.username }, text);

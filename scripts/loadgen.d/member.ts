@@ -108,16 +108,20 @@ export class Member {
       const sub = (this.subOf.get(room) ?? -1) + 1;
       this.subOf.set(room, sub);
       log.abnormalBefore[sub] = sub > 0 && this.lastEndAbnormal;
-      const headers: Record<string, string> = {
-        id: `room-${room}`,
-        destination: `/topic/rooms/${room}`,
-        ack: "auto",
-      };
-      const since = this.lastSeq.get(room);
-      if (this.mode === "since" && since !== undefined) headers["x-since-seq"] = String(since);
-      conn.send("SUBSCRIBE", headers);
+      this.subscribe(conn, room);
     }
     for (const o of this.outbox.values()) if (!this.inFlight.has(o.id)) this.attempt(o);
+  }
+
+  private subscribe(conn: StompConnection, room: string): void {
+    const headers: Record<string, string> = {
+      id: `room-${room}`,
+      destination: `/topic/rooms/${room}`,
+      ack: "auto",
+    };
+    const since = this.lastSeq.get(room);
+    if (this.mode === "since" && since !== undefined) headers["x-since-seq"] = String(since);
+    conn.send("SUBSCRIBE", headers);
   }
 
   /** Queues a message; it goes out now when connected, else on the next connect. */
@@ -206,18 +210,29 @@ export class Member {
     }
   }
 
-  /** A refused SEND: retried with the same id when the refusal says that may work. */
+  /**
+   * A refused SEND: retried with the same id when the refusal says that may work. A refused SUBSCRIBE
+   * (the store was unavailable) is sent again after the wait it asks for, on the same connection.
+   */
   private onNotice(f: Frame): void {
-    const n = JSON.parse(f.body) as { code: string; retryAfterMs?: number };
+    const n = JSON.parse(f.body) as { code: string; retryAfterMs?: number; subscription?: string };
     bump(this.tally.refusals, n.code);
+    const room = n.subscription?.startsWith("room-") ? n.subscription.slice(5) : undefined;
+    if (n.code === "store_unavailable" && room !== undefined && this.logs.has(room)) {
+      const conn = this.conn;
+      setTimeout(() => {
+        if (conn && this.conn === conn && this.state === "up") this.subscribe(conn, room);
+      }, n.retryAfterMs ?? 1_000);
+      return;
+    }
     const id = f.headers["receipt-id"]?.replace(/\.\d+$/, "");
     const o = id === undefined ? undefined : this.settle(id);
     if (!o || o.receipted) return;
-    if (n.code === "rate_limited" || n.code === "unavailable") {
+    if (n.code === "rate_limited" || n.code === "unavailable" || n.code === "store_unavailable") {
       const wait =
-        n.code === "rate_limited"
-          ? (n.retryAfterMs ?? 100)
-          : Math.min(5_000, 250 * 2 ** Math.min(o.attempts, 5));
+        n.code === "unavailable"
+          ? Math.min(5_000, 250 * 2 ** Math.min(o.attempts, 5))
+          : (n.retryAfterMs ?? 100);
       setTimeout(() => this.attempt(o), wait);
     } else {
       o.final = n.code;

@@ -22,6 +22,8 @@ export const CloseCode = {
   policy: 1008,
   tooBig: 1009,
   internal: 1011,
+  /** A backing service is unavailable: reconnect after a pause (RFC 6455's "Try Again Later"). */
+  tryAgainLater: 1013,
   /** The client was too slow: its send buffer passed the limit (like Centrifugo's 3008). */
   slowConsumer: 4008,
   /** Heart-beats or CONNECT did not arrive in time. */
@@ -33,16 +35,25 @@ export const CloseCode = {
 } as const;
 
 /**
- * A SEND the server will not take (rate limit, invalid body, bus unavailable). When the client listens
- * on /user/queue/errors it gets a notice there, with `receipt-id`, and stays connected; otherwise it
- * gets ERROR and the connection closes. Either way the refusal is never silent.
+ * A SEND or SUBSCRIBE the server will not take (rate limit, invalid body, bus or store unavailable).
+ * When the client listens on /user/queue/errors it gets a notice there, with `receipt-id`, and stays
+ * connected; otherwise it gets ERROR — carrying `x-error-code` and, when there is one,
+ * `x-retry-after-ms` — and the connection closes. Either way the refusal is never silent.
  */
 export class RefusedError extends StompError {
   constructor(
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    closeCode: number = CloseCode.policy,
   ) {
-    super(message, "", CloseCode.policy);
+    super(message, "", closeCode);
+  }
+
+  /** The ERROR frame's headers for this refusal, when the client does not listen for notices. */
+  headers(): Record<string, string> {
+    const h: Record<string, string> = { "x-error-code": this.code };
+    if (typeof this.extra.retryAfterMs === "number") h["x-retry-after-ms"] = String(this.extra.retryAfterMs);
+    return h;
   }
 }

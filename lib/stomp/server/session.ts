@@ -295,7 +295,9 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
 
   private failFor(frame: Frame, err: unknown): void {
     const receipt = frame.headers.receipt;
-    if (err instanceof StompError) {
+    if (err instanceof RefusedError) {
+      this.fail(err.message, err.details, err.closeCode, receipt, err.headers());
+    } else if (err instanceof StompError) {
       this.fail(err.message, err.details, err.closeCode, receipt);
     } else {
       this.o.log("error", "stomp handler failed", { command: frame.command, ...errorFields(err) });
@@ -434,6 +436,11 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     } catch (err) {
       this.subscriptions.delete(id);
       this.ledger.release("subscriptions", 1, headerBytes(h));
+      // A refusal the client can retry (a store outage) need not cost it the connection.
+      if (err instanceof RefusedError) {
+        const extra = { subscription: id, destination, ...err.extra };
+        if (this.notify(err.code, err.message, extra, h.receipt)) return;
+      }
       throw err;
     }
     // The RECEIPT comes first, so a client waiting on it sees the first messages after it.
