@@ -4,6 +4,16 @@ import { pagedLayout } from "./mongo-paged.ts";
 import type { BacklogLayout } from "./mongo-support.ts";
 import type { Backlog } from "./types.ts";
 
+/**
+ * A call whose connection has been silent this long fails (and that connection is closed) rather than
+ * wait forever: the driver's default is no limit, so a stalled network path held a replay — and the
+ * backlog writer's partitions — for as long as it lasted, and past it. Far above any answer seen here
+ * (a page: 50-250 ms; a write of 500 messages: about 1 s at load 17).
+ */
+export const BACKLOG_SOCKET_TIMEOUT_MS = 10_000;
+/** A new connection's handshake gets this long (the driver's default, 30 s, is paid again on each retry). */
+export const BACKLOG_CONNECT_TIMEOUT_MS = 5_000;
+
 /** How messages are laid out in the database: the reads differ, the behaviour does not. */
 export type MongoLayout = "indexed" | "paged";
 
@@ -26,7 +36,12 @@ export interface MongoBacklogOptions {
  * writer retry) rather than the process exit.
  */
 export function createMongoBacklog(url: string, dbName: string, options: MongoBacklogOptions = {}): Backlog {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000, ...options.client });
+  const client = new MongoClient(url, {
+    serverSelectionTimeoutMS: 5_000,
+    socketTimeoutMS: BACKLOG_SOCKET_TIMEOUT_MS,
+    connectTimeoutMS: BACKLOG_CONNECT_TIMEOUT_MS,
+    ...options.client,
+  });
   const db = client.db(dbName);
   let chosen: Promise<BacklogLayout> | undefined;
   const layout = (): Promise<BacklogLayout> => {
