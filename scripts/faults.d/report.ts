@@ -16,10 +16,12 @@ export interface FaultRun {
 const ROWS = /<!-- runs -->\n([\s\S]*?)<!-- \/runs -->/;
 const LATEST = /<!-- latest -->\n[\s\S]*?<!-- \/latest -->/;
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 export function runRow(r: FaultRun): string {
   const c = r.load.check;
   const p = r.load.presence;
-  return `| ${r.startedAt.slice(0, 16).replace("T", " ")} | ${r.seed} | ${r.minutes} | ${r.injected.length} | ${r.load.sent} | ${r.load.receipted} | ${c.lost} | ${c.duplicates} | ${c.writtenTwice} | ${c.reordered} | ${c.historyProblems} | ${p ? `${p.converged}/${p.rooms} in ${p.maxSec}s` : "-"} | ${r.load.ok ? "OK" : "FAILED"} |`;
+  return `| ${r.startedAt.slice(0, 16).replace("T", " ")} | ${r.seed} | ${r.minutes} | ${r.injected.length} | ${r.load.sent} | ${r.load.receipted} | ${c.lost} | ${c.duplicates} | ${c.writtenTwice} | ${c.reordered} | ${c.historyProblems} | ${p ? `${p.converged}/${p.rooms} in ${p.maxSec}s` : "-"} | ${seconds(r.load.acceptedLatencyMs.p99)} / ${seconds(r.load.acceptedLatencyMs.max)} | ${r.load.ok ? "OK" : "FAILED"} |`;
 }
 
 export function latestSection(r: FaultRun): string {

@@ -8,6 +8,10 @@ export interface Outgoing {
   room: string;
   text: string;
   firstSentAt: number;
+  /** When each attempt went out, by attempt number (1, 2, ...). */
+  attemptSentAt: number[];
+  /** When the attempt the server accepted (the one whose RECEIPT came) went out. */
+  acceptedSentAt?: number;
   attempts: number;
   receipted: boolean;
   /** Refused for good (invalid, forbidden) or given up at the end of the run. */
@@ -24,8 +28,11 @@ export interface Tally {
   reconnects: number;
   connectFailures: number;
   delivered: number;
-  /** [arrival time, end-to-end ms, 1 when it came in a replay] of each first delivery of a message to a member. */
-  latencies: [number, number, number][];
+  /**
+   * [arrival time, end-to-end ms from the first attempt, 1 when it came in a replay, message id] of each
+   * first delivery of a message to a member.
+   */
+  latencies: [number, number, number, string][];
   onReceipt(o: Outgoing): void;
 }
 
@@ -138,6 +145,7 @@ export class Member {
       return;
     }
     o.attempts++;
+    o.attemptSentAt[o.attempts] = performance.now();
     if (o.attempts > 1) this.tally.retries++;
     const receipt = `${o.id}.${o.attempts}`;
     const timer = setTimeout(() => {
@@ -168,10 +176,12 @@ export class Member {
 
   private onFrame(f: Frame): void {
     if (f.command === "RECEIPT") {
+      const receipt = f.headers["receipt-id"] ?? "";
       const id = f.headers["receipt-id"]?.replace(/\.\d+$/, "");
       const o = id === undefined ? undefined : this.settle(id);
       if (o && !o.receipted) {
         o.receipted = true;
+        o.acceptedSentAt = o.attemptSentAt[Number(receipt.slice(receipt.lastIndexOf(".") + 1))];
         this.outbox.delete(o.id);
         this.tally.onReceipt(o);
       }
@@ -205,7 +215,7 @@ export class Member {
       const sentAt = this.o.sentAt.get(id);
       if (sentAt !== undefined) {
         const now = performance.now();
-        this.tally.latencies.push([now, now - sentAt, d.replay ? 1 : 0]);
+        this.tally.latencies.push([now, now - sentAt, d.replay ? 1 : 0, id]);
       }
     }
   }

@@ -96,6 +96,13 @@ export interface LoadReport {
   /** End-to-end, first send attempt to first delivery at each member: every delivery, and the live ones only. */
   latencyMs: { p50: number; p99: number; max: number; count: number };
   liveLatencyMs: { p50: number; p99: number; max: number; count: number };
+  /**
+   * Live deliveries timed from the send of the attempt the server accepted (its RECEIPT came): how long
+   * a receipted message took to reach members. Unlike the end-to-end figures it leaves out the time a
+   * client spent retrying while the bus refused, so it shows a node that takes messages but does not
+   * deliver them.
+   */
+  acceptedLatencyMs: { p50: number; p99: number; max: number; count: number };
   refusals: Record<string, number>;
   closes: Record<string, number>;
   errors: Record<string, number>;
@@ -206,6 +213,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
         room,
         text: `lg ${id} ${"x".repeat(40)}`,
         firstSentAt: performance.now(),
+        attemptSentAt: [],
         attempts: 0,
         receipted: false,
       };
@@ -353,6 +361,11 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
     .filter(([, , replay]) => replay === 0)
     .map(([, l]) => l)
     .sort((a, b) => a - b);
+  const byId = new Map(outgoing.map((m) => [m.id, m]));
+  const accepted = tally.latencies
+    .filter(([, , replay, id]) => replay === 0 && byId.get(id)?.acceptedSentAt !== undefined)
+    .map(([arrival, , , id]) => Math.max(0, arrival - byId.get(id)!.acceptedSentAt!))
+    .sort((a, b) => a - b);
   const summary = (xs: number[]) => ({
     p50: round(percentile(xs, 0.5)),
     p99: round(percentile(xs, 0.99)),
@@ -376,6 +389,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
     deliveredPerSec: round(tally.delivered / Math.max(1, runSec + drainSec)),
     latencyMs: summary(all),
     liveLatencyMs: summary(live),
+    acceptedLatencyMs: summary(accepted),
     refusals: Object.fromEntries(tally.refusals),
     closes: Object.fromEntries(tally.closes),
     errors: Object.fromEntries(tally.errors),
