@@ -48,3 +48,27 @@ test.skipIf(skipWithout("mongo"))(
   },
   60_000,
 );
+
+test.skipIf(skipWithout("mongo"))(
+  "a backlog whose first connection failed works once the server answers (the driver had closed it for good)",
+  async () => {
+    const target = new URL(serviceUrl("mongo")!);
+    const blocked = await startTcpProxy(target.host);
+    const backlog = createMongoBacklog(`mongodb://${blocked.address}/`, dbName, {
+      client: { serverSelectionTimeoutMS: 500 },
+    });
+    try {
+      blocked.stall();
+      await expect(backlog.lastSeq("first")).rejects.toThrow();
+      blocked.resume();
+      // Before: "Topology is closed" on this and every later call, however long the server had been back.
+      expect(await backlog.lastSeq("first")).toBe(0);
+      await backlog.append([{ ...message(1), roomId: "first" }]);
+      expect(await backlog.lastSeq("first")).toBe(1);
+    } finally {
+      await backlog.close();
+      await blocked.close();
+    }
+  },
+  60_000,
+);

@@ -1,4 +1,4 @@
-import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
+import { type Db, MongoClient, type MongoClientOptions, MongoTopologyClosedError } from "mongodb";
 import { indexedLayout } from "./mongo-indexed.ts";
 import { pagedLayout } from "./mongo-paged.ts";
 import type { BacklogLayout } from "./mongo-support.ts";
@@ -33,49 +33,74 @@ export interface MongoBacklogOptions {
  *   of the collection's table with equality filters at best (README, "Missed messages") — so each room
  *   gets its own collection, numbered in pages that an equality filter fetches (mongo-paged.ts).
  * The client connects lazily, so a database that is down at start makes calls fail (and the backlog
- * writer retry) rather than the process exit.
+ * writer retry) rather than the process exit. The driver closes a client whose first connection failed
+ * and never opens it again ("Topology is closed" on every later call: a ws-node restarted while FerretDB
+ * was down never wrote another message), so such a client is replaced by a fresh one.
  */
 export function createMongoBacklog(url: string, dbName: string, options: MongoBacklogOptions = {}): Backlog {
-  const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: 5_000,
-    socketTimeoutMS: BACKLOG_SOCKET_TIMEOUT_MS,
-    connectTimeoutMS: BACKLOG_CONNECT_TIMEOUT_MS,
-    ...options.client,
-  });
-  const db = client.db(dbName);
-  let chosen: Promise<BacklogLayout> | undefined;
-  const layout = (): Promise<BacklogLayout> => {
-    chosen ??= (async () => {
-      const kind = options.layout ?? (await pickLayout(db));
-      return kind === "paged" ? pagedLayout(db, options.pageSize) : indexedLayout(db);
-    })().catch((err) => {
-      chosen = undefined;
-      throw err;
+  const connect = () => {
+    const client = new MongoClient(url, {
+      serverSelectionTimeoutMS: 5_000,
+      socketTimeoutMS: BACKLOG_SOCKET_TIMEOUT_MS,
+      connectTimeoutMS: BACKLOG_CONNECT_TIMEOUT_MS,
+      ...options.client,
     });
-    return chosen;
+    const db = client.db(dbName);
+    let chosen: Promise<BacklogLayout> | undefined;
+    const layout = (): Promise<BacklogLayout> => {
+      chosen ??= (async () => {
+        const kind = options.layout ?? (await pickLayout(db));
+        return kind === "paged" ? pagedLayout(db, options.pageSize) : indexedLayout(db);
+      })().catch((err) => {
+        chosen = undefined;
+        throw err;
+      });
+      return chosen;
+    };
+    return { client, db, layout };
   };
+  let current = connect();
+  let closed = false;
+
+  /** Runs a call on the current client; once more on a fresh one if the driver had closed it. */
+  const withClient = async <T>(call: (c: ReturnType<typeof connect>) => Promise<T>): Promise<T> => {
+    const used = current;
+    try {
+      return await call(used);
+    } catch (err) {
+      if (!(err instanceof MongoTopologyClosedError) || closed) throw err;
+      if (current === used) {
+        current = connect();
+        void used.client.close().catch(() => undefined);
+      }
+      return call(current);
+    }
+  };
+  const withLayout = <T>(call: (layout: BacklogLayout) => Promise<T>) =>
+    withClient(async (c) => call(await c.layout()));
 
   return {
     async append(batch) {
-      if (batch.length > 0) await (await layout()).append(batch);
+      if (batch.length > 0) await withLayout((l) => l.append(batch));
     },
-    after: async (roomId, afterSeq, limit) => (await layout()).after(roomId, afterSeq, limit),
-    before: async (roomId, beforeSeq, limit) => (await layout()).before(roomId, beforeSeq, limit),
+    after: (roomId, afterSeq, limit) => withLayout((l) => l.after(roomId, afterSeq, limit)),
+    before: (roomId, beforeSeq, limit) => withLayout((l) => l.before(roomId, beforeSeq, limit)),
     async countsAfter(positions, cap) {
       if (positions.size === 0) return new Map();
-      return (await layout()).countsAfter(positions, cap);
+      return withLayout((l) => l.countsAfter(positions, cap));
     },
-    lastSeq: async (roomId) => (await layout()).lastSeq(roomId),
+    lastSeq: (roomId) => withLayout((l) => l.lastSeq(roomId)),
     async epochs(roomIds) {
       if (roomIds.length === 0) return new Map();
-      return (await layout()).epochs(roomIds);
+      return withLayout((l) => l.epochs(roomIds));
     },
-    claimEpoch: async (roomId, epoch) => (await layout()).claimEpoch(roomId, epoch),
+    claimEpoch: (roomId, epoch) => withLayout((l) => l.claimEpoch(roomId, epoch)),
     async ping() {
-      await db.command({ ping: 1 });
+      await withClient((c) => c.db.command({ ping: 1 }));
     },
     async close() {
-      await client.close();
+      closed = true;
+      await current.client.close();
     },
   };
 }
