@@ -65,7 +65,7 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
       const before = await other.publish(newDraft(room, "message", alice, "before"));
       await eventually(() => seen.some((m) => m.id === before.id), "the first message");
 
-      sockets.cutOff();
+      await sockets.cutOff();
       // Longer than the 10 s session timeout a group member would have been dropped after.
       const during = [];
       for (let i = 0; i < 6; i++) {
@@ -92,7 +92,7 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
       const bus = await open({ socketFactory: sockets.factory });
       const room = `join-${crypto.randomUUID().slice(0, 8)}`;
       const sent = await bus.publish(newDraft(room, "message", alice, "waiting"));
-      sockets.cutOff();
+      await sockets.cutOff();
       const written: LoggedMessage[] = [];
       const stop = await bus.consume(`join-${crypto.randomUUID().slice(0, 8)}`, async (batch) => {
         written.push(...batch.filter((m) => m.roomId === room));
@@ -102,6 +102,33 @@ describe.skipIf(skipWithout("kafka"))("kafka bus under faults", () => {
       sockets.restore();
       await eventually(() => written.length === 1, "the writer to start once Kafka is reachable", 45_000);
       expect(written[0]!.id).toBe(sent.id);
+      await stop();
+    },
+    slow,
+  );
+
+  test(
+    "a writer cut off longer than kafkajs's retries writes again within seconds of the broker answering",
+    async () => {
+      const sockets = cuttableSockets();
+      const bus = await open({ socketFactory: sockets.factory });
+      const other = await open();
+      const room = `restart-${crypto.randomUUID().slice(0, 8)}`;
+      const written: string[] = [];
+      const stop = await bus.consume(`restart-${crypto.randomUUID().slice(0, 8)}`, async (batch) => {
+        written.push(...batch.filter((m) => m.roomId === room).map((m) => m.id));
+      });
+      const first = await other.publish(newDraft(room, "message", alice, "first"));
+      await eventually(() => written.includes(first.id), "the writer to run", 45_000);
+      await sockets.cutOff();
+      // Long enough for kafkajs to run out of retries and schedule a restart of the consumer.
+      await Bun.sleep(20_000);
+      sockets.restore();
+      const restoredAt = performance.now();
+      const after = await other.publish(newDraft(room, "message", alice, "after"));
+      await eventually(() => written.includes(after.id), "the writer to write again", 60_000);
+      // kafkajs's default schedule restarted it 10-30 s after its last failure; ours within seconds.
+      expect(performance.now() - restoredAt).toBeLessThan(10_000);
       await stop();
     },
     slow,

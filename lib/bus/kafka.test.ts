@@ -78,7 +78,7 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
       const before = await cut.publish(newDraft("outage", "message", alice, "before"));
       await eventually(() => writtenByCut.length === 1, "the writer to see the first message");
 
-      sockets.cutOff();
+      await sockets.cutOff();
       const during = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => cut.publish(newDraft("outage", "message", alice, `during ${i}`))),
       );

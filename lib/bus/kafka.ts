@@ -61,6 +61,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     logCreator: kafkaLogCreator(log),
     logLevel: logLevel.INFO,
     socketFactory,
+    // Every kafkajs client here retries a failed connection or request on this schedule, and a crashed
+    // consumer restarts after its last wait: kafkajs's default grows to 30 s (writers sat idle 10-15 s
+    // after Kafka was back). Requests are bounded by our own timeouts anyway.
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
   const admin = kafka.admin();
   await admin.connect();
@@ -106,9 +110,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       sessionTimeout: 10_000,
       rebalanceTimeout: 10_000,
       heartbeatInterval: HEARTBEAT_MS,
-      // kafkajs restarts a consumer after a failure with this backoff; its default grows to 30 s,
-      // which kept the writers idle long after Kafka was back.
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
     });
 
   /** Runs a consumer on the group and replaces it whenever kafkajs gives up on it (see supervise). */
@@ -127,7 +128,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       start,
       log,
       retryMinMs: 500,
-      retryMaxMs: 10_000,
+      retryMaxMs: 2_000,
     });
 
   const listeners = new Set<(message: LoggedMessage) => void>();
