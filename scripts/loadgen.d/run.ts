@@ -103,6 +103,8 @@ export interface LoadReport {
    * deliver them.
    */
   acceptedLatencyMs: { p50: number; p99: number; max: number; count: number };
+  /** The slowest of those, one per message: when (s from the start of sending) it was sent and arrived. */
+  slowestAccepted: { sentAtSec: number; arrivedAtSec: number; ms: number }[];
   refusals: Record<string, number>;
   closes: Record<string, number>;
   errors: Record<string, number>;
@@ -362,10 +364,22 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
     .map(([, l]) => l)
     .sort((a, b) => a - b);
   const byId = new Map(outgoing.map((m) => [m.id, m]));
-  const accepted = tally.latencies
+  const acceptedLive = tally.latencies
     .filter(([, , replay, id]) => replay === 0 && byId.get(id)?.acceptedSentAt !== undefined)
-    .map(([arrival, , , id]) => Math.max(0, arrival - byId.get(id)!.acceptedSentAt!))
-    .sort((a, b) => a - b);
+    .map(([arrival, , , id]) => ({ arrival, id, ms: Math.max(0, arrival - byId.get(id)!.acceptedSentAt!) }));
+  const accepted = acceptedLive.map((d) => d.ms).sort((a, b) => a - b);
+  const slowestAccepted: LoadReport["slowestAccepted"] = [];
+  const slowSeen = new Set<string>();
+  for (const d of acceptedLive.sort((a, b) => b.ms - a.ms)) {
+    if (slowestAccepted.length === 5) break;
+    if (slowSeen.has(d.id)) continue;
+    slowSeen.add(d.id);
+    slowestAccepted.push({
+      sentAtSec: round((byId.get(d.id)!.acceptedSentAt! - runStart) / 1000),
+      arrivedAtSec: round((d.arrival - runStart) / 1000),
+      ms: round(d.ms),
+    });
+  }
   const summary = (xs: number[]) => ({
     p50: round(percentile(xs, 0.5)),
     p99: round(percentile(xs, 0.99)),
@@ -390,6 +404,7 @@ export async function runLoad(opts: Partial<LoadOptions> & { url: string }): Pro
     latencyMs: summary(all),
     liveLatencyMs: summary(live),
     acceptedLatencyMs: summary(accepted),
+    slowestAccepted,
     refusals: Object.fromEntries(tally.refusals),
     closes: Object.fromEntries(tally.closes),
     errors: Object.fromEntries(tally.errors),
