@@ -53,6 +53,7 @@ metrics.observeEndpoint("ws", ws.endpoint);
 metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
 metrics.observeEpochConflicts(() => ws.epochs.conflicts);
+metrics.observeReplays(() => ({ counts: ws.replayStats, recentBytes: ws.hub.recent.bytes }));
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },

@@ -14,6 +14,7 @@ import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
+import { newReplayStats, type ReplayStats } from "./replay.ts";
 import { RoomHub } from "./room-hub.ts";
 import { RoomsApp, type RoomsState } from "./rooms-app.ts";
 
@@ -50,6 +51,8 @@ export interface WsNode {
   readonly hub: RoomHub;
   /** Keeps each room's history to one bus log, on write and on replay; counts its refusals. */
   readonly epochs: EpochCheck;
+  /** Replays so far, by where the missed messages came from. */
+  readonly replayStats: ReplayStats;
   /** Starts consuming the bus and writing the backlog; call before accepting connections. */
   start(): Promise<void>;
   /** Drains: clients closed cleanly, read positions written, bus subscriptions and backlog writer closed. */
@@ -68,12 +71,16 @@ export const WS_SERVER_NAME = "ChatTalk-ws-node/0.1";
 export function createWsNode(d: WsNodeDeps): WsNode {
   const { config, log } = d;
   let endpoint: StompEndpoint<RoomsState> | undefined;
+  // A replay pauses above half the send-buffer limit; what it holds meanwhile is bounded by the
+  // other half, so sending it all at once at the end stays within the limit.
+  const pauseAboveBytes = config.SEND_BUFFER_LIMIT_BYTES / 2;
   const hub = new RoomHub((topic, data) => endpoint?.publish(topic, data), {
     maxHeld: 10_000,
+    maxHeldBytes: pauseAboveBytes,
     maxPending: config.STOMP_PENDING_ACKS_PER_SUBSCRIPTION,
-    recentPerRoom: 256,
-    recentRooms: 1_000,
+    recent: { perRoom: config.RECENT_MESSAGES_PER_ROOM, maxBytes: config.RECENT_MESSAGES_MAX_BYTES },
   });
+  const replayStats = newReplayStats();
   const readPositions = new ReadPositionWriter(d.rooms, log);
   const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({
@@ -84,12 +91,8 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     hub,
     readPositions,
     maxMessageChars: config.MESSAGE_MAX_CHARS,
-    replay: {
-      pageSize: 200,
-      waitForBusMs: 2_000,
-      waitForBacklogMs: 3_000,
-      pauseAboveBytes: config.SEND_BUFFER_LIMIT_BYTES / 2,
-    },
+    replay: { pageSize: 200, waitForBusMs: 2_000, waitForBacklogMs: 3_000, pauseAboveBytes },
+    replayStats,
     log,
     presence: d.presence,
   });
@@ -107,6 +110,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     endpoint,
     hub,
     epochs,
+    replayStats,
     async start() {
       await d.presence.start();
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));

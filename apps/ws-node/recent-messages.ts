@@ -1,56 +1,123 @@
 import type { ChatMessage } from "../../lib/chat/message.ts";
 
 /**
- * The last few messages of recently active rooms, as this node received them from the bus. They
- * cover the window between what the backlog writer has stored and what the node has seen, so a
- * replay has no gap while the writer lags. Bounded in rooms (least recently active dropped) and
- * in messages per room.
+ * Rough heap cost of a message held in memory: its strings (UTF-16 at worst) plus the objects and
+ * fixed-length ids around them. Only used to bound memory, so it errs on the large side.
+ */
+export function approxBytes(m: ChatMessage): number {
+  return 2 * (m.text.length + m.sender.username.length) + 320;
+}
+
+export interface RecentMessagesOptions {
+  /** Most messages kept per room. */
+  perRoom: number;
+  /** Most bytes (approxBytes) kept over all rooms; the least recently active rooms go first. */
+  maxBytes: number;
+  /** Rooms whose latest seq is remembered (one number each, so far more than the rings). */
+  maxLatest?: number;
+}
+
+/** One room's newest messages, ascending by seq, from index `head` on. */
+interface Ring {
+  messages: ChatMessage[];
+  head: number;
+  bytes: number;
+  /** Every message of the room with seq > coveredFrom (up to the newest) is in the ring. */
+  coveredFrom: number;
+}
+
+/**
+ * The newest messages of recently active rooms, as this node's bus reader handed them over. A
+ * subscription whose missed range lies inside them is replayed from memory, with no backlog read
+ * (the common case: a reconnect after a short absence, a drain, a crash of another replica); they
+ * also cover what the backlog writer has not stored yet. Bounded per room in messages and over all
+ * rooms in bytes: the least recently active rooms are dropped first (their latest seq is kept).
  */
 export class RecentMessages {
-  private readonly rooms = new Map<string, ChatMessage[]>();
-  /** Latest seq per room: kept for far more rooms than the rings, since it is one number each. */
+  private readonly rings = new Map<string, Ring>();
   private readonly latest = new Map<string, number>();
+  private totalBytes = 0;
+  private readonly maxLatest: number;
 
-  constructor(
-    private readonly perRoom: number,
-    private readonly maxRooms: number,
-    private readonly maxLatest = maxRooms * 100,
-  ) {}
+  constructor(private readonly o: RecentMessagesOptions) {
+    this.maxLatest = o.maxLatest ?? 100_000;
+  }
+
+  /** Bytes held now (approxBytes), for metrics. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
 
   push(msg: ChatMessage): void {
-    this.latest.delete(msg.roomId);
-    if (this.latest.size >= this.maxLatest) {
-      const oldest = this.latest.keys().next().value;
-      if (oldest !== undefined) this.latest.delete(oldest);
-    }
-    this.latest.set(msg.roomId, msg.seq);
+    const roomId = msg.roomId;
+    const prev = this.latest.get(roomId);
+    if (prev !== undefined && msg.seq <= prev) return; // handed over twice: already here
+    this.latest.delete(roomId); // re-inserted: Map order is recency order
+    if (this.latest.size >= this.maxLatest) this.latest.delete(this.latest.keys().next().value!);
+    this.latest.set(roomId, msg.seq);
 
-    let ring = this.rooms.get(msg.roomId);
-    if (ring) {
-      this.rooms.delete(msg.roomId); // re-insert: Map order is our recency order
-    } else {
-      ring = [];
-      if (this.rooms.size >= this.maxRooms) {
-        const oldest = this.rooms.keys().next().value;
-        if (oldest !== undefined) this.rooms.delete(oldest);
-      }
+    let ring = this.rings.get(roomId);
+    if (ring) this.rings.delete(roomId);
+    // A room seen before (its ring since dropped) is complete after the last seq seen; otherwise
+    // nothing before this message is known.
+    else ring = { messages: [], head: 0, bytes: 0, coveredFrom: prev ?? msg.seq - 1 };
+    this.rings.set(roomId, ring);
+    const size = approxBytes(msg);
+    ring.messages.push(msg);
+    ring.bytes += size;
+    this.totalBytes += size;
+    if (ring.messages.length - ring.head > this.o.perRoom) this.dropOldest(ring);
+    while (this.totalBytes > this.o.maxBytes) {
+      const [oldestId, oldest] = this.rings.entries().next().value!;
+      if (oldest !== ring) {
+        this.rings.delete(oldestId);
+        this.totalBytes -= oldest.bytes;
+      } else if (!this.dropOldest(ring)) break;
     }
-    ring.push(msg);
-    if (ring.length > this.perRoom) ring.shift();
-    this.rooms.set(msg.roomId, ring);
   }
 
   latestSeq(roomId: string): number | undefined {
     return this.latest.get(roomId);
   }
 
-  /** Messages with afterSeq < seq <= uptoSeq that are still held, ascending. */
-  between(roomId: string, afterSeq: number, uptoSeq: number): ChatMessage[] {
-    return (this.rooms.get(roomId) ?? []).filter((m) => m.seq > afterSeq && m.seq <= uptoSeq);
+  /** True when every message of the room after `afterSeq` that this node has seen is held here. */
+  covers(roomId: string, afterSeq: number): boolean {
+    const latest = this.latest.get(roomId);
+    if (latest !== undefined && afterSeq >= latest) return true;
+    const ring = this.rings.get(roomId);
+    return ring !== undefined && ring.coveredFrom <= afterSeq;
   }
 
-  /** Lowest seq still held for the room. */
-  oldestSeq(roomId: string): number | undefined {
-    return this.rooms.get(roomId)?.[0]?.seq;
+  /** Messages with afterSeq < seq <= uptoSeq that are held, ascending. */
+  between(roomId: string, afterSeq: number, uptoSeq: number): ChatMessage[] {
+    const ring = this.rings.get(roomId);
+    if (!ring) return [];
+    const list = ring.messages;
+    let lo = ring.head;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: ChatMessage[] = [];
+    for (let i = lo; i < list.length && list[i]!.seq <= uptoSeq; i++) out.push(list[i]!);
+    return out;
+  }
+
+  private dropOldest(ring: Ring): boolean {
+    if (ring.head >= ring.messages.length) return false;
+    const gone = ring.messages[ring.head]!;
+    ring.messages[ring.head++] = undefined as never;
+    const size = approxBytes(gone);
+    ring.bytes -= size;
+    this.totalBytes -= size;
+    ring.coveredFrom = gone.seq;
+    // Compact now and then, so dropping is O(1) amortised and the array does not keep growing.
+    if (ring.head > 64 && ring.head * 2 > ring.messages.length) {
+      ring.messages = ring.messages.slice(ring.head);
+      ring.head = 0;
+    }
+    return true;
   }
 }

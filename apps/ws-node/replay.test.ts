@@ -149,3 +149,138 @@ describe("acknowledgement modes", () => {
     alice.close();
   });
 });
+
+/** Records one room's backlog reads (the node's backlog is the harness's object). */
+function spyOnBacklog(harness: WsHarness, roomId: string) {
+  const backlog = harness.backends.backlog;
+  const original = { after: backlog.after, lastSeq: backlog.lastSeq, epochs: backlog.epochs };
+  const reads: { op: string; afterSeq?: number }[] = [];
+  backlog.after = (r, afterSeq, limit) => {
+    if (r === roomId) reads.push({ op: "after", afterSeq });
+    return original.after(r, afterSeq, limit);
+  };
+  backlog.lastSeq = (r) => {
+    if (r === roomId) reads.push({ op: "lastSeq" });
+    return original.lastSeq(r);
+  };
+  backlog.epochs = (ids) => {
+    if (ids.includes(roomId)) reads.push({ op: "epochs" });
+    return original.epochs(ids);
+  };
+  return {
+    reads,
+    restore: () => Object.assign(backlog, original),
+  };
+}
+
+const seqOf = (c: RawStomp, f: Frame) => JSON.parse(c.body(f)).seq as number;
+
+describe("replay sources", () => {
+  test("a short absence is replayed from memory, with no backlog read", async () => {
+    const { a, b, room, sub, sendAll, leave } = await setup();
+    const bob = await sub(b.token);
+    const alice = await sub(a.token);
+    await sendAll(alice, ["seen"]);
+    await bob.next(isMessage);
+    await leave(bob);
+    await sendAll(alice, ["gone1", "gone2"]);
+    // Let the backlog writer store them (and record the room's epoch), as it would on a real node.
+    await Bun.sleep(100);
+    const before = { ...h.node.replayStats };
+    const spy = spyOnBacklog(h, room.id);
+    try {
+      const back = await sub(b.token);
+      const got = [await back.next(isMessage), await back.next(isMessage)];
+      expect(got.map((f) => text(back, f))).toEqual(["gone1", "gone2"]);
+      expect(got.every((f) => f.headers["x-replay"] === "true")).toBe(true);
+      expect(spy.reads).toEqual([]);
+      expect(h.node.replayStats.memory).toBe(before.memory + 1);
+      expect(h.node.replayStats.store).toBe(before.store);
+      back.close();
+    } finally {
+      spy.restore();
+    }
+    alice.close();
+  });
+});
+
+describe("replay beyond the recent messages", () => {
+  let small: WsHarness;
+  beforeAll(async () => {
+    small = await startWsHarness({
+      SEND_RATE_PER_SEC: "100000",
+      SEND_BURST: "100000",
+      RECENT_MESSAGES_PER_ROOM: "50",
+    });
+  });
+  afterAll(() => small.stop());
+
+  async function smallRoom() {
+    const a = await small.user("a");
+    const b = await small.user("b");
+    const room = await small.room(a.user.id);
+    await small.join(room.id, b.user.id);
+    const dest = `/topic/rooms/${room.id}`;
+    const sub = async (token: string) => {
+      const c = await RawStomp.connect(small.url, token);
+      c.sendFrame("SUBSCRIBE", { id: "sub-0", destination: dest, receipt: "sub" });
+      await c.next((f) => f.command === "RECEIPT");
+      return c;
+    };
+    const send = (c: RawStomp, t: string, receipt?: string) =>
+      c.sendFrame(
+        "SEND",
+        { destination: dest, ...(receipt ? { receipt } : {}) },
+        JSON.stringify({ text: t }),
+      );
+    return { a, b, room, sub, send };
+  }
+
+  test("the backlog serves what memory no longer holds, memory the rest; live traffic does not extend it", async () => {
+    const { a, b, room, sub, send } = await smallRoom();
+    const alice = await sub(a.token);
+    const missed = Array.from({ length: 2000 }, (_, i) => `old${i}`);
+    for (const [i, t] of missed.entries()) send(alice, t, i === missed.length - 1 ? "last" : undefined);
+    await alice.next((f) => f.command === "RECEIPT", 30_000);
+    let target = 0;
+    for (let i = 0; i < missed.length; i++) target = seqOf(alice, await alice.next(isMessage));
+    const before = { ...small.node.replayStats };
+    const spy = spyOnBacklog(small, room.id);
+    try {
+      const bob = await sub(b.token);
+      // Live traffic all through the replay.
+      const live = Array.from({ length: 100 }, (_, i) => `new${i}`);
+      const sending = (async () => {
+        for (const t of live) {
+          send(alice, t);
+          await Bun.sleep(2);
+        }
+      })();
+      const got: Frame[] = [];
+      for (let i = 0; i < missed.length + live.length; i++) got.push(await bob.next(isMessage, 20_000));
+      await sending;
+      expect(got.map((f) => text(bob, f))).toEqual([...missed, ...live]);
+      // Replayed: exactly the messages up to the end fixed at SUBSCRIBE; the rest came live.
+      expect(
+        got
+          .filter((f) => f.headers["x-replay"] === "true")
+          .map((f) => seqOf(bob, f))
+          .at(-1),
+      ).toBe(target);
+      expect(got.slice(missed.length).every((f) => f.headers["x-replay"] === undefined)).toBe(true);
+      // The backlog was read only below the end, and memory served its tail.
+      const pages = spy.reads.filter((r) => r.op === "after");
+      expect(pages.length).toBeGreaterThan(0);
+      expect(pages.every((r) => r.afterSeq! < target)).toBe(true);
+      expect(pages.at(-1)!.afterSeq!).toBeLessThan(target - 50);
+      expect(small.node.replayStats.store).toBe(before.store + 1);
+      expect(small.node.replayStats.incomplete).toBe(before.incomplete);
+      await Bun.sleep(50);
+      expect(bob.take("MESSAGE")).toHaveLength(0);
+      bob.close();
+    } finally {
+      spy.restore();
+    }
+    alice.close();
+  }, 60_000);
+});

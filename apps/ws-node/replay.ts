@@ -12,30 +12,45 @@ export interface ReplayDeps {
   bus: Pick<MessageBus, "caughtUp" | "epochOf">;
   epochs: EpochCheck;
   log: Logger;
+  stats: ReplayStats;
 }
 
 export interface ReplayOptions {
   pageSize: number;
   /** How long to wait for this node's bus reader to reach what was published before the subscription. */
   waitForBusMs: number;
-  /** How long to wait for a lagging backlog writer before falling back to the node's recent messages. */
+  /** How long to wait for a lagging backlog writer when memory does not hold the rest either. */
   waitForBacklogMs: number;
-  /** Pause between pages while the client's unsent data is above this many bytes. */
+  /** Pause between messages while the client's unsent data is above this many bytes. */
   pauseAboveBytes: number;
 }
 
+/** Replays by where they came from, for metrics: memory hits, backlog reads, nothing missed. */
+export interface ReplayStats {
+  memory: number;
+  store: number;
+  none: number;
+  incomplete: number;
+}
+
+export const newReplayStats = (): ReplayStats => ({ memory: 0, store: 0, none: 0, incomplete: 0 });
+
 /**
  * Sends a new subscription everything after `since`, then hands it over to live delivery, with no gap
- * and no duplicate: missed messages come from the backlog; what the backlog writer has not stored yet
- * comes from the node's recent messages; messages arriving meanwhile are held by the hub and sent
- * after. Missed ones carry `x-replay: true`.
+ * and no duplicate. The end is fixed first: once this node's bus reader has caught up, the room's
+ * latest seq it has seen is everything published before the subscription. The missed range comes
+ * from the node's recent messages when they cover it (no backlog read), else from the backlog — and
+ * from memory again as soon as the rest is there. Live messages arriving meanwhile are held by the hub
+ * (bounded) and sent in one go once the end is reached, so live traffic never prolongs a replay.
+ * Missed messages carry `x-replay: true`.
  */
 export async function replayInto(
   rs: RoomSub,
   since: number,
-  { hub, backlog, bus, epochs, log }: ReplayDeps,
+  d: ReplayDeps,
   opts: ReplayOptions,
 ): Promise<void> {
+  const { hub, backlog, bus, epochs, log, stats } = d;
   const roomId = rs.roomId;
   // Stored seqs and read positions mean nothing in another log: refuse rather than skip or mix.
   // A backlog that cannot answer is handled below, as for any read.
@@ -49,68 +64,95 @@ export async function replayInto(
     log("warn", "bus reader behind at subscribe", { roomId, ...errorFields(err) });
   });
   if (!live(rs)) return;
-  const seenAtStart = hub.latestSeq(roomId) ?? 0;
+  // The fixed end. A room this node has not seen since it started: its end is what the backlog holds.
+  let backlogDown = false;
+  const target =
+    hub.latestSeq(roomId) ??
+    (await backlog.lastSeq(roomId).catch(() => {
+      backlogDown = true;
+      return 0;
+    }));
+  if (!live(rs)) return;
   // A client may ask for more than exists (x-since-seq from another room, a stale tab): start at most
   // from the room's end, or live messages would be skipped as already sent.
-  let backlogDown = false;
-  const backlogLast = await backlog.lastSeq(roomId).catch(() => {
-    backlogDown = true;
-    return 0;
-  });
-  // Published before this subscription began: those are the missed ones (x-replay).
-  const missedUpTo = Math.max(seenAtStart, backlogLast);
-  rs.lastSent = Math.min(since, missedUpTo);
-  // Sends one message, then waits while the client's unsent data is high, so a long replay never
-  // trips the send-buffer limit that cuts off slow consumers.
-  const send = async (m: ChatMessage, missed: boolean) => {
-    hub.sendTo(rs, m, missed);
-    if (rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes)
-      await pauseWhileBuffered(rs, opts.pauseAboveBytes);
+  rs.lastSent = Math.min(since, target);
+  const send = async (m: ChatMessage) => {
+    hub.sendTo(rs, m, true);
+    // Wait while the client's unsent data is high, so a long replay never trips the send-buffer
+    // limit that cuts off slow consumers.
+    if (rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes) await pauseWhileBuffered(rs, opts);
   };
+  const fromMemory = async () => {
+    for (const m of hub.recent.between(roomId, rs.lastSent, target)) {
+      await send(m);
+      if (!live(rs)) return;
+    }
+    rs.lastSent = target;
+  };
+
+  if (backlogDown) {
+    // Neither memory nor the backlog knows where the room ends.
+    incomplete(rs, d, target);
+  } else if (rs.lastSent >= target) {
+    stats.none++;
+  } else if (hub.recent.covers(roomId, rs.lastSent)) {
+    stats.memory++;
+    await fromMemory();
+  } else {
+    stats.store++;
+    await fromBacklog(rs, target, send, fromMemory, d, opts);
+    if (live(rs) && rs.lastSent < target) incomplete(rs, d, target);
+  }
+  if (!live(rs)) return;
+  // What arrived meanwhile goes out in one go and the subscription goes live in the same turn, so
+  // nothing can arrive in between. The hold is bounded in bytes by about the pause threshold, so it
+  // fits in the send buffer once the replay's part has drained.
+  if (rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes) await pauseWhileBuffered(rs, opts);
+  if (!live(rs)) return;
+  for (const m of rs.held) if (m.seq > rs.lastSent) hub.sendTo(rs, m, m.seq <= target);
+  hub.endReplay(rs);
+}
+
+/** Pages the backlog from `rs.lastSent` up to `target`, switching to memory once it holds the rest. */
+async function fromBacklog(
+  rs: RoomSub,
+  target: number,
+  send: (m: ChatMessage) => Promise<void>,
+  fromMemory: () => Promise<void>,
+  { hub, backlog, log }: ReplayDeps,
+  opts: ReplayOptions,
+): Promise<void> {
+  const roomId = rs.roomId;
   const deadline = performance.now() + opts.waitForBacklogMs;
-  while (!backlogDown) {
+  while (live(rs) && rs.lastSent < target) {
+    if (hub.recent.covers(roomId, rs.lastSent)) return fromMemory();
     let page: ChatMessage[];
     try {
       page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
     } catch (err) {
-      // Chat goes on without the backlog: recent messages still cover what this node saw.
       log("warn", "backlog unavailable during replay", { roomId, ...errorFields(err) });
-      backlogDown = true;
-      break;
+      return;
     }
-    if (!live(rs)) return;
     for (const m of page) {
-      if (m.seq <= rs.lastSent) continue;
-      await send(m, m.seq <= missedUpTo);
       if (!live(rs)) return;
+      if (m.seq > target) {
+        // Everything the backlog holds up to the end has been sent.
+        rs.lastSent = target;
+        return;
+      }
+      if (m.seq > rs.lastSent) await send(m);
     }
     if (page.length === opts.pageSize) continue;
-    // The backlog is complete up to what this node had seen, or the writer lags behind it.
-    if (rs.lastSent >= seenAtStart || performance.now() >= deadline) break;
-    await Bun.sleep(25);
+    // The backlog ends before the target: its writer lags. Memory may hold the rest (checked at the
+    // top); otherwise wait a little for the writer.
+    if (performance.now() >= deadline) return;
+    if (!hub.recent.covers(roomId, rs.lastSent)) await Bun.sleep(25);
   }
-  if (rs.lastSent < seenAtStart) {
-    const gap = hub.recent.between(roomId, rs.lastSent, seenAtStart);
-    const oldest = hub.recent.oldestSeq(roomId);
-    const reachesBack = gap.length > 0 && oldest !== undefined && oldest <= rs.lastSent + 1;
-    for (const m of gap) if (m.seq > rs.lastSent) await send(m, true);
-    if (!reachesBack) incomplete(rs, log, seenAtStart);
-  } else if (backlogDown && since < seenAtStart) {
-    incomplete(rs, log, seenAtStart);
-  }
-  // Held messages keep arriving while we wait on the client; the loop ends only when none is left,
-  // and nothing can arrive between its last check and going live.
-  for (let i = 0; i < rs.held.length; i++) {
-    if (!live(rs)) return;
-    const m = rs.held[i]!;
-    if (m.seq > rs.lastSent) await send(m, m.seq <= missedUpTo);
-  }
-  if (!live(rs)) return;
-  hub.endReplay(rs);
 }
 
 /** Some missed messages could not be loaded: say so rather than leave a silent gap. */
-function incomplete(rs: RoomSub, log: Logger, upTo: number): void {
+function incomplete(rs: RoomSub, { log, stats }: ReplayDeps, upTo: number): void {
+  stats.incomplete++;
   log("warn", "replay incomplete", { roomId: rs.roomId, lastSent: rs.lastSent, upTo });
   rs.session.notify("replay_incomplete", "some missed messages could not be loaded; see the room history", {
     subscription: rs.sub.id,
@@ -122,6 +164,8 @@ function live(rs: RoomSub): boolean {
   return rs.session.state === "connected" && rs.session.subscriptions.get(rs.sub.id) === rs.sub;
 }
 
-async function pauseWhileBuffered(rs: RoomSub, limit: number): Promise<void> {
-  for (let i = 0; i < 200 && live(rs) && rs.session.ws.getBufferedAmount() > limit; i++) await Bun.sleep(10);
+async function pauseWhileBuffered(rs: RoomSub, opts: ReplayOptions): Promise<void> {
+  for (let i = 0; i < 200 && live(rs) && rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes; i++) {
+    await Bun.sleep(10);
+  }
 }

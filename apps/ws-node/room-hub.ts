@@ -5,7 +5,7 @@ import { encodeMessage } from "../../lib/stomp/codec/message.ts";
 import type { AppSession, Subscription } from "../../lib/stomp/server/app.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import { PENDING_ACK_BYTES } from "../../lib/stomp/server/holdings.ts";
-import { RecentMessages } from "./recent-messages.ts";
+import { approxBytes, RecentMessages, type RecentMessagesOptions } from "./recent-messages.ts";
 
 /** One client subscription to a room on this node. */
 export interface RoomSub {
@@ -22,7 +22,9 @@ export interface RoomSub {
    * delivered through its group.
    */
   mode: "replay" | "catchup" | "live";
+  /** Live messages that arrived during the replay, sent once it has reached its end. */
   held: ChatMessage[];
+  heldBytes: number;
   /** Client ack modes: seqs delivered and not yet acknowledged, ascending. */
   pending: number[];
   /** Highest seq sent to it (client ack modes and replay). */
@@ -46,10 +48,11 @@ export interface LocalRoom {
 }
 
 export interface RoomHubOptions {
+  /** Live messages held for one replaying subscription, in count and in bytes (approxBytes). */
   maxHeld: number;
+  maxHeldBytes: number;
   maxPending: number;
-  recentPerRoom: number;
-  recentRooms: number;
+  recent: RecentMessagesOptions;
 }
 
 /** MESSAGE `ack` values are `<subscription id>@<seq>`: the id keeps rooms sharing a seq apart. */
@@ -78,7 +81,7 @@ export class RoomHub {
     private readonly publish: (topic: string, data: string | Uint8Array) => void,
     private readonly opts: RoomHubOptions,
   ) {
-    this.recent = new RecentMessages(opts.recentPerRoom, opts.recentRooms);
+    this.recent = new RecentMessages(opts.recent);
   }
 
   /** Latest seq of the room this node has seen on the bus, if any. */
@@ -98,6 +101,7 @@ export class RoomHub {
       topic,
       mode: "replay",
       held: [],
+      heldBytes: 0,
       pending: [],
       lastSent: 0,
     };
@@ -114,6 +118,7 @@ export class RoomHub {
   endReplay(rs: RoomSub): void {
     if (rs.mode !== "replay") return;
     rs.held = [];
+    rs.heldBytes = 0;
     const latest = this.latestSeq(rs.roomId) ?? 0;
     if (rs.lastSent > latest) rs.mode = "catchup";
     else this.goLive(rs);
@@ -179,7 +184,8 @@ export class RoomHub {
     for (const rs of room.subs) {
       if (rs.mode === "replay") {
         rs.held.push(msg);
-        if (rs.held.length > this.opts.maxHeld) {
+        rs.heldBytes += approxBytes(msg);
+        if (rs.held.length > this.opts.maxHeld || rs.heldBytes > this.opts.maxHeldBytes) {
           rs.session.fail("slow consumer", "too many messages arrived during replay", CloseCode.slowConsumer);
         }
       } else if (rs.mode === "catchup") {

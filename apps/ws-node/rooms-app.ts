@@ -13,7 +13,7 @@ import type { AppSession, StompApp, Subscription } from "../../lib/stomp/server/
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
-import { type ReplayOptions, replayInto } from "./replay.ts";
+import { type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
 import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./room-hub.ts";
 
 export interface RoomsAppDeps {
@@ -25,6 +25,7 @@ export interface RoomsAppDeps {
   epochs: EpochCheck;
   maxMessageChars: number;
   replay: ReplayOptions;
+  replayStats: ReplayStats;
   log: Logger;
   /** Told of every room subscription that starts or ends: "online in a room" for the presence service. */
   presence: PresenceReporter;
@@ -73,7 +74,7 @@ export class RoomsApp implements StompApp<RoomsState> {
     session.appState.set(sub.id, rs);
     this.d.presence.add(roomId, { id: userId, username: session.principal.username }, session.id);
     return () => {
-      replayInto(rs, since, this.d, this.d.replay)
+      replayInto(rs, since, { ...this.d, stats: this.d.replayStats }, this.d.replay)
         .then(() => {
           if (rs.sub.ack === "auto" && rs.lastSent > since)
             this.d.readPositions.advance(roomId, userId, rs.lastSent);

@@ -52,15 +52,26 @@ export class EpochCheck {
     for (const [roomId, epoch] of unknown) {
       const has = stored.get(roomId) ?? (await this.backlog.claimEpoch(roomId, epoch));
       if (has !== epoch) this.conflict(roomId, has, epoch, "write");
-      if (this.known.size >= this.maxKnown) this.known.clear();
-      this.known.set(roomId, epoch);
+      this.remember(roomId, epoch);
     }
   }
 
-  /** Before a replay: the room's stored history, if any, comes from the log the bus uses for it now. */
+  /** The backlog records `epoch` for the room. */
+  private remember(roomId: string, epoch: string): void {
+    if (this.known.size >= this.maxKnown) this.known.clear();
+    this.known.set(roomId, epoch);
+  }
+
+  /**
+   * Before a replay: the room's stored history, if any, comes from the log the bus uses for it now.
+   * A match is remembered, so replays of a room cost one lookup per process, not one each.
+   */
   async beforeReplay(roomId: string, busEpoch: string): Promise<void> {
+    if (this.known.get(roomId) === busEpoch) return;
     const stored = (await this.backlog.epochs([roomId])).get(roomId);
-    if (stored !== undefined && stored !== busEpoch) this.conflict(roomId, stored, busEpoch, "replay");
+    if (stored === undefined) return;
+    if (stored !== busEpoch) this.conflict(roomId, stored, busEpoch, "replay");
+    this.remember(roomId, busEpoch);
   }
 
   private conflict(roomId: string, storedEpoch: string, busEpoch: string, during: "write" | "replay"): never {

@@ -133,6 +133,10 @@ export const configSchema = z.object({
   STOMP_PENDING_ACKS_PER_CONNECTION: int(1, 10_000_000).default(5_000),
   STOMP_PENDING_ACKS_PER_USER: int(1, 10_000_000).default(20_000),
   BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  // A ws-node's recent messages (replays from memory): most kept per room, and in all (approximate
+  // heap bytes; the least recently active rooms go first).
+  RECENT_MESSAGES_PER_ROOM: int(0, 1_000_000).default(5_000),
+  RECENT_MESSAGES_MAX_BYTES: int(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   PRESENCE_COALESCE_MS: int(0, 60_000).default(200),
   PRESENCE_NODE_TTL_MS: int(1_000, 600_000).default(10_000),
   PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),

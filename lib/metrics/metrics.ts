@@ -10,6 +10,14 @@ export interface ObservedEndpoint {
   readonly stats: EndpointStats;
 }
 
+/** What metrics read from a ws-node's replays of missed messages. */
+export interface ObservedReplays {
+  /** Replays so far by where the missed messages came from (none: nothing was missed). */
+  readonly counts: { memory: number; store: number; none: number; incomplete: number };
+  /** Approximate heap bytes of the recent messages kept for replays from memory. */
+  readonly recentBytes: number;
+}
+
 /** One process's Prometheus registry with ChatTalk's metrics; the sources are read at scrape time. */
 export interface Metrics {
   readonly registry: Registry;
@@ -19,6 +27,8 @@ export interface Metrics {
   observeDeliveries(read: () => number): void;
   /** A running count of backlog writes and replays refused for coming from another bus log. */
   observeEpochConflicts(read: () => number): void;
+  /** Replays by source (memory hits, backlog reads) and the recent messages' size. */
+  observeReplays(read: () => ObservedReplays): void;
   /** The bus with the latency of every publish recorded. */
   timeBus(bus: MessageBus): MessageBus;
   /** A consumer group's lag, measured at scrape time (failed measurements leave the gauge out). */
@@ -54,6 +64,7 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
   const endpoints: [string, ObservedEndpoint][] = [];
   const deliveries: (() => number)[] = [];
   const epochConflicts: (() => number)[] = [];
+  const replays: (() => ObservedReplays)[] = [];
   const probes: LagProbe[] = [];
 
   /** A counter mirroring running totals kept elsewhere; refreshed on every scrape. */
@@ -162,6 +173,33 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
         );
     },
   );
+  mirrored(
+    "chattalk_replays_total",
+    "Replays of missed messages at SUBSCRIBE, by source: memory (recent messages, no backlog read), store (backlog pages), none (nothing missed)",
+    ["source"],
+    (set) => {
+      for (const read of replays) {
+        const { counts } = read();
+        for (const source of ["memory", "store", "none"] as const) set({ source }, counts[source]);
+      }
+    },
+  );
+  mirrored(
+    "chattalk_replays_incomplete_total",
+    "Replays that could not load every missed message (the client got a replay_incomplete notice)",
+    [],
+    (set) => {
+      for (const read of replays) set({}, read().counts.incomplete);
+    },
+  );
+  new Gauge({
+    name: "chattalk_recent_messages_bytes",
+    help: "Approximate heap bytes of the recent messages a ws-node keeps for replays from memory",
+    registers,
+    collect() {
+      for (const read of replays) this.set(read().recentBytes);
+    },
+  });
   const publishSeconds = new Histogram({
     name: "chattalk_bus_publish_seconds",
     help: "Time until the bus durably accepted a publish",
@@ -202,6 +240,7 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     observeEndpoint: (name, endpoint) => void endpoints.push([name, endpoint]),
     observeDeliveries: (read) => void deliveries.push(read),
     observeEpochConflicts: (read) => void epochConflicts.push(read),
+    observeReplays: (read) => void replays.push(read),
     observeConsumerLag: (probe) => void probes.push(probe),
     timeBus: (bus) => ({
       publish: (draft: MessageDraft): Promise<LoggedMessage> => timed("message", () => bus.publish(draft)),

@@ -1,0 +1,82 @@
+import { describe, expect, test } from "bun:test";
+import type { ChatMessage } from "../../lib/chat/message.ts";
+import { approxBytes, RecentMessages } from "./recent-messages.ts";
+
+const msg = (roomId: string, seq: number, text = "hello"): ChatMessage => ({
+  id: `${roomId}-${seq}`,
+  roomId,
+  seq,
+  type: "message",
+  sender: { id: "u1", username: "mina" },
+  text,
+  sentAt: new Date(0).toISOString(),
+});
+const seqs = (list: ChatMessage[]) => list.map((m) => m.seq);
+
+describe("RecentMessages", () => {
+  test("holds a room's newest messages; covers exactly the range it holds", () => {
+    const r = new RecentMessages({ perRoom: 3, maxBytes: 1 << 20 });
+    for (const seq of [10, 12, 15, 20]) r.push(msg("a", seq));
+    expect(r.latestSeq("a")).toBe(20);
+    expect(seqs(r.between("a", 0, 100))).toEqual([12, 15, 20]);
+    expect(seqs(r.between("a", 12, 15))).toEqual([15]);
+    // 10 was dropped: everything after it is held, nothing before.
+    expect(r.covers("a", 10)).toBe(true);
+    expect(r.covers("a", 11)).toBe(true);
+    expect(r.covers("a", 9)).toBe(false);
+    // Nothing missed at or past the end.
+    expect(r.covers("a", 20)).toBe(true);
+    expect(r.covers("unknown", 0)).toBe(false);
+  });
+
+  test("a room's first message covers only itself onwards (what came before is unknown)", () => {
+    const r = new RecentMessages({ perRoom: 10, maxBytes: 1 << 20 });
+    r.push(msg("a", 7));
+    expect(r.covers("a", 6)).toBe(true);
+    expect(r.covers("a", 5)).toBe(false);
+  });
+
+  test("a message handed over twice is kept once", () => {
+    const r = new RecentMessages({ perRoom: 10, maxBytes: 1 << 20 });
+    r.push(msg("a", 1));
+    r.push(msg("a", 2));
+    r.push(msg("a", 2));
+    r.push(msg("a", 1));
+    expect(seqs(r.between("a", 0, 10))).toEqual([1, 2]);
+  });
+
+  test("bounded in bytes: the least recently active room goes first, its latest seq stays", () => {
+    const one = approxBytes(msg("a", 1));
+    const r = new RecentMessages({ perRoom: 100, maxBytes: one * 4 });
+    r.push(msg("a", 1));
+    r.push(msg("a", 2));
+    r.push(msg("b", 3));
+    r.push(msg("b", 4));
+    expect(r.bytes).toBe(one * 4);
+    r.push(msg("c", 5)); // over budget: room a (least recently active) is dropped
+    expect(r.bytes).toBeLessThanOrEqual(one * 4);
+    expect(r.between("a", 0, 10)).toEqual([]);
+    expect(r.latestSeq("a")).toBe(2);
+    expect(seqs(r.between("b", 0, 10))).toEqual([3, 4]);
+    // Its next message starts a ring that holds everything after the last seq seen.
+    r.push(msg("a", 9));
+    expect(r.covers("a", 2)).toBe(true);
+    expect(r.covers("a", 1)).toBe(false);
+  });
+
+  test("one room larger than the whole budget keeps its newest messages", () => {
+    const big = "x".repeat(1000);
+    const r = new RecentMessages({ perRoom: 1000, maxBytes: approxBytes(msg("a", 1, big)) * 3 });
+    for (let seq = 1; seq <= 10; seq++) r.push(msg("a", seq, big));
+    expect(seqs(r.between("a", 0, 100))).toEqual([8, 9, 10]);
+    expect(r.covers("a", 7)).toBe(true);
+    expect(r.covers("a", 6)).toBe(false);
+  });
+
+  test("dropping stays correct across many rounds (the ring compacts itself)", () => {
+    const r = new RecentMessages({ perRoom: 100, maxBytes: 1 << 30 });
+    for (let seq = 1; seq <= 10_000; seq++) r.push(msg("a", seq));
+    expect(seqs(r.between("a", 0, 20_000))).toEqual(Array.from({ length: 100 }, (_, i) => 9_901 + i));
+    expect(r.bytes).toBe(100 * approxBytes(msg("a", 1)));
+  });
+});
