@@ -53,7 +53,11 @@ metrics.observeEndpoint("ws", ws.endpoint);
 metrics.observeEndpoint("presence", presence.endpoint);
 metrics.observeDeliveries(() => ws.hub.delivered);
 metrics.observeEpochConflicts(() => ws.epochs.conflicts);
-metrics.observeReplays(() => ({ counts: ws.replayStats, recentBytes: ws.hub.recent.bytes }));
+metrics.observeReplays(() => ({
+  counts: ws.replayStats,
+  recentBytes: ws.hub.recent.bytes,
+  gate: ws.replayGate.stats,
+}));
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },

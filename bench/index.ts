@@ -13,6 +13,7 @@ const all: Record<string, string> = {
   fanout: "./fanout.ts",
   connections: "./connections.ts",
   replicas: "./replicas.ts",
+  "attacks-replay": "./attacks-replay.ts",
 };
 const onlyWhenNamed: Record<string, { path: string; title: string }> = {
   soak: { path: "./soak.ts", title: "### Soak (3 replicas, 10 minutes)" },

@@ -16,13 +16,18 @@ export class RawStomp {
   );
   private waiters: (() => void)[] = [];
   isClosed = false;
+  /** Called with each frame as it arrives (before it is queued), e.g. to time it. */
+  onFrame: ((f: Frame) => void) | undefined;
 
   private constructor(readonly ws: WebSocket) {
     ws.binaryType = "arraybuffer";
     ws.onmessage = (e) => {
       const data = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
       this.messages.push(data);
-      for (const f of this.parser.push(data)) this.frames.push(f);
+      for (const f of this.parser.push(data)) {
+        this.onFrame?.(f);
+        this.frames.push(f);
+      }
       this.wake();
     };
     this.closed = new Promise((resolve) => {

@@ -19,7 +19,11 @@ await node.start();
 metrics.observeEndpoint("ws", node.endpoint);
 metrics.observeDeliveries(() => node.hub.delivered);
 metrics.observeEpochConflicts(() => node.epochs.conflicts);
-metrics.observeReplays(() => ({ counts: node.replayStats, recentBytes: node.hub.recent.bytes }));
+metrics.observeReplays(() => ({
+  counts: node.replayStats,
+  recentBytes: node.hub.recent.bytes,
+  gate: node.replayGate.stats,
+}));
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   ...wsNodeMounts(node, async () => {

@@ -15,6 +15,7 @@ import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { newReplayStats, type ReplayStats } from "./replay.ts";
+import { ReplayGate } from "./replay-gate.ts";
 import { RoomHub } from "./room-hub.ts";
 import { RoomsApp, type RoomsState } from "./rooms-app.ts";
 
@@ -53,6 +54,8 @@ export interface WsNode {
   readonly epochs: EpochCheck;
   /** Replays so far, by where the missed messages came from. */
   readonly replayStats: ReplayStats;
+  /** Bounds replay work (backlog reads at once, replays per connection and user). */
+  readonly replayGate: ReplayGate;
   /** Starts consuming the bus and writing the backlog; call before accepting connections. */
   start(): Promise<void>;
   /** Drains: clients closed cleanly, read positions written, bus subscriptions and backlog writer closed. */
@@ -81,6 +84,13 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     recent: { perRoom: config.RECENT_MESSAGES_PER_ROOM, maxBytes: config.RECENT_MESSAGES_MAX_BYTES },
   });
   const replayStats = newReplayStats();
+  const replayGate = new ReplayGate({
+    concurrency: config.REPLAY_CONCURRENCY,
+    perConnection: config.REPLAY_PER_CONNECTION,
+    perUser: config.REPLAY_PER_USER,
+    userBytesPerSec: config.REPLAY_USER_BYTES_PER_SEC,
+    burstBytes: 1024 * 1024,
+  });
   const readPositions = new ReadPositionWriter(d.rooms, log);
   const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({
@@ -91,8 +101,14 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     hub,
     readPositions,
     maxMessageChars: config.MESSAGE_MAX_CHARS,
-    replay: { pageSize: 200, waitForBusMs: 2_000, waitForBacklogMs: 3_000, pauseAboveBytes },
+    replay: {
+      page: { initial: 200, min: 25, max: 500, targetMs: 20 },
+      waitForBusMs: 2_000,
+      waitForBacklogMs: 3_000,
+      pauseAboveBytes,
+    },
     replayStats,
+    replayGate,
     log,
     presence: d.presence,
   });
@@ -111,6 +127,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     hub,
     epochs,
     replayStats,
+    replayGate,
     async start() {
       await d.presence.start();
       unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));

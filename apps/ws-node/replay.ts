@@ -4,6 +4,7 @@ import type { MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
+import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
 import type { RoomHub, RoomSub } from "./room-hub.ts";
 
 export interface ReplayDeps {
@@ -13,10 +14,15 @@ export interface ReplayDeps {
   epochs: EpochCheck;
   log: Logger;
   stats: ReplayStats;
+  gate: Pick<ReplayGate, "pace">;
 }
 
 export interface ReplayOptions {
-  pageSize: number;
+  /**
+   * Backlog page sizes: a replay starts at `initial` and adapts to how long a page takes, doubling
+   * below half of `targetMs` and halving above twice it, within [min, max].
+   */
+  page: { initial: number; min: number; max: number; targetMs: number };
   /** How long to wait for this node's bus reader to reach what was published before the subscription. */
   waitForBusMs: number;
   /** How long to wait for a lagging backlog writer when memory does not hold the rest either. */
@@ -47,10 +53,11 @@ export const newReplayStats = (): ReplayStats => ({ memory: 0, store: 0, none: 0
 export async function replayInto(
   rs: RoomSub,
   since: number,
+  ticket: ReplayTicket,
   d: ReplayDeps,
   opts: ReplayOptions,
 ): Promise<void> {
-  const { hub, backlog, bus, epochs, log, stats } = d;
+  const { hub, backlog, bus, epochs, log, stats, gate } = d;
   const roomId = rs.roomId;
   // Stored seqs and read positions mean nothing in another log: refuse rather than skip or mix.
   // A backlog that cannot answer is handled below, as for any read.
@@ -68,19 +75,25 @@ export async function replayInto(
   let backlogDown = false;
   const target =
     hub.latestSeq(roomId) ??
-    (await backlog.lastSeq(roomId).catch(() => {
-      backlogDown = true;
-      return 0;
-    }));
+    (await ticket
+      .read(() => backlog.lastSeq(roomId))
+      .catch(() => {
+        backlogDown = true;
+        return 0;
+      }));
   if (!live(rs)) return;
   // A client may ask for more than exists (x-since-seq from another room, a stale tab): start at most
   // from the room's end, or live messages would be skipped as already sent.
   rs.lastSent = Math.min(since, target);
   const send = async (m: ChatMessage) => {
-    hub.sendTo(rs, m, true);
+    const paced = ticket.spend(hub.sendTo(rs, m, true));
+    if (paced) await paced;
     // Wait while the client's unsent data is high, so a long replay never trips the send-buffer
     // limit that cuts off slow consumers.
     if (rs.session.ws.getBufferedAmount() > opts.pauseAboveBytes) await pauseWhileBuffered(rs, opts);
+    // However fast the client reads, replays share the event loop in slices (see ReplayGate.pace).
+    const turn = gate.pace();
+    if (turn) await turn;
   };
   const fromMemory = async () => {
     for (const m of hub.recent.between(roomId, rs.lastSent, target)) {
@@ -100,7 +113,7 @@ export async function replayInto(
     await fromMemory();
   } else {
     stats.store++;
-    await fromBacklog(rs, target, send, fromMemory, d, opts);
+    await fromBacklog(rs, target, ticket, send, fromMemory, d, opts);
     if (live(rs) && rs.lastSent < target) incomplete(rs, d, target);
   }
   if (!live(rs)) return;
@@ -117,6 +130,7 @@ export async function replayInto(
 async function fromBacklog(
   rs: RoomSub,
   target: number,
+  ticket: ReplayTicket,
   send: (m: ChatMessage) => Promise<void>,
   fromMemory: () => Promise<void>,
   { hub, backlog, log }: ReplayDeps,
@@ -124,15 +138,28 @@ async function fromBacklog(
 ): Promise<void> {
   const roomId = rs.roomId;
   const deadline = performance.now() + opts.waitForBacklogMs;
+  const { min, max, targetMs } = opts.page;
+  let pageSize = opts.page.initial;
   while (live(rs) && rs.lastSent < target) {
     if (hub.recent.covers(roomId, rs.lastSent)) return fromMemory();
     let page: ChatMessage[];
+    let took = 0;
+    const size = pageSize;
     try {
-      page = await backlog.after(roomId, rs.lastSent, opts.pageSize);
+      // In its turn; a subscription that ended while waiting reads nothing.
+      page = await ticket.read(async () => {
+        if (!live(rs)) return [];
+        const started = performance.now();
+        const rows = await backlog.after(roomId, rs.lastSent, size);
+        took = performance.now() - started;
+        return rows;
+      });
     } catch (err) {
       log("warn", "backlog unavailable during replay", { roomId, ...errorFields(err) });
       return;
     }
+    if (page.length === size && took < targetMs / 2) pageSize = Math.min(max, size * 2);
+    else if (took > targetMs * 2) pageSize = Math.max(min, Math.floor(size / 2));
     for (const m of page) {
       if (!live(rs)) return;
       if (m.seq > target) {
@@ -142,7 +169,7 @@ async function fromBacklog(
       }
       if (m.seq > rs.lastSent) await send(m);
     }
-    if (page.length === opts.pageSize) continue;
+    if (page.length === size) continue;
     // The backlog ends before the target: its writer lags. Memory may hold the rest (checked at the
     // top); otherwise wait a little for the writer.
     if (performance.now() >= deadline) return;

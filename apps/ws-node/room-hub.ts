@@ -198,8 +198,8 @@ export class RoomHub {
     }
   }
 
-  /** Sends one message directly to one subscription (replay), tracking it for client acks. */
-  sendTo(rs: RoomSub, msg: ChatMessage, replay: boolean): void {
+  /** Sends one message directly to one subscription (replay), tracking it for client acks; returns its size. */
+  sendTo(rs: RoomSub, msg: ChatMessage, replay: boolean): number {
     const withAck = rs.sub.ack !== "auto";
     const frame = encodeMessage({
       destination: roomDestination(msg.roomId),
@@ -214,6 +214,7 @@ export class RoomHub {
     this.delivered++;
     if (withAck) this.track(rs, msg.seq);
     else rs.lastSent = msg.seq;
+    return frame.length;
   }
 
   private track(rs: RoomSub, seq: number): void {

@@ -13,7 +13,8 @@ import type { AppSession, StompApp, Subscription } from "../../lib/stomp/server/
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
-import { type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
+import { type ReplayDeps, type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
+import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
 import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./room-hub.ts";
 
 export interface RoomsAppDeps {
@@ -26,6 +27,7 @@ export interface RoomsAppDeps {
   maxMessageChars: number;
   replay: ReplayOptions;
   replayStats: ReplayStats;
+  replayGate: ReplayGate;
   log: Logger;
   /** Told of every room subscription that starts or ends: "online in a room" for the presence service. */
   presence: PresenceReporter;
@@ -46,9 +48,14 @@ function subscribedTo(session: RoomsSession, roomId: string): boolean {
 /** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
 export class RoomsApp implements StompApp<RoomsState> {
   private readonly bodySchema;
+  /** Replays admitted at SUBSCRIBE whose start has not run yet (released if it never does). */
+  private readonly notStarted = new Map<RoomSub, ReplayTicket>();
+
+  private readonly replayDeps: ReplayDeps;
 
   constructor(private readonly d: RoomsAppDeps) {
     this.bodySchema = sendBodySchema(d.maxMessageChars);
+    this.replayDeps = { ...d, stats: d.replayStats, gate: d.replayGate };
   }
 
   newState(): RoomsState {
@@ -70,11 +77,23 @@ export class RoomsApp implements StompApp<RoomsState> {
       throw new StompError("invalid header: x-since-seq", "x-since-seq must be a non-negative integer");
     }
     const since = sinceHeader === undefined ? readPosition : Number(sinceHeader);
+    const ticket = this.d.replayGate.admit(session.id, userId);
+    if (typeof ticket === "string") {
+      const { perConnection, perUser } = this.d.replayGate.limits;
+      const limit = ticket === "connection" ? `${perConnection} per connection` : `${perUser} per user`;
+      throw new RefusedError(
+        "replay_limited",
+        `too many replays of missed messages at once (at most ${limit}); subscribe again once one has finished`,
+        { subscription: sub.id },
+      );
+    }
     const rs = this.d.hub.add(session, sub, roomId, userId);
     session.appState.set(sub.id, rs);
+    this.notStarted.set(rs, ticket);
     this.d.presence.add(roomId, { id: userId, username: session.principal.username }, session.id);
     return () => {
-      replayInto(rs, since, { ...this.d, stats: this.d.replayStats }, this.d.replay)
+      this.notStarted.delete(rs);
+      replayInto(rs, since, ticket, this.replayDeps, this.d.replay)
         .then(() => {
           if (rs.sub.ack === "auto" && rs.lastSent > since)
             this.d.readPositions.advance(roomId, userId, rs.lastSent);
@@ -90,7 +109,8 @@ export class RoomsApp implements StompApp<RoomsState> {
           }
           this.d.log("error", "replay failed", { roomId, ...errorFields(err) });
           session.fail("replay failed", "missed messages could not be loaded; reconnect to retry");
-        });
+        })
+        .finally(() => ticket.done());
     };
   }
 
@@ -103,7 +123,7 @@ export class RoomsApp implements StompApp<RoomsState> {
       const latest = this.d.hub.latestSeq(rs.roomId);
       if (latest !== undefined) this.d.readPositions.advance(rs.roomId, rs.userId, latest);
     }
-    this.d.hub.remove(rs);
+    this.forget(rs);
     this.d.presence.remove(rs.roomId, rs.userId, session.id);
   }
 
@@ -204,10 +224,17 @@ export class RoomsApp implements StompApp<RoomsState> {
 
   closed(session: RoomsSession): void {
     for (const rs of session.appState.values()) {
-      this.d.hub.remove(rs);
+      this.forget(rs);
       this.d.presence.remove(rs.roomId, rs.userId, session.id);
     }
     session.appState.clear();
+  }
+
+  /** Off the hub; a replay that never started gives its place back (a started one does when it ends). */
+  private forget(rs: RoomSub): void {
+    this.d.hub.remove(rs);
+    this.notStarted.get(rs)?.done();
+    this.notStarted.delete(rs);
   }
 
   /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */

@@ -137,6 +137,13 @@ export const configSchema = z.object({
   // heap bytes; the least recently active rooms go first).
   RECENT_MESSAGES_PER_ROOM: int(0, 1_000_000).default(5_000),
   RECENT_MESSAGES_MAX_BYTES: int(0, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  // Replays of missed messages: backlog pages read at once per node (the rest wait, in order), and
+  // replays in progress per connection and per user (more are refused with replay_limited).
+  REPLAY_CONCURRENCY: int(1, 1_000).default(4),
+  REPLAY_PER_CONNECTION: int(1, 10_000).default(4),
+  REPLAY_PER_USER: int(1, 100_000).default(8),
+  // Replay bytes per second per user (over the user's replays on a node), after a first 1 MiB at once.
+  REPLAY_USER_BYTES_PER_SEC: int(64 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   PRESENCE_COALESCE_MS: int(0, 60_000).default(200),
   PRESENCE_NODE_TTL_MS: int(1_000, 600_000).default(10_000),
   PRESENCE_SWEEP_MS: int(100, 600_000).default(2_000),

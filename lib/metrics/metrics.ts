@@ -16,6 +16,8 @@ export interface ObservedReplays {
   readonly counts: { memory: number; store: number; none: number; incomplete: number };
   /** Approximate heap bytes of the recent messages kept for replays from memory. */
   readonly recentBytes: number;
+  /** Backlog page reads running and waiting their turn; replays refused for a per-member limit. */
+  readonly gate: { running: number; waiting: number; refused: number };
 }
 
 /** One process's Prometheus registry with ChatTalk's metrics; the sources are read at scrape time. */
@@ -192,6 +194,27 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
       for (const read of replays) set({}, read().counts.incomplete);
     },
   );
+  mirrored(
+    "chattalk_replays_refused_total",
+    "SUBSCRIBEs refused because the member had too many replays in progress (per connection or per user)",
+    [],
+    (set) => {
+      for (const read of replays) set({}, read().gate.refused);
+    },
+  );
+  new Gauge({
+    name: "chattalk_replay_reads",
+    help: "Backlog page reads of replays, by state: running (at most REPLAY_CONCURRENCY) or waiting their turn",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      for (const read of replays) {
+        const { gate } = read();
+        this.set({ state: "running" }, gate.running);
+        this.set({ state: "waiting" }, gate.waiting);
+      }
+    },
+  });
   new Gauge({
     name: "chattalk_recent_messages_bytes",
     help: "Approximate heap bytes of the recent messages a ws-node keeps for replays from memory",
