@@ -58,6 +58,11 @@ metrics.observeReplays(() => ({
   recentBytes: ws.hub.recent.bytes,
   gate: ws.replayGate.stats,
 }));
+metrics.observeDuplicates(() => ({
+  retriesAnswered: ws.publisher.retriesAnswered,
+  copiesDropped: ws.duplicates.stats.dropped,
+  evictedEarly: ws.duplicates.stats.evictedEarly,
+}));
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   { prefix: "/ws", handle: (req, srv, ip) => ws.endpoint.upgrade(req, srv, ip) },

@@ -104,7 +104,7 @@ export class PresenceApp implements StompApp<PresenceState> {
     this.end(w);
   }
 
-  async send(): Promise<void> {
+  async send(): Promise<never> {
     throw new StompError("read-only destination", "presence destinations cannot be sent to");
   }
 

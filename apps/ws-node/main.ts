@@ -24,6 +24,11 @@ metrics.observeReplays(() => ({
   recentBytes: node.hub.recent.bytes,
   gate: node.replayGate.stats,
 }));
+metrics.observeDuplicates(() => ({
+  retriesAnswered: node.publisher.retriesAnswered,
+  copiesDropped: node.duplicates.stats.dropped,
+  evictedEarly: node.duplicates.stats.evictedEarly,
+}));
 const operator = operatorMounts(config, [metricsMount(metrics)]);
 const server = serveMounts(serveOptions(config), [
   ...wsNodeMounts(node, async () => {

@@ -3,10 +3,12 @@ import type { Backends } from "../../lib/backends.ts";
 import { EpochCheck } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { startBacklogWriter } from "../../lib/backlog/writer.ts";
-import { isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
+import { type BusListener, isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
 import { endRevokedSessions } from "../../lib/chat/revocation.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
+import { DuplicateIndex, pastToRead } from "../../lib/delivery/duplicates.ts";
+import { IdempotentPublisher } from "../../lib/delivery/publisher.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
@@ -56,6 +58,10 @@ export interface WsNode {
   readonly replayStats: ReplayStats;
   /** Bounds replay work (backlog reads at once, replays per connection and user). */
   readonly replayGate: ReplayGate;
+  /** Kept copies of client messages, as this node's reader judged them (duplicates dropped, for metrics). */
+  readonly duplicates: DuplicateIndex;
+  /** Appends SENDs once per client message id (retries answered, for metrics). */
+  readonly publisher: IdempotentPublisher;
   /** Starts consuming the bus and writing the backlog; call before accepting connections. */
   start(): Promise<void>;
   /** Drains: clients closed cleanly, read positions written, bus subscriptions and backlog writer closed. */
@@ -92,11 +98,20 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     burstBytes: 1024 * 1024,
   });
   const readPositions = new ReadPositionWriter(d.rooms, log);
+  // One rule for which copy of a retried SEND is kept, on this node's fan-out, its SENDs and the
+  // backlog writer alike (lib/delivery/duplicates.ts).
+  const duplicateRule = {
+    windowMs: config.SEND_DEDUP_WINDOW_SEC * 1000,
+    maxKeys: config.SEND_DEDUP_MAX_KEYS,
+  };
+  const duplicates = new DuplicateIndex(duplicateRule);
+  const publisher = new IdempotentPublisher(d.bus, duplicates, config.BUS_SEND_TIMEOUT_MS);
   const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({
     epochs,
     rooms: d.rooms,
     bus: d.bus,
+    publisher,
     backlog: d.backlog,
     hub,
     readPositions,
@@ -128,9 +143,18 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     epochs,
     replayStats,
     replayGate,
+    duplicates,
+    publisher,
     async start() {
       await d.presence.start();
-      unsubscribes.push(await d.bus.subscribe((m) => hub.deliver(m)));
+      // The log's recent past first (not delivered): it fills the duplicate index and the recent
+      // messages, so retries and replays right after a restart are answered as before it.
+      const fromBus: BusListener = (m, past) => {
+        if (!duplicates.admit(m)) return;
+        if (past) hub.recent.push(m);
+        else hub.deliver(m);
+      };
+      unsubscribes.push(await d.bus.subscribe(fromBus, { pastMs: pastToRead(duplicateRule) }));
       unsubscribes.push(
         await d.bus.subscribeControl((e) =>
           isSessionEvent(e) ? endRevokedSessions(e, [endpoint], d.verifyToken.forget) : app.onControl(e),
@@ -140,7 +164,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       // Cheap (one pass over local subscriptions), so frequent: a dropped connection re-reads little.
       deliveredTimer = setInterval(() => app.recordDelivered(), 250);
       // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
-      stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs });
+      stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs, duplicates: duplicateRule });
     },
     async stop() {
       // Drain order matters for clients that reconnect elsewhere at once: stop taking connections

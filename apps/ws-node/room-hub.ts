@@ -67,6 +67,16 @@ export function parseAckValue(value: string): { subId: string; seq: number } | u
   return Number.isSafeInteger(seq) && seq >= 0 ? { subId: value.slice(0, at), seq } : undefined;
 }
 
+const REPLAY_HEADER: readonly [string, string] = ["x-replay", "true"];
+
+/** MESSAGE headers beyond the standard ones: the sender's client message id, and the replay mark. */
+function messageHeaders(msg: ChatMessage, replay: boolean): (readonly [string, string])[] | undefined {
+  if (msg.clientMsgId === undefined) return replay ? [REPLAY_HEADER] : undefined;
+  const headers: (readonly [string, string])[] = [["x-client-msg-id", msg.clientMsgId]];
+  if (replay) headers.push(REPLAY_HEADER);
+  return headers;
+}
+
 /**
  * Local fan-out of room messages. A message is serialized once per group and published once per
  * group through Bun's pub/sub, so delivery to a thousand sockets is one native loop, not a JS loop.
@@ -168,6 +178,7 @@ export class RoomHub {
     if (!room) return;
     const body = JSON.stringify(toChatMessage(msg));
     const destination = roomDestination(msg.roomId);
+    const extraHeaders = messageHeaders(msg, false);
     for (const g of room.groups.values()) {
       const frame = encodeMessage({
         destination,
@@ -176,6 +187,7 @@ export class RoomHub {
         body,
         version: g.version,
         ack: g.withAck ? ackValue(g.subId, msg.seq) : undefined,
+        extraHeaders,
       });
       this.publish(g.topic, frame);
       this.delivered += g.members;
@@ -208,7 +220,7 @@ export class RoomHub {
       body: JSON.stringify(toChatMessage(msg)),
       version: rs.session.version,
       ack: withAck ? ackValue(rs.sub.id, msg.seq) : undefined,
-      extraHeaders: replay ? [["x-replay", "true"]] : undefined,
+      extraHeaders: messageHeaders(msg, replay),
     });
     rs.session.sendRaw(frame);
     this.delivered++;

@@ -2,14 +2,15 @@ import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { BusUnavailableError, type MessageBus, type RoomControlEvent } from "../../lib/bus/types.ts";
 import { parseRoomDestination } from "../../lib/chat/destinations.ts";
-import { newDraft, sendBodySchema } from "../../lib/chat/message.ts";
+import { CLIENT_MSG_ID, newDraft, sendBodySchema } from "../../lib/chat/message.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import { fromStore } from "../../lib/chat/store-refusal.ts";
+import type { IdempotentPublisher } from "../../lib/delivery/publisher.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
-import type { AppSession, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
+import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
@@ -19,7 +20,10 @@ import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./roo
 
 export interface RoomsAppDeps {
   rooms: RoomStore;
+  /** For replays: the bus's reader progress and log epochs. */
   bus: MessageBus;
+  /** Appends SENDs, once per client message id. */
+  publisher: Pick<IdempotentPublisher, "publish">;
   backlog: Backlog;
   hub: RoomHub;
   readPositions: ReadPositionWriter;
@@ -127,14 +131,13 @@ export class RoomsApp implements StompApp<RoomsState> {
     this.d.presence.remove(rs.roomId, rs.userId, session.id);
   }
 
-  async send(session: RoomsSession, frame: Frame): Promise<void> {
-    const draft = await this.vet(session, frame);
+  async send(session: RoomsSession, frame: Frame): Promise<ReceiptHeaders> {
+    const { draft, idempotent } = await this.vet(session, frame);
     try {
-      await this.d.bus.publish(draft);
+      const { seq, duplicate } = await this.d.publisher.publish(draft);
+      return duplicate ? { seq: String(seq), "x-duplicate": "true" } : { seq: String(seq) };
     } catch (err) {
-      if (err instanceof BusUnavailableError) {
-        throw new RefusedError("unavailable", "message not accepted: the message bus is unavailable; retry");
-      }
+      if (err instanceof BusUnavailableError) throw unavailable(err, idempotent);
       throw err;
     }
   }
@@ -152,6 +155,13 @@ export class RoomsApp implements StompApp<RoomsState> {
     if (contentType !== undefined && !contentType.startsWith("application/json")) {
       throw new RefusedError("invalid_message", "content-type must be application/json");
     }
+    const clientMsgId = frame.headers["x-client-msg-id"];
+    if (clientMsgId !== undefined && !CLIENT_MSG_ID.test(clientMsgId)) {
+      throw new RefusedError(
+        "invalid_message",
+        "x-client-msg-id must be 1 to 64 letters, digits or '_', '.', ':', '-'",
+      );
+    }
     const text = parseText(frame.body, this.bodySchema);
     const p = session.principal;
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
@@ -162,7 +172,8 @@ export class RoomsApp implements StompApp<RoomsState> {
     ) {
       throw new RefusedError("forbidden", `not a member of room ${roomId}`);
     }
-    return newDraft(roomId, "message", { id: p.userId, username: p.username }, text);
+    const draft = newDraft(roomId, "message", { id: p.userId, username: p.username }, text, clientMsgId);
+    return { draft, idempotent: clientMsgId !== undefined };
   }
 
   ack(session: RoomsSession, id: string, positive: boolean, hint: string | undefined): void {
@@ -258,6 +269,27 @@ export class RoomsApp implements StompApp<RoomsState> {
       }
     }
   }
+}
+
+/** The bus did not take a SEND: say honestly whether it was written, and whether sending again is safe. */
+function unavailable(err: BusUnavailableError, withClientId: boolean): RefusedError {
+  if (err.outcome === "not_written") {
+    return new RefusedError(
+      "unavailable",
+      "message not stored: the message bus is unavailable; send it again",
+      {
+        outcome: "not_written",
+      },
+    );
+  }
+  const again = withClientId
+    ? "send it again with the same x-client-msg-id: it will not be stored twice"
+    : "sending it again may store it twice (send x-client-msg-id to make retries safe)";
+  return new RefusedError(
+    "unavailable",
+    `outcome unknown: the message bus did not confirm the message in time and it may be stored; ${again}`,
+    { outcome: "unknown" },
+  );
 }
 
 function parseText(body: Uint8Array, schema: ReturnType<typeof sendBodySchema>): string {

@@ -13,17 +13,22 @@ interface Row {
   sender_name: string;
   text: string;
   sent_at: string;
+  client_msg_id: string | null;
 }
 
-const toMessage = (row: Row): ChatMessage => ({
-  id: row.id,
-  roomId: row.room_id,
-  seq: row.seq,
-  type: row.type,
-  sender: { id: row.sender_id, username: row.sender_name },
-  text: row.text,
-  sentAt: row.sent_at,
-});
+const toMessage = (row: Row): ChatMessage => {
+  const m: ChatMessage = {
+    id: row.id,
+    roomId: row.room_id,
+    seq: row.seq,
+    type: row.type,
+    sender: { id: row.sender_id, username: row.sender_name },
+    text: row.text,
+    sentAt: row.sent_at,
+  };
+  if (row.client_msg_id !== null) m.clientMsgId = row.client_msg_id;
+  return m;
+};
 
 /** Every read; each is a range of the primary key (sqlite.test.ts pins the query plans). */
 export const READS = {
@@ -56,12 +61,17 @@ export function createSqliteBacklog(path: string): Backlog {
     sender_name TEXT NOT NULL,
     text TEXT NOT NULL,
     sent_at TEXT NOT NULL,
+    client_msg_id TEXT,
     PRIMARY KEY (room_id, seq)
   ) WITHOUT ROWID`);
+  // Backlogs made before client message ids were stored get the column (empty for old messages).
+  const columns = db.query<{ name: string }, []>("PRAGMA table_info(messages)").all();
+  if (!columns.some((c) => c.name === "client_msg_id"))
+    db.run("ALTER TABLE messages ADD COLUMN client_msg_id TEXT");
 
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at)
-     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt)`,
+    `INSERT OR IGNORE INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at, client_msg_id)
+     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt, $clientMsgId)`,
   );
   const appendAll = db.transaction((messages: readonly ChatMessage[]) => {
     for (const m of messages) {
@@ -74,6 +84,7 @@ export function createSqliteBacklog(path: string): Backlog {
         senderName: m.sender.username,
         text: m.text,
         sentAt: m.sentAt,
+        clientMsgId: m.clientMsgId ?? null,
       });
     }
   });

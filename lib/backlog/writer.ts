@@ -1,7 +1,9 @@
 import type { MessageBus, Unsubscribe } from "../bus/types.ts";
+import { DEFAULT_DUPLICATE_RULE, type DuplicateRule } from "../delivery/duplicates.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { EpochCheck, LogEpochError } from "./epochs.ts";
 import type { Backlog } from "./types.ts";
+import { WriterDuplicates } from "./writer-duplicates.ts";
 
 /** The consumer group the backlog writers share; Kafka spreads its partitions over the replicas. */
 export const BACKLOG_WRITER_GROUP = "chattalk-backlog-writer";
@@ -11,12 +13,15 @@ export interface BacklogWriterOptions {
   group?: string;
   /** Keeps each room's history to one bus log; pass the process's own to count its refusals. */
   epochs?: EpochCheck;
+  /** Which copies of a client message are retries' (not stored): the same rule as the fan-out's. */
+  duplicates?: DuplicateRule;
 }
 
 /**
  * Copies every bus message into the backlog. The bus commits a batch only after append() resolves and
  * redelivers it when append() rejects, and append() is idempotent on (room, seq): so a crash or a
- * backlog outage delays writes but neither loses nor duplicates one. A batch from another bus log than
+ * backlog outage delays writes but neither loses nor duplicates one. A retried SEND's copies past the
+ * first are left out, as every fan-out leaves them out (WriterDuplicates). A batch from another bus log than
  * a room's stored history is refused the same way (EpochCheck), so it is retried, never dropped. Runs in
  * every ws-node; the consumer group decides which node writes which partitions and moves them when a
  * node dies.
@@ -28,11 +33,12 @@ export function startBacklogWriter(
 ): Promise<Unsubscribe> {
   const { log = silentLogger, group = BACKLOG_WRITER_GROUP } = options;
   const epochs = options.epochs ?? new EpochCheck(backlog, log);
+  const duplicates = new WriterDuplicates(backlog, options.duplicates ?? DEFAULT_DUPLICATE_RULE);
   let failing = false;
   return bus.consume(group, async (batch) => {
     try {
       await epochs.beforeWrite(batch);
-      await backlog.append(batch);
+      await backlog.append(await duplicates.keep(batch));
     } catch (err) {
       // EpochCheck has logged its refusal as an error already.
       if (!failing && !(err instanceof LogEpochError)) {

@@ -24,6 +24,8 @@ export interface OutgoingRecord {
 
 interface Pending extends OutgoingRecord {
   settled: boolean;
+  /** Handed to kafkajs: from then on a failure may still have written it. */
+  sent: boolean;
   timer: ReturnType<typeof setTimeout>;
   resolve(offset: number): void;
   reject(err: Error): void;
@@ -55,14 +57,15 @@ export class BatchingProducer {
 
   /** Resolves with the record's offset in its partition once Kafka has acknowledged it (acks=all). */
   send(record: OutgoingRecord): Promise<number> {
-    if (this.closed) return Promise.reject(new BusUnavailableError("bus is closed"));
+    if (this.closed) return Promise.reject(new BusUnavailableError("bus is closed", "not_written"));
     if (this.queue.length + this.inFlight >= this.options.maxPending) {
-      return Promise.reject(new BusUnavailableError("too many publishes waiting for Kafka"));
+      return Promise.reject(new BusUnavailableError("too many publishes waiting for Kafka", "not_written"));
     }
     return new Promise<number>((resolve, reject) => {
       const pending: Pending = {
         ...record,
         settled: false,
+        sent: false,
         timer: setTimeout(
           () => this.fail(pending, `Kafka did not acknowledge within ${this.options.sendTimeoutMs} ms`),
           this.options.sendTimeoutMs,
@@ -88,7 +91,9 @@ export class BatchingProducer {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.linger);
-    for (const pending of this.queue.splice(0)) pending.reject(new BusUnavailableError("bus is closed"));
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(new BusUnavailableError("bus is closed", "not_written"));
+    }
     await this.replaceProducer();
   }
 
@@ -96,7 +101,7 @@ export class BatchingProducer {
     const at = this.queue.indexOf(pending);
     // Still waiting: it never reaches Kafka. Already in flight: it may still be written (at least once).
     if (at >= 0) this.queue.splice(at, 1);
-    pending.reject(new BusUnavailableError(reason));
+    pending.reject(new BusUnavailableError(reason, pending.sent ? "unknown" : "not_written"));
   }
 
   private schedule(): void {
@@ -127,6 +132,8 @@ export class BatchingProducer {
         list.push({ partition, key, value });
         topics.set(topic, list);
       }
+      // Until the request is handed to kafkajs, nothing of the batch can have reached Kafka.
+      for (const pending of batch) pending.sent = true;
       const request = producer.sendBatch({
         acks: -1,
         topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })),
@@ -138,8 +145,14 @@ export class BatchingProducer {
         ...errorFields(err),
         records: batch.length,
       });
-      for (const pending of batch)
-        pending.reject(new BusUnavailableError(`Kafka send failed: ${String(err)}`));
+      for (const pending of batch) {
+        pending.reject(
+          new BusUnavailableError(
+            `Kafka send failed: ${String(err)}`,
+            pending.sent ? "unknown" : "not_written",
+          ),
+        );
+      }
       await this.replaceProducer();
     } finally {
       this.sending = false;

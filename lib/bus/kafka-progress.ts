@@ -27,6 +27,18 @@ export class ReaderProgress {
     for (const [partition, next] of offsets) this.advance(partition, next - 1);
   }
 
+  /** Resolves once `offset` of `partition` has been handed over; rejects after timeoutMs. */
+  reach(partition: number, offset: number, timeoutMs: number): Promise<void> {
+    if (offset <= (this.through.get(partition) ?? -1)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { partition, offset, done: resolve };
+      this.waiters.add(waiter);
+      setTimeout(() => {
+        if (this.waiters.delete(waiter)) reject(new BusUnavailableError("bus reader is behind"));
+      }, timeoutMs);
+    });
+  }
+
   /** The reader handed `offset` of `partition` to its subscribers. */
   advance(partition: number, offset: number): void {
     if (offset <= (this.through.get(partition) ?? -1)) return;
@@ -47,18 +59,7 @@ export class ReaderProgress {
       timeoutMs,
       () => new BusUnavailableError("bus did not answer in time"),
     );
-    const last = (hw.get(partition) ?? 0) - 1;
-    if (last <= (this.through.get(partition) ?? -1)) return;
-    await new Promise<void>((resolve, reject) => {
-      const waiter = { partition, offset: last, done: resolve };
-      this.waiters.add(waiter);
-      setTimeout(
-        () => {
-          if (this.waiters.delete(waiter)) reject(new BusUnavailableError("bus reader is behind"));
-        },
-        Math.max(0, deadline - performance.now()),
-      );
-    });
+    await this.reach(partition, (hw.get(partition) ?? 0) - 1, Math.max(0, deadline - performance.now()));
   }
 
   private watermarks(): Promise<HighWatermarks> {

@@ -31,6 +31,8 @@ export interface TopicTailOptions {
    * `through` is the last offset the fetch covered (records may be filtered out before it).
    */
   onRecords(partition: number, records: KafkaMessage[], through: number): void;
+  /** Where to start reading, per partition (the next offset to fetch); the ends at start by default. */
+  startOffsets?: ReadonlyMap<number, number>;
   /** Long poll: how long the broker may hold a fetch that has nothing new. */
   maxWaitMs?: number;
   /** First and longest pause after a failed fetch before the next one. */
@@ -40,7 +42,7 @@ export interface TopicTailOptions {
 }
 
 export interface TopicTail {
-  /** Where reading started, per partition: the end of each at start, the next offset to be written. */
+  /** Where reading started, per partition: the next offset it fetched first (the ends at start by default). */
   readonly startOffsets: ReadonlyMap<number, number>;
   stop(): Promise<void>;
 }
@@ -157,7 +159,8 @@ export async function startTopicTail(o: TopicTailOptions): Promise<TopicTail> {
   };
   let startOffsets: Map<number, number>;
   try {
-    startOffsets = await offsetsAt(false, partitions);
+    const ends = await offsetsAt(false, partitions);
+    startOffsets = new Map(partitions.map((p) => [p, o.startOffsets?.get(p) ?? ends.get(p) ?? 0]));
   } catch (err) {
     await cluster.disconnect().catch(() => undefined);
     throw err;

@@ -87,6 +87,8 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
       );
       const refused = during.filter((r) => r.status === "rejected" && /too many/.test(String(r.reason)));
       expect(refused).toHaveLength(3);
+      // Refused before they went out: certainly not written (the others may or may not have been).
+      for (const r of refused) expect((r as PromiseRejectedResult).reason.outcome).toBe("not_written");
       // Kafka itself is up: another replica keeps sending while this one is cut off.
       const sentMeanwhile = await other.publish(newDraft("outage", "message", alice, "meanwhile"));
 

@@ -9,7 +9,13 @@ import { supervise } from "./kafka-supervisor.ts";
 import { durableGroupId, ensureTopics, kafkaLogCreator, kafkaSockets, parseRecord } from "./kafka-support.ts";
 import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
-import { type ControlEvent, controlKey, type MessageBus, type Unsubscribe } from "./types.ts";
+import {
+  type BusListener,
+  type ControlEvent,
+  controlKey,
+  type MessageBus,
+  type Unsubscribe,
+} from "./types.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -37,6 +43,8 @@ const seqOf = (offset: number) => offset + 1;
 
 /** Consumer group heartbeats: kafkajs's interval, and how often a running batch handler beats. */
 const HEARTBEAT_MS = 1_000;
+/** Longest wait, when a reader starts, for it to hand over the log's past (SubscribeOptions.pastMs). */
+const PAST_WAIT_MS = 60_000;
 
 /** A topic's live reader: how to stop it, and how far it has handed records over. */
 interface Reader {
@@ -131,7 +139,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       retryMaxMs: 2_000,
     });
 
-  const listeners = new Set<(message: LoggedMessage) => void>();
+  const listeners = new Set<BusListener>();
   const controlListeners = new Set<(event: ControlEvent) => void>();
   const consumers = new Set<Unsubscribe>();
   /** One live reader per topic, started when its first listener arrives. */
@@ -151,16 +159,32 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
   /**
    * One reader per process and topic reads it for every local subscriber: messages for the fan-out,
    * control events for membership changes (a presence-node reads only those). It reads every
-   * partition from its end at start, without a consumer group (see kafka-tail.ts): nothing to join,
+   * partition from its end at start — or from `pastMs` before (by record timestamp), handing what lies
+   * before the ends over as past — without a consumer group (see kafka-tail.ts): nothing to join,
    * nothing to rebalance, and after any fault it goes on from where it was. Subscribing resolves once
-   * those start positions are fixed: from then on nothing published is missed.
+   * those start positions are fixed and the past has been handed over: from then on nothing published
+   * is missed.
    */
-  const startReader = async (readTopic: string): Promise<Reader> => {
+  const startReader = async (readTopic: string, pastMs = 0): Promise<Reader> => {
     const kind = readTopic === controlTopic ? "control" : "fanout";
-    const progress = new ReaderProgress(async () => {
+    const watermarks = async () => {
       const offsets = await admin.fetchTopicOffsets(readTopic);
       return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
-    });
+    };
+    const progress = new ReaderProgress(watermarks);
+    // With a past to read: where it starts (by timestamp) and where it ends (the ends now).
+    const ends = pastMs > 0 ? await watermarks() : new Map<number, number>();
+    const starts =
+      pastMs > 0
+        ? new Map(
+            (await admin.fetchTopicOffsetsByTimestamp(readTopic, Date.now() - pastMs)).map((o) => {
+              // -1: nothing as recent as that (read from the end).
+              const end = ends.get(o.partition) ?? 0;
+              const at = Number(o.offset);
+              return [o.partition, at < 0 ? end : Math.min(at, end)] as const;
+            }),
+          )
+        : undefined;
     const tail = await startTopicTail({
       brokers: options.brokers,
       clientId: `chattalk-${nodeId}-${kind}`,
@@ -168,6 +192,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       logCreator: kafkaLogCreator(log),
       log,
       socketFactory,
+      startOffsets: starts,
       onRecords(partition, records, through) {
         for (const record of records) {
           if (kind === "control") {
@@ -175,28 +200,58 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
             if (event) dispatch(controlListeners, event);
           } else {
             const draft = parseRecord<MessageDraft>(record, log);
-            if (draft)
-              dispatch(listeners, { ...draft, seq: seqOf(Number(record.offset)), epoch: epochOf(partition) });
+            if (!draft) continue;
+            const offset = Number(record.offset);
+            const message = { ...draft, seq: seqOf(offset), epoch: epochOf(partition) };
+            const past = offset < (ends.get(partition) ?? 0);
+            for (const listener of listeners) {
+              try {
+                listener(message, past);
+              } catch (err) {
+                log("error", "bus subscriber failed", errorFields(err));
+              }
+            }
           }
         }
         progress.advance(partition, through);
       },
     });
     progress.startAt(tail.startOffsets);
+    if (pastMs > 0) {
+      const handedOver = [...ends]
+        .filter(([partition, end]) => end > (tail.startOffsets.get(partition) ?? end))
+        .map(([partition, end]) => progress.reach(partition, end - 1, PAST_WAIT_MS));
+      await Promise.all(handedOver).catch((err) =>
+        log("warn", "kafka: the log's past was not read in time; continuing", {
+          ...errorFields(err),
+          pastMs,
+        }),
+      );
+    }
     return { stop: () => tail.stop(), progress };
   };
 
-  const listen = async <T>(readTopic: string, set: Set<T>, listener: T): Promise<Unsubscribe> => {
+  const listen = async <T>(
+    readTopic: string,
+    set: Set<T>,
+    listener: T,
+    pastMs?: number,
+  ): Promise<Unsubscribe> => {
     let reader = readers.get(readTopic);
     if (!reader) {
-      reader = startReader(readTopic).catch((err) => {
+      // The first listener gets everything the new reader hands over, its past included.
+      set.add(listener);
+      reader = startReader(readTopic, pastMs).catch((err) => {
         readers.delete(readTopic);
+        set.delete(listener);
         throw err;
       });
       readers.set(readTopic, reader);
+      await reader;
+    } else {
+      await reader;
+      set.add(listener);
     }
-    await reader;
-    set.add(listener);
     return async () => {
       set.delete(listener);
     };
@@ -270,7 +325,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
       return { ...draft, seq: seqOf(offset), epoch: epochOf(partition) };
     },
 
-    subscribe: (handler) => listen(topic, listeners, handler),
+    subscribe: (handler, options) => listen(topic, listeners, handler, options?.pastMs),
 
     async caughtUp(roomId, timeoutMs) {
       const reader = await readers.get(topic);

@@ -57,6 +57,26 @@ describe("sqlite-log bus", () => {
     await second.close();
   });
 
+  test("the past handed to a new subscriber goes back by the messages' sentAt, across a reopen", async () => {
+    const path = join(dir, "past.db");
+    const first = createSqliteBus(path);
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    for (const [text, ms] of [
+      ["old", 600_000],
+      ["older-ok", 50_000],
+      ["recent", 1_000],
+    ] as const) {
+      await first.publish({ ...newDraft("r", "message", alice, text), sentAt: ago(ms) });
+    }
+    await first.close();
+    const second = createSqliteBus(path);
+    const past: string[] = [];
+    const stop = await second.subscribe((m, isPast) => isPast && past.push(m.text), { pastMs: 60_000 });
+    expect(past).toEqual(["older-ok", "recent"]);
+    await stop();
+    await second.close();
+  });
+
   test("a second consumer of a group waits until the first stops, then resumes from its commit", async () => {
     const bus = createSqliteBus(":memory:");
     const one: string[] = [];

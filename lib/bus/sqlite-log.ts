@@ -3,7 +3,13 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
-import { BusUnavailableError, type ControlEvent, type MessageBus, type Unsubscribe } from "./types.ts";
+import {
+  type BusListener,
+  BusUnavailableError,
+  type ControlEvent,
+  type MessageBus,
+  type Unsubscribe,
+} from "./types.ts";
 
 export interface SqliteBusOptions {
   /** Most messages handed to a consume() handler at once. */
@@ -29,6 +35,8 @@ class Log {
   readonly db: Database;
   readonly insert: Statement;
   readonly readFrom: Statement<Row, [number, number]>;
+  readonly lastSeq: Statement<{ seq: number | null }, []>;
+  readonly sentAtFrom: Statement<{ seq: number; sentAt: string }, [number]>;
   readonly committed: Statement<{ seq: number }, [string]>;
   readonly commit: Statement;
   readonly listeners = new Set<Listener<LoggedMessage>>();
@@ -67,6 +75,10 @@ class Log {
       .get()!.value;
     this.insert = this.db.prepare("INSERT INTO log (room_id, body) VALUES (?, ?)");
     this.readFrom = this.db.prepare("SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
+    this.lastSeq = this.db.prepare("SELECT MAX(seq) AS seq FROM log");
+    this.sentAtFrom = this.db.prepare(
+      "SELECT seq, json_extract(body, '$.sentAt') AS sentAt FROM log WHERE seq >= ? ORDER BY seq LIMIT 1",
+    );
     this.committed = this.db.prepare("SELECT seq FROM consumer_offsets WHERE grp = ?");
     this.commit = this.db.prepare(
       "INSERT INTO consumer_offsets (grp, seq) VALUES (?, ?) ON CONFLICT (grp) DO UPDATE SET seq = excluded.seq",
@@ -204,6 +216,41 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
   const consumers = new Set<Unsubscribe>();
   let closed = false;
 
+  /**
+   * Hands `handler` what was appended in the last `pastMs` (by the messages' sentAt, which rises with
+   * the log in one process), marked past; returns the last seq handed over. Synchronous: no append
+   * can come in between, and live delivery of anything up to it is skipped by the caller.
+   */
+  const handOverPast = (handler: BusListener, pastMs: number): number => {
+    const end = shared.lastSeq.get()?.seq ?? 0;
+    const cutoff = new Date(Date.now() - pastMs).toISOString();
+    // The first seq sent at or after the cutoff, by binary search over the log.
+    let lo = 1;
+    let hi = end + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = shared.sentAtFrom.get(mid);
+      if (row && row.seq <= end && row.sentAt < cutoff) lo = row.seq + 1;
+      else hi = mid;
+    }
+    let position = lo - 1;
+    while (position < end) {
+      const rows = shared.readFrom.all(position, batchSize);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (row.seq > end) return end;
+        const message = { ...(JSON.parse(row.body) as MessageDraft), seq: row.seq, epoch: shared.epoch };
+        try {
+          handler(message, true);
+        } catch (err) {
+          log("error", "bus subscriber handler failed", errorFields(err));
+        }
+        position = row.seq;
+      }
+    }
+    return end;
+  };
+
   const consumeLoop = async (
     group: string,
     handler: (batch: LoggedMessage[]) => Promise<void>,
@@ -243,15 +290,20 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
 
   return {
     async publish(draft) {
-      if (closed) throw new BusUnavailableError("bus is closed");
+      if (closed) throw new BusUnavailableError("bus is closed", "not_written");
       try {
         return shared.append(draft);
       } catch (err) {
-        throw new BusUnavailableError(`bus append failed: ${String(err)}`);
+        // One INSERT in its own transaction: failed means not written.
+        throw new BusUnavailableError(`bus append failed: ${String(err)}`, "not_written");
       }
     },
 
-    subscribe: (handler) => listen(shared.listeners, mine, handler, "bus subscriber"),
+    async subscribe(handler, options) {
+      const pastEnd = options?.pastMs ? handOverPast(handler, options.pastMs) : 0;
+      // A delivery queued before this call may still run after it: what was handed over is skipped.
+      return listen(shared.listeners, mine, (m) => m.seq > pastEnd && handler(m, false), "bus subscriber");
+    },
 
     // Appends are synchronous; only their delivery waits for a microtask.
     caughtUp: () => shared.delivered(),
@@ -286,7 +338,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     },
 
     async publishControl(event) {
-      if (closed) throw new BusUnavailableError("bus is closed");
+      if (closed) throw new BusUnavailableError("bus is closed", "not_written");
       shared.control(event);
     },
 

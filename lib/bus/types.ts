@@ -42,9 +42,34 @@ export const isSessionEvent = (e: ControlEvent): e is SessionControlEvent => e.t
 export const controlKey = (e: ControlEvent): string => (isSessionEvent(e) ? e.userId : e.roomId);
 // --------------------------------------------------------------------------------------------------
 
+/**
+ * Whether a publish that failed wrote anything: `not_written` when it certainly did not (refused
+ * before it went out), `unknown` when it may have (the request was on the wire when it failed).
+ */
+export type PublishOutcome = "not_written" | "unknown";
+
 /** Raised when the bus cannot durably accept a message within the configured time. */
 export class BusUnavailableError extends Error {
   override readonly name = "BusUnavailableError";
+  constructor(
+    message: string,
+    readonly outcome: PublishOutcome = "unknown",
+  ) {
+    super(message);
+  }
+}
+
+/** A live reader's handler: `past` is true for messages appended before the subscription (see pastMs). */
+export type BusListener = (message: LoggedMessage, past: boolean) => void;
+
+export interface SubscribeOptions {
+  /**
+   * Also hand over, first and marked `past`, what was appended during this many milliseconds before
+   * the call (by the bus's clock: Kafka record timestamps, the messages' `sentAt` in the SQLite log);
+   * subscribe resolves once they have been handed over (or after a bounded wait). Only a handle's
+   * first subscriber gets them: a handle reads the log once for all its subscribers.
+   */
+  pastMs?: number;
 }
 
 export type Unsubscribe = () => Promise<void>;
@@ -59,14 +84,15 @@ export interface MessageBus {
    * Append a message durably and resolve with it stamped with its `seq`. Rejects with
    * BusUnavailableError within the configured timeout, and at once when too many publishes are already
    * waiting; never queues without bound. A publish that timed out while its request was on the wire
-   * may still have been appended (at least once): readers dedupe by id or seq.
+   * may still have been appended (at least once; the error's `outcome` is then `unknown`): readers
+   * keep the first copy of a client message (lib/delivery/duplicates.ts).
    */
   publish(draft: MessageDraft): Promise<LoggedMessage>;
   /**
    * Receive every room's messages published after the returned promise resolves, in `seq` order per
    * room, each once. Delivery pauses while the bus is unreachable and resumes where it was.
    */
-  subscribe(handler: (message: LoggedMessage) => void): Promise<Unsubscribe>;
+  subscribe(handler: BusListener, options?: SubscribeOptions): Promise<Unsubscribe>;
   /**
    * Resolves once this handle's subscribers have been handed every message of the room that was
    * published before the call (a replica's live reader may lag the publisher by a fetch). A replay

@@ -20,6 +20,12 @@ export interface ChatMessage {
   text: string;
   /** ISO-8601 time the node accepted the message. */
   sentAt: string;
+  /**
+   * The sender's own id for the message (SEND header `x-client-msg-id`), when it gave one: the same
+   * for every retry of one logical message, so readers keep the first copy (lib/delivery) and the
+   * sender can match the message to its outbox.
+   */
+  clientMsgId?: string;
 }
 
 /** A message before the bus has given it a position. */
@@ -36,7 +42,7 @@ export interface LoggedMessage extends ChatMessage {
 
 /** The client-visible fields of a message: what MESSAGE bodies and the history API carry. */
 export function toChatMessage(m: ChatMessage): ChatMessage {
-  return {
+  const out: ChatMessage = {
     id: m.id,
     roomId: m.roomId,
     seq: m.seq,
@@ -45,7 +51,12 @@ export function toChatMessage(m: ChatMessage): ChatMessage {
     text: m.text,
     sentAt: m.sentAt,
   };
+  if (m.clientMsgId !== undefined && m.clientMsgId !== null) out.clientMsgId = m.clientMsgId;
+  return out;
 }
+
+/** What a client message id (`x-client-msg-id`) may be: a UUID, a ULID, a counter with a prefix. */
+export const CLIENT_MSG_ID = /^[\w.:-]{1,64}$/;
 
 /** Body of a client SEND to /topic/rooms/<id>. */
 export const sendBodySchema = (maxChars: number) =>
@@ -58,6 +69,21 @@ export const sendBodySchema = (maxChars: number) =>
     })
     .strict();
 
-export function newDraft(roomId: string, type: ChatMessageType, sender: UserRef, text: string): MessageDraft {
-  return { id: Bun.randomUUIDv7(), roomId, type, sender, text, sentAt: new Date().toISOString() };
+export function newDraft(
+  roomId: string,
+  type: ChatMessageType,
+  sender: UserRef,
+  text: string,
+  clientMsgId?: string,
+): MessageDraft {
+  const draft: MessageDraft = {
+    id: Bun.randomUUIDv7(),
+    roomId,
+    type,
+    sender,
+    text,
+    sentAt: new Date().toISOString(),
+  };
+  if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
+  return draft;
 }

@@ -133,6 +133,10 @@ export const configSchema = z.object({
   STOMP_PENDING_ACKS_PER_CONNECTION: int(1, 10_000_000).default(5_000),
   STOMP_PENDING_ACKS_PER_USER: int(1, 10_000_000).default(20_000),
   BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  // Idempotent SEND (x-client-msg-id): a retry within this window of the stored copy is not stored
+  // again; client message ids remembered per node, at most (the oldest go early past it).
+  SEND_DEDUP_WINDOW_SEC: int(1, 86_400).default(300),
+  SEND_DEDUP_MAX_KEYS: int(1_000, 100_000_000).default(100_000),
   // A ws-node's recent messages (replays from memory): most kept per room, and in all (approximate
   // heap bytes; the least recently active rooms go first).
   RECENT_MESSAGES_PER_ROOM: int(0, 1_000_000).default(5_000),

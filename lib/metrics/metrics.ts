@@ -20,6 +20,16 @@ export interface ObservedReplays {
   readonly gate: { running: number; waiting: number; refused: number };
 }
 
+/** What metrics read from a ws-node's idempotent SEND (lib/delivery). */
+export interface ObservedDuplicates {
+  /** SENDs answered with a copy already stored or under way (a retry). */
+  readonly retriesAnswered: number;
+  /** Copies in the log this node's reader dropped as retries of a kept one. */
+  readonly copiesDropped: number;
+  /** Client message ids forgotten before the window passed, for lack of room (SEND_DEDUP_MAX_KEYS). */
+  readonly evictedEarly: number;
+}
+
 /** One process's Prometheus registry with ChatTalk's metrics; the sources are read at scrape time. */
 export interface Metrics {
   readonly registry: Registry;
@@ -31,6 +41,8 @@ export interface Metrics {
   observeEpochConflicts(read: () => number): void;
   /** Replays by source (memory hits, backlog reads) and the recent messages' size. */
   observeReplays(read: () => ObservedReplays): void;
+  /** Idempotent SEND: retries answered with the stored copy, copies dropped by the node's reader. */
+  observeDuplicates(read: () => ObservedDuplicates): void;
   /** The bus with the latency of every publish recorded. */
   timeBus(bus: MessageBus): MessageBus;
   /** A consumer group's lag, measured at scrape time (failed measurements leave the gauge out). */
@@ -67,6 +79,7 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
   const deliveries: (() => number)[] = [];
   const epochConflicts: (() => number)[] = [];
   const replays: (() => ObservedReplays)[] = [];
+  const duplicates: (() => ObservedDuplicates)[] = [];
   const probes: LagProbe[] = [];
 
   /** A counter mirroring running totals kept elsewhere; refreshed on every scrape. */
@@ -223,6 +236,30 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
       for (const read of replays) this.set(read().recentBytes);
     },
   });
+  mirrored(
+    "chattalk_send_retries_answered_total",
+    "SENDs with an x-client-msg-id already stored (or under way) answered with the stored copy, nothing appended",
+    [],
+    (set) => {
+      for (const read of duplicates) set({}, read().retriesAnswered);
+    },
+  );
+  mirrored(
+    "chattalk_duplicate_copies_dropped_total",
+    "Copies of a client message in the log that this node's reader dropped as retries of a kept one",
+    [],
+    (set) => {
+      for (const read of duplicates) set({}, read().copiesDropped);
+    },
+  );
+  mirrored(
+    "chattalk_duplicate_keys_evicted_early_total",
+    "Client message ids forgotten before SEND_DEDUP_WINDOW_SEC passed, for lack of room (SEND_DEDUP_MAX_KEYS)",
+    [],
+    (set) => {
+      for (const read of duplicates) set({}, read().evictedEarly);
+    },
+  );
   const publishSeconds = new Histogram({
     name: "chattalk_bus_publish_seconds",
     help: "Time until the bus durably accepted a publish",
@@ -264,11 +301,12 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     observeDeliveries: (read) => void deliveries.push(read),
     observeEpochConflicts: (read) => void epochConflicts.push(read),
     observeReplays: (read) => void replays.push(read),
+    observeDuplicates: (read) => void duplicates.push(read),
     observeConsumerLag: (probe) => void probes.push(probe),
     timeBus: (bus) => ({
       publish: (draft: MessageDraft): Promise<LoggedMessage> => timed("message", () => bus.publish(draft)),
       publishControl: (event: ControlEvent) => timed("control", () => bus.publishControl(event)),
-      subscribe: (handler) => bus.subscribe(handler),
+      subscribe: (handler, options) => bus.subscribe(handler, options),
       caughtUp: (roomId, timeoutMs) => bus.caughtUp(roomId, timeoutMs),
       subscribeControl: (handler) => bus.subscribeControl(handler),
       consume: (group, handler) => bus.consume(group, handler),

@@ -55,6 +55,20 @@ export function backlogContract(fixture: BacklogFixture): void {
   );
 
   test(
+    "a message's client id is stored and read back; a message without one has none",
+    async () => {
+      const r = room("client-id");
+      const withId = { ...message(r, 1), clientMsgId: "c-42" };
+      const without = message(r, 2);
+      await backlog.append([withId, without]);
+      expect(await backlog.after(r, 0, 10)).toEqual([withId, without]);
+      expect(await backlog.before(r, 10, 10)).toEqual([withId, without]);
+      expect("clientMsgId" in (await backlog.after(r, 1, 1))[0]!).toBe(false);
+    },
+    timeout,
+  );
+
+  test(
     "append stores messages exactly as given, and after() pages ascending with gaps",
     async () => {
       const r = room("page");

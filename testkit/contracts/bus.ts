@@ -144,6 +144,35 @@ export function busContract(fixture: BusFixture): void {
   );
 
   test(
+    "a new handle's first subscriber can ask for the log's recent past: handed over first, marked past",
+    async () => {
+      const r = room("past");
+      const before = await Promise.all(
+        ["p1", "p2", "p3"].map((t) => a.publish(newDraft(r, "message", alice, t))),
+      );
+      const c = await fixture.open();
+      try {
+        const seen: { text: string; seq: number; past: boolean }[] = [];
+        const stop = await c.subscribe(
+          (m, past) => {
+            if (m.roomId === r) seen.push({ text: m.text, seq: m.seq, past });
+          },
+          { pastMs: 60_000 },
+        );
+        // Resolved: the past has been handed over already.
+        expect(seen).toEqual(before.map((m) => ({ text: m.text, seq: m.seq, past: true })));
+        await a.publish(newDraft(r, "message", alice, "live"));
+        await eventually(() => seen.length === 4, "the live message");
+        expect(seen[3]).toMatchObject({ text: "live", past: false });
+        await stop();
+      } finally {
+        await c.close();
+      }
+    },
+    timeout,
+  );
+
+  test(
     "a subscriber sees nothing after it unsubscribes",
     async () => {
       const r = room("u1");

@@ -20,6 +20,9 @@ export interface Subscription {
   readonly headers: Headers;
 }
 
+/** Headers a RECEIPT carries besides `receipt-id` (a SEND's stored seq, for instance). */
+export type ReceiptHeaders = Readonly<Record<string, string>>;
+
 /** Where the server sends non-fatal notices (rate limits, revoked subscriptions); handled by the server. */
 export const ERRORS_DESTINATION = "/user/queue/errors";
 
@@ -74,8 +77,11 @@ export interface StompApp<S> {
    */
   subscribe(session: AppSession<S>, sub: Subscription): Promise<(() => void) | undefined>;
   unsubscribe(session: AppSession<S>, sub: Subscription): void;
-  /** Resolves once the message is durably accepted; the RECEIPT waits for it. */
-  send(session: AppSession<S>, frame: Frame): Promise<void>;
+  /**
+   * Resolves once the message is durably accepted, optionally with headers for its RECEIPT (which
+   * waits for it). Throwing a RefusedError refuses this SEND alone.
+   */
+  send(session: AppSession<S>, frame: Frame): Promise<ReceiptHeaders | undefined>;
   /**
    * Vets a SEND as it enters a transaction — destination, permission, body — without sending it,
    * so a SEND that COMMIT would refuse is refused at once instead of being held. Throws like send.

@@ -56,6 +56,7 @@ const app: StompApp<Set<string>> = {
   async send(_session, frame) {
     await Bun.sleep(0);
     if (frame.headers.destination === "/forbidden") throw new RefusedError("forbidden", "not a member");
+    return undefined;
   },
   async checkSend(_session, frame) {
     if (frame.headers.destination === "/forbidden") throw new RefusedError("forbidden", "not a member");

@@ -40,7 +40,7 @@ const app: StompApp<string[]> = {
     return undefined;
   },
   unsubscribe: () => {},
-  send: async () => {},
+  send: async () => undefined,
   checkSend: async () => {},
   ack: () => {},
   closed: () => {},

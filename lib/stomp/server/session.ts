@@ -7,6 +7,7 @@ import {
   type AppSession,
   ERRORS_DESTINATION,
   type Principal,
+  type ReceiptHeaders,
   type SessionSocket,
   type SessionState,
   type StompApp,
@@ -296,7 +297,10 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   private failFor(frame: Frame, err: unknown): void {
     const receipt = frame.headers.receipt;
     if (err instanceof RefusedError) {
-      this.fail(err.message, err.details, err.closeCode, receipt, err.headers());
+      const headers = err.headers();
+      // A refused SEND to a client not listening for notices: the ERROR says what became of it.
+      if (frame.command === "SEND") headers.outcome = String(err.extra.outcome ?? "not_written");
+      this.fail(err.message, err.details, err.closeCode, receipt, headers);
     } else if (err instanceof StompError) {
       this.fail(err.message, err.details, err.closeCode, receipt);
     } else {
@@ -309,11 +313,13 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     if (this.state === "connecting") return this.handleConnect(frame);
     const h = frame.headers;
     switch (frame.command) {
-      case "SEND":
+      case "SEND": {
         if (!h.destination) throw new StompError("missing header: destination");
         if (h.transaction !== undefined) return this.inTransaction(h.transaction, frame);
-        if (await this.trySend(frame)) this.receipt(frame);
+        const sent = await this.trySend(frame);
+        if (sent) this.receipt(frame, sent.receipt);
         return;
+      }
       case "SUBSCRIBE":
         return this.handleSubscribe(frame);
       case "UNSUBSCRIBE": {
@@ -459,7 +465,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     for (const f of frames) {
       if (f.command === "SEND") {
         // Rate-limited and vetted when it entered the transaction; the app checks it again.
-        if (!(await this.refusable(f, () => this.app.send(this, f)))) return;
+        if (!(await this.refusable(f, () => this.app.send(this, f).then(() => true)))) return;
       } else {
         const id = (this.version === "1.2" ? f.headers.id : f.headers["message-id"])!;
         this.app.ack(this, id, f.command === "ACK", f.headers.subscription);
@@ -467,11 +473,14 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     }
   }
 
-  /** Rate limit, then the app; a refusal becomes a notice or an ERROR (never a silent drop). */
-  private trySend(frame: Frame): Promise<boolean> {
-    return this.refusable(frame, () => {
+  /**
+   * Rate limit, then the app; a refusal becomes a notice or an ERROR (never a silent drop), saying
+   * whether the message was certainly not written (`not_written`, the default) or may have been.
+   */
+  private trySend(frame: Frame): Promise<{ receipt: ReceiptHeaders | undefined } | undefined> {
+    return this.refusable(frame, async () => {
       this.takeSendToken();
-      return this.app.send(this, frame);
+      return { receipt: await this.app.send(this, frame) };
     });
   }
 
@@ -486,24 +495,26 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   }
 
   /**
-   * Runs a step that may refuse the SEND: true when it passed; false when it was refused with a
-   * notice on /user/queue/errors; throws (ERROR and close) when the client does not listen there.
+   * Runs a step that may refuse the SEND: its result when it passed; undefined when it was refused
+   * with a notice on /user/queue/errors; throws (ERROR and close) when the client does not listen there.
    */
-  private async refusable(frame: Frame, step: () => Promise<void>): Promise<boolean> {
+  private async refusable<T>(frame: Frame, step: () => Promise<T>): Promise<T | undefined> {
     try {
-      await step();
-      return true;
+      return await step();
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
-      const extra = { destination: frame.headers.destination, ...err.extra };
-      if (this.notify(err.code, err.message, extra, frame.headers.receipt)) return false;
+      const extra = { destination: frame.headers.destination, outcome: "not_written", ...err.extra };
+      if (this.notify(err.code, err.message, extra, frame.headers.receipt)) return undefined;
       throw err;
     }
   }
 
-  private receipt(frame: Frame): void {
+  private receipt(frame: Frame, extra?: ReceiptHeaders): void {
     const r = frame.headers.receipt;
-    if (r !== undefined && this.state !== "closed") this.sendFrame("RECEIPT", [["receipt-id", r]]);
+    if (r === undefined || this.state === "closed") return;
+    const headers: [string, string][] = [["receipt-id", r]];
+    if (extra) for (const k in extra) headers.push([k, extra[k]!]);
+    this.sendFrame("RECEIPT", headers);
   }
 
   private transactionsLog(): TransactionLog {
@@ -519,9 +530,10 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     const log = this.transactionsLog();
     log.require(name);
     if (frame.command === "SEND") {
-      const vetted = await this.refusable(frame, () => {
+      const vetted = await this.refusable(frame, async () => {
         this.takeSendToken();
-        return this.app.checkSend(this, frame);
+        await this.app.checkSend(this, frame);
+        return true;
       });
       if (!vetted || this.state !== "connected") return;
     }
