@@ -96,9 +96,10 @@ export class RetryingSender {
       const code = (JSON.parse(new TextDecoder().decode(f.body)) as { code: string }).code;
       this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
       clearTimeout(this.timers.get(o.id));
+      // Backs off as a real client does, so a long outage is not a storm of retries.
       this.timers.set(
         o.id,
-        setTimeout(() => this.attempt(o), 300),
+        setTimeout(() => this.attempt(o), Math.min(5_000, 150 * 2 ** Math.min(o.attempts, 6))),
       );
     }
   }

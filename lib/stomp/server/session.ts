@@ -1,5 +1,4 @@
 import { errorFields, type Logger } from "../../log/index.ts";
-import { TokenBucket } from "../../ratelimit/token-bucket.ts";
 import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
 import { FrameParser, type ParserLimits, StompParseError } from "../codec/parser.ts";
 import { encodeFrame, HEARTBEAT } from "../codec/serializer.ts";
@@ -22,6 +21,7 @@ import {
   negotiateVersion,
   SUPPORTED_VERSIONS,
 } from "./negotiate.ts";
+import { SendArrivals, tooManyWaiting } from "./send-arrivals.ts";
 import { count, countSent, type EndpointStats } from "./stats.ts";
 import { TransactionLog } from "./transactions.ts";
 
@@ -97,7 +97,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   private queue: { frame: Frame; bytes: number }[] = [];
   private draining = false;
   private transactions: TransactionLog | undefined;
-  private sendBucket: TokenBucket | undefined;
+  private readonly arrivals: SendArrivals;
   /** The client's subscription to /user/queue/errors, if any, and the notices sent there. */
   private wantsNotices = false;
   private noticeSubscription = "";
@@ -112,6 +112,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   ) {
     this.parser = new FrameParser(o.limits.parser, "1.2");
     this.ledger = connectionLedger(o.limits.holds);
+    this.arrivals = new SendArrivals(o.limits.sendRate, host.stats);
   }
 
   /** Who the connection authenticated as; apps see sessions only once it has. */
@@ -248,7 +249,12 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     }
     for (const frame of frames) {
       const bytes = frameBytes(frame);
-      if (!this.ledger.tryTake("queued", 1, bytes)) {
+      const fits = this.ledger.tryTake("queued", 1, bytes);
+      if (frame.command === "SEND" && !this.admitSend(frame, !fits)) {
+        if (fits) this.ledger.release("queued", 1, bytes);
+        continue;
+      }
+      if (!fits) {
         // Parsed but not yet handled: a client pipelining far ahead of slow SENDs.
         const bound = this.o.limits.holds.queued;
         this.fail(
@@ -261,6 +267,27 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       this.queue.push({ frame, bytes });
     }
     if (this.queue.length > 0 && !this.draining) void this.drain();
+  }
+
+  /**
+   * A SEND as it arrives: charged to the rate limit, or refused when too many frames wait already.
+   * A client listening for notices gets each refusal at once, one by one, and stays connected; false
+   * means it was answered so. (Transactions are charged at COMMIT; frames before CONNECT in their turn.)
+   */
+  private admitSend(f: Frame, full: boolean): boolean {
+    if (this.state !== "connected" || f.headers.transaction !== undefined) return true;
+    const refusal = full
+      ? tooManyWaiting(this.o.limits.holds.queued.perConnection.count)
+      : this.arrivals.charge(f);
+    if (!refusal) return true;
+    const extra = { destination: f.headers.destination, outcome: "not_written", ...refusal.extra };
+    if (this.notify(refusal.code, refusal.message, extra, f.headers.receipt)) {
+      count(this.host.stats.framesIn, f.command);
+      return false;
+    }
+    // Not listening: a full queue ends the connection (below); a rate limit is refused in its turn.
+    if (!full) this.arrivals.defer(f, refusal);
+    return true;
   }
 
   onClose(): void {
@@ -479,19 +506,9 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
    */
   private trySend(frame: Frame): Promise<{ receipt: ReceiptHeaders | undefined } | undefined> {
     return this.refusable(frame, async () => {
-      this.takeSendToken();
+      this.arrivals.beforeSend(frame);
       return { receipt: await this.app.send(this, frame) };
     });
-  }
-
-  /** Throws a rate_limited refusal when the connection's SEND bucket is empty. */
-  private takeSendToken(): void {
-    this.sendBucket ??= new TokenBucket(this.o.limits.sendRate.perSec, this.o.limits.sendRate.burst);
-    const bucket = this.sendBucket;
-    if (bucket.tryTake()) return;
-    this.host.stats.rateLimited++;
-    const retryAfterMs = bucket.msUntil();
-    throw new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, { retryAfterMs });
   }
 
   /**
@@ -531,7 +548,8 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     log.require(name);
     if (frame.command === "SEND") {
       const vetted = await this.refusable(frame, async () => {
-        this.takeSendToken();
+        const refusal = this.arrivals.charge(frame);
+        if (refusal) throw refusal;
         await this.app.checkSend(this, frame);
         return true;
       });
