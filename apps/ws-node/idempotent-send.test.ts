@@ -137,7 +137,8 @@ describe("idempotent SEND", () => {
       if (m.seq === stored) break;
     }
     expect(replayed.filter((t) => t === "before restart")).toHaveLength(1);
-    expect(h.node.replayStats.memory).toBe(1);
+    expect(h.node.replayStats.memory).toBeGreaterThanOrEqual(1);
+    expect(h.node.replayStats.store).toBe(0);
     b.c.close();
   });
 

@@ -15,6 +15,7 @@ import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
 import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
+import { ConfirmedReads } from "./confirmed-reads.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { newReplayStats, type ReplayStats } from "./replay.ts";
 import { ReplayGate } from "./replay-gate.ts";
@@ -98,6 +99,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     burstBytes: 1024 * 1024,
   });
   const readPositions = new ReadPositionWriter(d.rooms, log);
+  const reads = new ConfirmedReads(hub, readPositions);
   // One rule for which copy of a retried SEND is kept, on this node's fan-out, its SENDs and the
   // backlog writer alike (lib/delivery/duplicates.ts).
   const duplicateRule = {
@@ -115,6 +117,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     backlog: d.backlog,
     hub,
     readPositions,
+    reads,
     maxMessageChars: config.MESSAGE_MAX_CHARS,
     replay: {
       page: { initial: 200, min: 25, max: 500, targetMs: 20 },
@@ -161,8 +164,9 @@ export function createWsNode(d: WsNodeDeps): WsNode {
         ),
       );
       readPositions.start();
-      // Cheap (one pass over local subscriptions), so frequent: a dropped connection re-reads little.
-      deliveredTimer = setInterval(() => app.recordDelivered(), 250);
+      // Cheap (one pass over local subscriptions, a ping per connection with news), so frequent: a
+      // connection that drops, or a crash, replays little.
+      deliveredTimer = setInterval(() => void reads.confirmAll(), 250);
       // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
       stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs, duplicates: duplicateRule });
     },
@@ -173,14 +177,8 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       endpoint.stopAccepting();
       for (const u of unsubscribes.splice(0)) await u();
       if (deliveredTimer) clearInterval(deliveredTimer);
-      const flushed = performance.now() + 1000;
-      while (
-        performance.now() < flushed &&
-        [...endpoint.sessions].some((s) => s.ws.getBufferedAmount() > 0)
-      ) {
-        await Bun.sleep(20);
-      }
-      app.recordDelivered();
+      // Each connection confirms what it received (bounded: one that does not answer replays the rest).
+      await Promise.race([reads.confirmAll(true), Bun.sleep(1_000)]);
       await readPositions.flush();
       await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
       await readPositions.stop();

@@ -67,13 +67,14 @@ export function parseAckValue(value: string): { subId: string; seq: number } | u
   return Number.isSafeInteger(seq) && seq >= 0 ? { subId: value.slice(0, at), seq } : undefined;
 }
 
-const REPLAY_HEADER: readonly [string, string] = ["x-replay", "true"];
-
-/** MESSAGE headers beyond the standard ones: the sender's client message id, and the replay mark. */
-function messageHeaders(msg: ChatMessage, replay: boolean): (readonly [string, string])[] | undefined {
-  if (msg.clientMsgId === undefined) return replay ? [REPLAY_HEADER] : undefined;
-  const headers: (readonly [string, string])[] = [["x-client-msg-id", msg.clientMsgId]];
-  if (replay) headers.push(REPLAY_HEADER);
+/**
+ * MESSAGE headers beyond the standard ones: `seq` (what a client keeps to resume, and to drop a
+ * message it already has, without parsing the body), the sender's client message id, the replay mark.
+ */
+function messageHeaders(msg: ChatMessage, replay: boolean): (readonly [string, string])[] {
+  const headers: (readonly [string, string])[] = [["seq", String(msg.seq)]];
+  if (msg.clientMsgId !== undefined) headers.push(["x-client-msg-id", msg.clientMsgId]);
+  if (replay) headers.push(["x-replay", "true"]);
   return headers;
 }
 

@@ -13,6 +13,7 @@ import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { RoomStore } from "../../lib/store/types.ts";
+import type { ConfirmedReads } from "./confirmed-reads.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayDeps, type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
 import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
@@ -27,6 +28,8 @@ export interface RoomsAppDeps {
   backlog: Backlog;
   hub: RoomHub;
   readPositions: ReadPositionWriter;
+  /** Moves auto-ack read positions to what clients confirm they received. */
+  reads: ConfirmedReads;
   epochs: EpochCheck;
   maxMessageChars: number;
   replay: ReplayOptions;
@@ -100,7 +103,7 @@ export class RoomsApp implements StompApp<RoomsState> {
       replayInto(rs, since, ticket, this.replayDeps, this.d.replay)
         .then(() => {
           if (rs.sub.ack === "auto" && rs.lastSent > since)
-            this.d.readPositions.advance(roomId, userId, rs.lastSent);
+            void this.d.reads.confirm(session, [{ roomId, userId, seq: rs.lastSent, rs }]);
         })
         .catch((err) => {
           if (err instanceof LogEpochError) {
@@ -122,10 +125,10 @@ export class RoomsApp implements StompApp<RoomsState> {
     const rs = session.appState.get(sub.id);
     if (!rs) return;
     session.appState.delete(sub.id);
-    // A clean unsubscribe with nothing left unsent means everything so far was delivered.
-    if (rs.sub.ack === "auto" && rs.mode === "live" && session.ws.getBufferedAmount() === 0) {
-      const latest = this.d.hub.latestSeq(rs.roomId);
-      if (latest !== undefined) this.d.readPositions.advance(rs.roomId, rs.userId, latest);
+    // Everything sent on it so far counts as read once the client confirms receiving it.
+    const latest = this.d.hub.latestSeq(rs.roomId);
+    if (rs.sub.ack === "auto" && rs.mode === "live" && latest !== undefined) {
+      void this.d.reads.confirm(session, [{ roomId: rs.roomId, userId: rs.userId, seq: latest }]);
     }
     this.forget(rs);
     this.d.presence.remove(rs.roomId, rs.userId, session.id);
@@ -255,19 +258,6 @@ export class RoomsApp implements StompApp<RoomsState> {
       event,
       subs.map((rs) => ({ session: rs.session, subscriptionId: rs.sub.id, userId: rs.userId })),
     );
-  }
-
-  /** Auto-ack subscriptions with nothing unsent have seen everything up to the room's latest seq. */
-  recordDelivered(): void {
-    for (const [roomId, room] of this.d.hub.localRooms()) {
-      const latest = this.d.hub.latestSeq(roomId);
-      if (latest === undefined) continue;
-      for (const rs of room.subs) {
-        if (rs.sub.ack === "auto" && rs.mode === "live" && rs.session.ws.getBufferedAmount() === 0) {
-          this.d.readPositions.advance(roomId, rs.userId, latest);
-        }
-      }
-    }
   }
 }
 

@@ -34,6 +34,8 @@ export interface SessionSocket {
   close(code?: number, reason?: string): void;
   terminate(): void;
   getBufferedAmount(): number;
+  /** A WebSocket ping; its pong proves the client received everything sent before it. */
+  ping(data?: string): number;
   /** Bun pub/sub topics: the fan-out publishes once per topic. */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
@@ -61,6 +63,11 @@ export interface AppSession<S> {
   revoke(subscriptionId: string, why: string, extra?: Record<string, unknown>): void;
   /** Sends ERROR, then closes once it is flushed. */
   fail(message: string, details?: string, closeCode?: number): void;
+  /**
+   * Resolves true once the client's WebSocket has received everything sent on the connection before
+   * the call (a ping it answered with a pong), false if the connection ends first.
+   */
+  confirmReceived(): Promise<boolean>;
 }
 
 /**

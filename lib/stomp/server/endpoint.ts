@@ -109,6 +109,10 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
     ws.data.session?.onBytes(message);
   }
 
+  onPong(ws: ServerWebSocket<ConnData>, data: Uint8Array): void {
+    ws.data.session?.onPong(data);
+  }
+
   onClose(ws: ServerWebSocket<ConnData>, code = 1005): void {
     const session = ws.data.session;
     if (!session || !(this.sessions as Set<ServerSession>).delete(session)) return;

@@ -28,6 +28,9 @@ class RecordingSocket implements SessionSocket {
   getBufferedAmount(): number {
     return 0;
   }
+  ping(): number {
+    return 1;
+  }
   subscribe(): void {}
   unsubscribe(): void {}
 }

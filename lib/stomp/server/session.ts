@@ -69,6 +69,8 @@ export interface ServerSession {
   /** Sends ERROR (with extra headers such as x-error-code), then closes once it is flushed. */
   fail(message: string, details?: string, closeCode?: number, receiptId?: string, extra?: Headers): void;
   onBytes(data: string | Uint8Array): void;
+  /** A WebSocket pong: confirms what was sent before its ping (confirmReceived). */
+  onPong(data: Uint8Array): void;
   /** Heart-beats out, dead peers and slow CONNECTs closed; `now` from performance.now(). */
   tick(now: number): void;
   close(code: number, reason: string): void;
@@ -102,6 +104,9 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   private wantsNotices = false;
   private noticeSubscription = "";
   private noticeSeq = 0;
+  /** Delivery confirmations waiting for the pong of their ping, in ping order. */
+  private confirmations: { n: number; done: (received: boolean) => void }[] = [];
+  private pings = 0;
 
   constructor(
     readonly id: string,
@@ -145,6 +150,24 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     body?: string,
   ): number {
     return this.sendRaw(encodeFrame(command, headers, body, this.version));
+  }
+
+  confirmReceived(): Promise<boolean> {
+    if (this.state !== "connected") return Promise.resolve(false);
+    const n = ++this.pings;
+    // Bun answers its own idle pings itself; ours carry a number, so their pongs can be told apart.
+    return new Promise<boolean>((done) => {
+      this.confirmations.push({ n, done });
+      this.ws.ping(`c${n}`);
+    });
+  }
+
+  onPong(data: Uint8Array): void {
+    const text = new TextDecoder().decode(data);
+    if (!text.startsWith("c")) return;
+    const n = Number(text.slice(1));
+    while (this.confirmations.length > 0 && this.confirmations[0]!.n <= n)
+      this.confirmations.shift()!.done(true);
   }
 
   tick(now: number): void {
@@ -296,6 +319,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     this.state = "closed";
     this.queue = [];
     this.transactions = undefined; // open transactions are aborted: their frames are discarded
+    for (const c of this.confirmations.splice(0)) c.done(false);
     try {
       if (wasConnected) this.app.closed(this);
     } finally {

@@ -15,6 +15,7 @@ export interface SocketOwner {
   onOpen(ws: ServerWebSocket<ConnData>): void;
   onMessage(ws: ServerWebSocket<ConnData>, message: string | Uint8Array): void;
   onClose(ws: ServerWebSocket<ConnData>, code: number): void;
+  onPong(ws: ServerWebSocket<ConnData>, data: Uint8Array): void;
 }
 
 /** Socket-level limits. */
@@ -35,6 +36,9 @@ export function stompWebSocket(o: SocketLimits): WebSocketHandler<ConnData> {
     },
     close(ws, code) {
       ws.data.owner.onClose(ws, code);
+    },
+    pong(ws, data) {
+      ws.data.owner.onPong(ws, data);
     },
     // Bun's own cap sits above the STOMP frame limit so an oversize frame gets a STOMP ERROR naming
     // the limit; messages past this hard cap are closed by Bun with 1009.

@@ -1,0 +1,65 @@
+import type { AppSession } from "../../lib/stomp/server/app.ts";
+import type { ReadPositionWriter } from "./read-positions.ts";
+import type { RoomHub, RoomSub } from "./room-hub.ts";
+
+/** A room read up to `seq` by a user, once the connection confirms it received what was sent. */
+interface Read {
+  roomId: string;
+  userId: string;
+  seq: number;
+  rs?: RoomSub;
+}
+
+/**
+ * Read positions of `ack:auto` subscriptions move only as far as the client has received. Written to
+ * the socket is not enough — a connection that dies (a crashed browser, a network cut, a client that
+ * stopped reading) loses what sat in buffers, and a position that had moved past it would make a
+ * reconnect without x-since-seq skip those messages. So a connection with new messages is pinged, and
+ * the positions move to what had been sent before the ping once its pong comes back. A crash of the
+ * node can then replay what was received but not yet confirmed or saved (about a second): duplicates
+ * a client drops by `seq`, never a gap.
+ */
+export class ConfirmedReads {
+  /** Connections whose confirmation is under way (one at a time each, for the periodic sweep). */
+  private readonly confirming = new WeakSet<object>();
+  private readonly confirmedUpTo = new WeakMap<RoomSub, number>();
+
+  constructor(
+    private readonly hub: RoomHub,
+    private readonly positions: ReadPositionWriter,
+  ) {}
+
+  /**
+   * Asks every connection with live auto-ack subscriptions that have received new messages to confirm
+   * them; resolves when all have answered or ended. `all` asks those already asked too (a drain wants
+   * the latest answer, not an older one).
+   */
+  confirmAll(all = false): Promise<void> {
+    const bySession = new Map<AppSession<unknown>, Read[]>();
+    for (const [roomId, room] of this.hub.localRooms()) {
+      const latest = this.hub.latestSeq(roomId);
+      if (latest === undefined) continue;
+      for (const rs of room.subs) {
+        if (rs.sub.ack !== "auto" || rs.mode !== "live" || latest <= (this.confirmedUpTo.get(rs) ?? 0))
+          continue;
+        if (!all && this.confirming.has(rs.session)) continue;
+        const reads = bySession.get(rs.session) ?? [];
+        reads.push({ roomId, userId: rs.userId, seq: latest, rs });
+        bySession.set(rs.session, reads);
+      }
+    }
+    return Promise.all([...bySession].map(([session, reads]) => this.confirm(session, reads))).then(() => {});
+  }
+
+  /** Moves the positions once the connection confirms it received everything sent so far. */
+  async confirm(session: AppSession<unknown>, reads: Read[]): Promise<void> {
+    this.confirming.add(session);
+    const received = await session.confirmReceived();
+    this.confirming.delete(session);
+    if (!received) return;
+    for (const r of reads) {
+      this.positions.advance(r.roomId, r.userId, r.seq);
+      if (r.rs) this.confirmedUpTo.set(r.rs, Math.max(r.seq, this.confirmedUpTo.get(r.rs) ?? 0));
+    }
+  }
+}
