@@ -164,9 +164,9 @@ export function createWsNode(d: WsNodeDeps): WsNode {
         ),
       );
       readPositions.start();
-      // Cheap (one pass over local subscriptions, a ping per connection with news), so frequent: a
-      // connection that drops, or a crash, replays little.
-      deliveredTimer = setInterval(() => void reads.confirmAll(), 250);
+      // One pass over local subscriptions and a ping per connection with news, once a second (as
+      // often as positions are saved): a connection that drops, or a crash, replays about that much.
+      deliveredTimer = setInterval(() => void reads.confirmAll(), 1_000);
       // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
       stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs, duplicates: duplicateRule });
     },

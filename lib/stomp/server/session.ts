@@ -163,9 +163,14 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   }
 
   onPong(data: Uint8Array): void {
-    const text = new TextDecoder().decode(data);
-    if (!text.startsWith("c")) return;
-    const n = Number(text.slice(1));
+    // "c<n>" in ASCII; anything else answers a ping of Bun's own.
+    if (data.length < 2 || data[0] !== 0x63) return;
+    let n = 0;
+    for (let i = 1; i < data.length; i++) {
+      const digit = data[i]! - 0x30;
+      if (digit < 0 || digit > 9) return;
+      n = n * 10 + digit;
+    }
     while (this.confirmations.length > 0 && this.confirmations[0]!.n <= n)
       this.confirmations.shift()!.done(true);
   }
