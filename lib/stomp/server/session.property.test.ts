@@ -34,6 +34,9 @@ class RecordingSocket implements SessionSocket {
     this.closedWith ??= code ?? 1005;
   }
   terminate(): void {}
+  ping(): number {
+    return 1;
+  }
   getBufferedAmount(): number {
     return 0;
   }
