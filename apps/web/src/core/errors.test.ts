@@ -14,7 +14,7 @@ async function serverCodes(): Promise<{ http: Set<string>; stomp: Set<string> }>
     for (const m of src.matchAll(/ConflictError\("([a-z_]+)"/g)) http.add(m[1]!);
     for (const m of src.matchAll(/notFound\("([a-z_]+)"\)/g)) http.add(`${m[1]}_not_found`);
     for (const m of src.matchAll(/jsonError\(\s*\d+,\s*"([a-z_]+)"/g)) http.add(m[1]!);
-    for (const m of src.matchAll(/RefusedError\("([a-z_]+)"/g)) stomp.add(m[1]!);
+    for (const m of src.matchAll(/RefusedError\(\s*"([a-z_]+)"/g)) stomp.add(m[1]!);
   }
   for (const prefix of ["token", "refresh_token"])
     for (const reason of ["missing", "expired", "invalid"]) http.add(`${prefix}_${reason}`);

@@ -78,6 +78,14 @@ export function describeSendRefusal(code: string): string {
       return "This room doesn't exist any more.";
     case "unavailable":
       return "ChatTalk couldn't store this message right now.";
+    case "store_unavailable":
+      return "ChatTalk can't check this right now; trying again shortly.";
+    case "replay_limited":
+      return "Too many rooms are loading at once; trying again shortly.";
+    case "replay_incomplete":
+      return "Some earlier messages couldn't be loaded; reopen the room to try again.";
+    case "subscription_revoked":
+      return "You're no longer a member of this room.";
     case "timeout":
       return "No answer from ChatTalk yet.";
     default:
@@ -86,4 +94,4 @@ export function describeSendRefusal(code: string): string {
 }
 
 /** Refusals that waiting fixes: the outbox retries these by itself. */
-export const transientRefusals = new Set(["rate_limited", "unavailable", "timeout"]);
+export const transientRefusals = new Set(["rate_limited", "unavailable", "store_unavailable", "timeout"]);
