@@ -4,7 +4,14 @@ import { createTokenService, type TokenService } from "./tokens.ts";
 
 export { bearerToken } from "./bearer.ts";
 export { AuthError, type AuthErrorReason } from "./errors.ts";
-export { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN, type PasswordHasher } from "./password.ts";
+export {
+  createPasswordHasher,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  PasswordBusyError,
+  type PasswordHasher,
+  passwordHasherFromConfig,
+} from "./password.ts";
 export {
   createRefreshTokens,
   hashRefreshToken,

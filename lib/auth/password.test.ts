@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { createPasswordHasher } from "./password.ts";
+import { parseConfig } from "../config/index.ts";
+import { createPasswordHasher, PasswordBusyError, passwordHasherFromConfig } from "./password.ts";
+
+/** The argon2id parameters an encoded hash carries: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
+function params(hash: string): { m: number; t: number; p: number } {
+  const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+  if (!match) throw new Error(`not an argon2id hash: ${hash}`);
+  return { m: Number(match[1]), t: Number(match[2]), p: Number(match[3]) };
+}
 
 describe("password hasher", () => {
   const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 });
@@ -17,5 +25,95 @@ describe("password hasher", () => {
 
   test("verifyNothing completes without accepting anything", async () => {
     await hasher.verifyNothing("anything");
+  });
+
+  test("the cost comes from the settings, OWASP's by default", async () => {
+    expect(params(await passwordHasherFromConfig(parseConfig({})).hash("password123"))).toEqual({
+      m: 19 * 1024,
+      t: 2,
+      p: 1,
+    });
+    const custom = parseConfig({ PASSWORD_MEMORY_KIB: "2048", PASSWORD_TIME_COST: "3" });
+    expect(params(await passwordHasherFromConfig(custom).hash("password123"))).toEqual({
+      m: 2048,
+      t: 3,
+      p: 1,
+    });
+  });
+
+  test("hashes made at another cost (Bun's old defaults) keep verifying", async () => {
+    const old = await Bun.password.hash("old password", "argon2id"); // 64 MiB, t=2
+    expect(params(old)).toMatchObject({ m: 65536, t: 2 });
+    const other = await createPasswordHasher({ memoryCost: 2048, timeCost: 3 }).hash("other cost");
+    expect(await hasher.verify("old password", old)).toBe(true);
+    expect(await hasher.verify("not it", old)).toBe(false);
+    expect(await hasher.verify("other cost", other)).toBe(true);
+  });
+
+  test("bad settings stop the config with the key's name", () => {
+    expect(() => parseConfig({ PASSWORD_MEMORY_KIB: "512" })).toThrow("PASSWORD_MEMORY_KIB");
+    expect(() => parseConfig({ PASSWORD_CONCURRENCY: "0" })).toThrow("PASSWORD_CONCURRENCY");
+  });
+});
+
+describe("password pool", () => {
+  test("past the running and the waiting ones, a hash is refused at once with a retry time", async () => {
+    const pool = createPasswordHasher({ memoryCost: 8192, timeCost: 2, concurrency: 1, queueLimit: 2 });
+    const accepted = [pool.hash("one password"), pool.hash("two password"), pool.hash("three password")];
+    const t0 = performance.now();
+    const refused = await pool.verify("four password", "$argon2id$anything").catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(20); // not queued behind the others
+    expect(refused).toBeInstanceOf(PasswordBusyError);
+    expect((refused as PasswordBusyError).retryAfterSec).toBeGreaterThanOrEqual(1);
+    for (const hash of await Promise.all(accepted)) expect(hash.startsWith("$argon2id$")).toBe(true);
+    // Once the queue has drained, work is taken again.
+    expect(await pool.verify("one password", await pool.hash("one password"))).toBe(true);
+  });
+
+  /** Runs `body` with Bun.password.hash taking `ms` longer, and counting how many run at once. */
+  async function withSlowHash(ms: number, body: () => Promise<void>): Promise<number> {
+    let running = 0;
+    let most = 0;
+    const real = Bun.password.hash;
+    Bun.password.hash = (async (...args: Parameters<typeof real>) => {
+      most = Math.max(most, ++running);
+      try {
+        await Bun.sleep(ms);
+        return await real(...args);
+      } finally {
+        running--;
+      }
+    }) as typeof real;
+    try {
+      await body();
+    } finally {
+      Bun.password.hash = real;
+    }
+    return most;
+  }
+
+  test("at most `concurrency` run at once", async () => {
+    const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 2, queueLimit: 100 });
+    const most = await withSlowHash(5, async () => {
+      await Promise.all(Array.from({ length: 12 }, (_, i) => pool.hash(`password ${i}`)));
+    });
+    expect(most).toBe(2);
+  });
+
+  test("the retry time grows with the work ahead", async () => {
+    const refusal = async (queueLimit: number) => {
+      const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 1, queueLimit });
+      let refused: unknown;
+      await withSlowHash(30, async () => {
+        await pool.hash("warm up"); // a job's duration is known from here on
+        const accepted = Array.from({ length: queueLimit + 1 }, (_, i) => pool.hash(`password ${i}`));
+        refused = await pool.hash("one too many").catch((e: unknown) => e);
+        await Promise.all(accepted);
+      });
+      expect(refused).toBeInstanceOf(PasswordBusyError);
+      return (refused as PasswordBusyError).retryAfterSec;
+    };
+    // 1 running + 40 waiting at ≥ 30 ms each is over a second of work; 1 running alone is not.
+    expect(await refusal(40)).toBeGreaterThan(await refusal(0));
   });
 });

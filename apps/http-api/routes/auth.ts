@@ -33,11 +33,12 @@ const signup = createRoute({
     "(Unicode TR39 skeleton: other scripts' look-alike letters, accents) is refused with 409 " +
     "username_confusable. Passwords are 8 to 128 characters and must not be among the most common " +
     "passwords, a repetition or a simple run, or contain the username (400 names the reason). " +
-    "Rate limited per client address; 429 carries Retry-After (seconds).",
+    "Rate limited per client address; 429 carries Retry-After (seconds). 503 `busy` (with Retry-After) when " +
+    "more password hashes are waiting than the server takes on.",
   request: { body: jsonBody(SignupSchema) },
   responses: {
     201: jsonContent(AuthResponseSchema, "Created; tokens for the new user"),
-    ...errorResponses(400, 409, 429),
+    ...errorResponses(400, 409, 429, 503),
   },
 });
 
@@ -48,11 +49,12 @@ const login = createRoute({
   summary: "Log in with username and password",
   description:
     "Rate limited per (username, client address) and per client address, with a slow username-wide backstop " +
-    "that still lets each address try once per window; 429 carries Retry-After (seconds).",
+    "that still lets each address try once per window; 429 carries Retry-After (seconds). 503 `busy` " +
+    "(with Retry-After) when more password checks are waiting than the server takes on.",
   request: { body: jsonBody(CredentialsSchema) },
   responses: {
     200: jsonContent(AuthResponseSchema, "Tokens"),
-    ...errorResponses(400, 401, 429),
+    ...errorResponses(400, 401, 429, 503),
   },
 });
 
