@@ -11,7 +11,7 @@ import { cpus } from "node:os";
 const all: Record<string, string> = {
   codec: "./codec.ts",
   fanout: "./fanout.ts",
-  connections: "./connections.ts",
+  peers: "./peers.ts",
   replicas: "./replicas.ts",
   "attacks-replay": "./attacks-replay.ts",
 };
