@@ -13,6 +13,7 @@ const all: Record<string, string> = {
   fanout: "./fanout.ts",
   peers: "./peers.ts",
   replicas: "./replicas.ts",
+  kafka: "./kafka.ts",
   "attacks-replay": "./attacks-replay.ts",
 };
 const onlyWhenNamed: Record<string, { path: string; title: string }> = {

@@ -25,6 +25,7 @@ import {
   peersReport,
 } from "./peers/report.ts";
 import { type Peer, startPeers } from "./peers/servers.ts";
+import { settle } from "./peers/settle.ts";
 import { LineChild, rssKiB } from "./support/child.ts";
 import { processCpuMs } from "./support/proc-cpu.ts";
 
@@ -135,6 +136,7 @@ async function fanout(peers: Peer[], workDir: string): Promise<FanoutRun[]> {
       const plan = await fanoutPlan(peer, SETTINGS.fanoutMembers, SETTINGS.fanoutSenders);
       clients.push(await clientsFor(plan, workDir, `fanout-${clients.length}`));
     }
+    for (const c of clients) await settle(c, 20);
     const trial = async (peer: Peer, i: number) => {
       const cpu0 = await serverCpuMs(peer);
       clients[i]!.send(`fanout ${SETTINGS.fanoutMs} ${SETTINGS.fanoutWindow}`);
@@ -188,6 +190,7 @@ async function chat(peers: Peer[], workDir: string): Promise<ChatRun[]> {
           cpuPercent,
         } as ChatStepResult;
       };
+      for (const c of clients) await settle(c, 200);
       await alternate(peers, 1, (p, i) => step(p, i, SETTINGS.chatWarmupMs));
       const results = await alternate(peers, SETTINGS.chatTrials, (p, i) => step(p, i, SETTINGS.chatMs));
       for (const [i, p] of peers.entries()) out.push({ peer: p.name, members: size, steps: results[i]! });

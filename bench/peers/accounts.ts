@@ -9,7 +9,7 @@ import { SignJWT } from "jose";
 export const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256!";
 const key = new TextEncoder().encode(JWT_SECRET);
 
-/** Who is in what: user i of `users`; the fan-out room holds users [0, fanout); chat rooms of 5. */
+/** Who is in what: user i of `users`; the fan-out room (if fanoutMembers > 1) holds users [0, fanout); chat rooms of 5. */
 export interface Layout {
   users: number;
   fanoutMembers: number;
@@ -124,11 +124,14 @@ export async function chattalkAccounts(base: string, layout: Layout, tag: string
     await each(members.length, 8, (k) => api(base, `/api/rooms/${room.id}/join`, {}, tokens[members[k]!]));
     return `/topic/rooms/${room.id}`;
   };
-  const fanoutChannel = await room(
-    0,
-    Array.from({ length: layout.fanoutMembers - 1 }, (_, i) => i + 1),
-    layout.fanoutMembers,
-  );
+  const fanoutChannel =
+    layout.fanoutMembers > 1
+      ? await room(
+          0,
+          Array.from({ length: layout.fanoutMembers - 1 }, (_, i) => i + 1),
+          layout.fanoutMembers,
+        )
+      : "";
   const chatChannels = new Map<number, string[]>();
   for (const size of layout.chatSizes) {
     const channels: string[] = new Array(size / ROOM_SIZE);

@@ -13,8 +13,11 @@
  *                         (ms: first publish to last delivery; bytes: WebSocket payload received).
  *   chat <rate> <ms>      open loop: <rate> publishes/s over all rooms (round-robin, from a random
  *                         member) for <ms>, then waits for the deliveries. Prints `chat <sent> <acked>
- *                         <expected> <received> <duplicates> <p50> <p99> <max> <errors> <cpuµs>`:
- *                         latency in ms from publish to each member's receipt, the sender included.
+ *                         <expected> <received> <duplicates> <p50> <p99> <max> <errors> <cpuµs>
+ *                         <ackedInWindow>`: latency in ms from publish to each member's receipt, the
+ *                         sender included; ackedInWindow: acknowledgements that came within <ms>.
+ *   flood <n> <ms>        closed loop: every room member keeps <n> publishes awaiting their
+ *                         acknowledgement, for <ms>; prints like chat (as `flood …`).
  *   stats                 prints `stats <closes> <errors>`;   exit   closes every socket and exits.
  */
 import { openAll, readLines, WireSocket, wireTotals, wireWatch } from "../support/ws-wire.ts";
@@ -118,7 +121,10 @@ class Conn {
       if (id < 0) {
         counters.errors++;
         console.error(`clients: refused: ${unit.slice(0, 200)}`);
-      } else acked++;
+      } else {
+        acked++;
+        afterAck?.(this);
+      }
     }
   }
 
@@ -144,6 +150,8 @@ class Conn {
 
 let acked = 0;
 let nextId = 1;
+/** Called after each acknowledged publish (closed-loop steps publish the next one from there). */
+let afterAck: ((conn: Conn) => void) | undefined;
 
 /** One fan-out trial: publishes from the senders, bounded by what every subscriber has received. */
 class FanoutTrial {
@@ -269,7 +277,6 @@ class ChatStep {
     const pick = (q: number) =>
       sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
     return [
-      "chat",
       this.sent,
       ackedInStep,
       this.expectedCount,
@@ -325,6 +332,28 @@ async function runFanout(ms: number, window: number): Promise<string> {
   return trial.result(wireTotals.bytes - bytes0, cpuMicros(cpu0));
 }
 
+/** The room each connection publishes to in chat steps (its place in the plan's rooms). */
+const roomOf = new Map<Conn, Plan["rooms"][number]>();
+for (const room of plan.rooms) for (const m of room.members) roomOf.set(conns[m]!, room);
+
+/** Waits (bounded) for a step's copies and acknowledgements, then prints its result line. */
+async function finishStep(
+  word: string,
+  step: ChatStep,
+  acked0: number,
+  ackedInWindow: number,
+  cpu0: NodeJS.CpuUsage,
+) {
+  const drainUntil = performance.now() + DRAIN_MS;
+  while ((!step.complete() || acked - acked0 < step.sent) && performance.now() < drainUntil) {
+    if (counters.errors + wireTotals.closes > 0) break;
+    await sleep(10);
+  }
+  mode = "idle";
+  chat = undefined;
+  return `${word} ${step.result(acked - acked0, cpuMicros(cpu0))} ${ackedInWindow}`;
+}
+
 async function runChat(rate: number, ms: number): Promise<string> {
   const step = new ChatStep();
   const acked0 = acked;
@@ -351,22 +380,33 @@ async function runChat(rate: number, ms: number): Promise<string> {
       }
     }, 1);
   });
-  const drainUntil = performance.now() + DRAIN_MS;
-  while ((!step.complete() || acked - acked0 < step.sent) && performance.now() < drainUntil) {
-    if (counters.errors + wireTotals.closes > 0) break;
-    await sleep(10);
-  }
-  mode = "idle";
-  chat = undefined;
   if (skipped > 0)
     console.error(`clients: ${skipped} publishes skipped: a sender had ${MAX_OUTSTANDING} waiting`);
-  return step.result(acked - acked0, cpuMicros(cpu0));
+  return finishStep("chat", step, acked0, acked - acked0, cpu0);
+}
+
+async function runFlood(perConn: number, ms: number): Promise<string> {
+  const step = new ChatStep();
+  const acked0 = acked;
+  const cpu0 = process.cpuUsage();
+  chat = step;
+  mode = "chat";
+  const stopAt = performance.now() + ms;
+  afterAck = (conn) => {
+    const room = roomOf.get(conn);
+    if (room && performance.now() < stopAt) step.publish(room, conn);
+  };
+  for (const [conn, room] of roomOf) for (let k = 0; k < perConn; k++) step.publish(room, conn);
+  await sleep(ms);
+  afterAck = undefined;
+  return finishStep("flood", step, acked0, acked - acked0, cpu0);
 }
 
 await readLines(async (line) => {
   const [command, a, b] = line.split(" ");
   if (command === "fanout") console.log(await runFanout(Number(a), Number(b)));
   else if (command === "chat") console.log(await runChat(Number(a), Number(b)));
+  else if (command === "flood") console.log(await runFlood(Number(a), Number(b)));
   else if (command === "stats") console.log(`stats ${wireTotals.closes} ${counters.errors}`);
   else if (command === "exit") {
     await Promise.all(conns.slice(from, from + count).map((c) => c.ws?.close()));

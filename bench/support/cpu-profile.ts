@@ -2,7 +2,7 @@
  * Summarises a CPU profile written by `bun --cpu-prof` (Chrome's .cpuprofile JSON) for one question:
  * where does the JavaScript thread's time go, and what blocks it for long stretches?
  *
- *   bun bench/support/cpu-profile.ts <file.cpuprofile> [--from <s>] [--to <s>] [--stall-ms <ms>]
+ *   bun bench/support/cpu-profile.ts <file.cpuprofile> [--from <s>] [--to <s>] [--stall-ms <ms>] [--timeline]
  *
  * Bun samples the JS thread about once a millisecond while it runs, so a sample is ~1 ms of work and a
  * run of samples ~1 ms apart is the event loop busy without a break (a stall for everything queued
@@ -46,6 +46,8 @@ export interface ProfileSummary {
   ours: [string, number][];
   /** Busy stretches of at least `stallMs`: when (s from start), how long, and what ran most. */
   stalls: { at: number; ms: number; top: string }[];
+  /** Per second since the start: samples (~ms busy) and the frame that ran most, to pick a window. */
+  timeline: { second: number; samples: number; top: string }[];
 }
 
 export function summarise(
@@ -82,6 +84,7 @@ export function summarise(
   let first = Number.NaN;
   let last = 0;
   let run: { start: number; end: number; frames: Map<string, number> } | undefined;
+  const seconds = new Map<number, Map<string, number>>();
   const closeRun = () => {
     if (run && run.end - run.start >= stallMs) {
       const top = [...run.frames].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "";
@@ -105,6 +108,9 @@ export function summarise(
     count(self, label(node.callFrame));
     const frame = nearestOurs(node.id);
     count(mine, frame);
+    const second = Math.floor(s);
+    if (!seconds.has(second)) seconds.set(second, new Map());
+    count(seconds.get(second)!, frame);
     if (run && t - run.end <= 2.5) run.end = t;
     else {
       closeRun();
@@ -114,7 +120,19 @@ export function summarise(
   }
   closeRun();
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
-  return { samples: used, seconds: (last - first) / 1000, self: sorted(self), ours: sorted(mine), stalls };
+  const timeline = [...seconds].map(([second, frames]) => ({
+    second,
+    samples: [...frames.values()].reduce((a, b) => a + b, 0),
+    top: sorted(frames)[0]![0],
+  }));
+  return {
+    samples: used,
+    seconds: (last - first) / 1000,
+    self: sorted(self),
+    ours: sorted(mine),
+    stalls,
+    timeline,
+  };
 }
 
 if (import.meta.main) {
@@ -132,6 +150,11 @@ if (import.meta.main) {
     to: opt("to"),
     stallMs: opt("stall-ms"),
   });
+  if (rest.includes("--timeline")) {
+    for (const t of summary.timeline)
+      console.log(`${String(t.second).padStart(4)} s  ${String(t.samples).padStart(4)} ms  ${t.top}`);
+    process.exit(0);
+  }
   const pct = (n: number) => `${((n / summary.samples) * 100).toFixed(1)}%`;
   console.log(`${summary.samples} samples (~ms of JS) over ${summary.seconds.toFixed(1)} s\n`);
   console.log("by our nearest frame:");

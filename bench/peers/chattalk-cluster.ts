@@ -1,0 +1,109 @@
+/**
+ * ChatTalk on the real services (Kafka, Postgres, the MongoDB protocol, Redis from scripts/services) as
+ * separate processes: `replicas` ws-nodes on a topic and backlog database of their own, users and
+ * rooms made through a short-lived http-api process. Everything is removed again by stop().
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { MongoClient } from "mongodb";
+import { type ServerProcess, startServer } from "../support/server-process.ts";
+import { chattalkAccounts, type Layout } from "./accounts.ts";
+import type { Peer } from "./servers.ts";
+import { chattalkEnv } from "./servers.ts";
+
+export const SERVICE_KEYS = ["KAFKA_BROKERS", "DATABASE_URL", "MONGO_URL", "REDIS_URL"] as const;
+const root = new URL("../..", import.meta.url).pathname;
+const BUN = process.execPath;
+
+/** The service URLs not set in this environment (the cluster needs all of them). */
+export function missingServices(): string[] {
+  return SERVICE_KEYS.filter((k) => !process.env[k]);
+}
+
+export interface ChattalkCluster extends Peer {
+  topic: string;
+  stop(): Promise<void>;
+}
+
+export async function startChattalkCluster(opts: {
+  replicas: number;
+  layout: Layout;
+  /** Unique per run: names the topic, the backlog database and the users. */
+  tag: string;
+  env?: Record<string, string>;
+}): Promise<ChattalkCluster> {
+  const workDir = mkdtempSync(join(tmpdir(), "chattalk-bench-cluster-"));
+  const topic = `chattalk.bench.${opts.tag}`;
+  const mongoDb = `chattalk_bench_${opts.tag}`;
+  const env: Record<string, string> = {
+    ...chattalkEnv(workDir),
+    KAFKA_TOPIC: topic,
+    KAFKA_PARTITIONS: "6",
+    MONGO_DB: mongoDb,
+    ...opts.env,
+  };
+  for (const k of SERVICE_KEYS) env[k] = process.env[k]!;
+  const procs: ServerProcess[] = [];
+  const stop = async () => {
+    await Promise.allSettled(procs.map((p) => p.stop()));
+    await dropData(topic, mongoDb);
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    // BENCH_PROFILE=<dir>: each ws-node writes a CPU profile there when it stops.
+    const profile = process.env.BENCH_PROFILE
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, "--cpu-prof-md"]
+      : [];
+    for (let i = 0; i < opts.replicas; i++) {
+      const node = [BUN, ...profile, join(root, "apps/ws-node/main.ts")];
+      procs.push(
+        await startServer(node, { ...env, NODE_ID: `bench-${opts.tag}-${i}` }, { healthPath: "/readyz" }),
+      );
+    }
+    const api = await startServer([BUN, join(root, "apps/http-api/main.ts")], env, { healthPath: "/readyz" });
+    let accounts: Peer["accounts"];
+    try {
+      accounts = await chattalkAccounts(`http://127.0.0.1:${api.port}`, opts.layout, `k${opts.tag}x`);
+    } finally {
+      await api.stop();
+    }
+    return {
+      name: opts.replicas === 1 ? "ChatTalk" : `ChatTalk ×${opts.replicas}`,
+      protocol: "stomp",
+      urls: procs.map((p) => `ws://127.0.0.1:${p.port}`),
+      procs,
+      accounts,
+      topic,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Deletes a run's topics and backlog database: every run makes new ones. */
+async function dropData(topic: string, db: string): Promise<void> {
+  const admin = new Kafka({
+    brokers: process.env.KAFKA_BROKERS!.split(","),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  const mongo = new MongoClient(process.env.MONGO_URL!);
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, `${topic}.control`] });
+  } catch (err) {
+    console.error(`bench: topics ${topic} not deleted: ${String(err)}`);
+  } finally {
+    await admin.disconnect();
+  }
+  try {
+    await mongo.db(db).dropDatabase();
+  } catch (err) {
+    console.error(`bench: database ${db} not dropped: ${String(err)}`);
+  } finally {
+    await mongo.close();
+  }
+}
