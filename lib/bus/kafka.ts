@@ -30,6 +30,7 @@ export interface KafkaBusOptions {
   maxPending?: number;
   lingerMs?: number;
   maxBatch?: number;
+  maxBatchBytes?: number;
   /** First and longest wait before a failed consume() batch is retried. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -102,7 +103,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     sendTimeoutMs: options.sendTimeoutMs,
     maxPending: options.maxPending ?? 10_000,
     lingerMs: options.lingerMs ?? 2,
-    maxBatch: options.maxBatch ?? 100,
+    // One request is in flight at a time (kafkajs serialises an idempotent producer per broker), so a
+    // request must be able to carry every publish that waited for it: capped at 100, a node with a
+    // few hundred connections sending sat at ~3k msg/s waiting on round trips with Kafka far from busy.
+    // Bytes bound it too, so the largest messages (MESSAGE_MAX_CHARS) never make a batch Kafka refuses.
+    maxBatch: options.maxBatch ?? 1_000,
+    maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
     log,
   });
 
