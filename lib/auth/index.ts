@@ -10,6 +10,7 @@ export {
   PASSWORD_MIN,
   PasswordBusyError,
   type PasswordHasher,
+  type PasswordSlot,
   passwordHasherFromConfig,
 } from "./password.ts";
 export {

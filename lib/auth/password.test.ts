@@ -70,6 +70,19 @@ describe("password pool", () => {
     expect(await pool.verify("one password", await pool.hash("one password"))).toBe(true);
   });
 
+  test("a reserved place counts until it is used or released", async () => {
+    const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 1, queueLimit: 0 });
+    const slot = pool.reserve();
+    expect(() => pool.reserve()).toThrow(PasswordBusyError);
+    expect(await pool.hash("password").catch((e: unknown) => e)).toBeInstanceOf(PasswordBusyError);
+    slot.release();
+    slot.release(); // idempotent: gives back one place, not two
+    const again = pool.reserve();
+    expect(() => pool.reserve()).toThrow(PasswordBusyError);
+    expect((await again.hash("password")).startsWith("$argon2id$")).toBe(true);
+    expect(await pool.verify("password", await pool.hash("password"))).toBe(true);
+  });
+
   /** Runs `body` with Bun.password.hash taking `ms` longer, and counting how many run at once. */
   async function withSlowHash(ms: number, body: () => Promise<void>): Promise<number> {
     let running = 0;

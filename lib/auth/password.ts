@@ -22,12 +22,26 @@ export function defaultPasswordConcurrency(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-export interface PasswordHasher {
-  /** Rejects with PasswordBusyError when the pool's queue is full. */
+/** One hash or verify's place in the pool (see PasswordHasher.reserve). */
+export interface PasswordSlot {
   hash(password: string): Promise<string>;
   /** Checks against the parameters encoded in `hash`, so hashes made at an older cost keep verifying. */
   verify(password: string, hash: string): Promise<boolean>;
   /** Spends the time of one verify, so an unknown username answers no faster than a wrong password. */
+  verifyNothing(password: string): Promise<void>;
+  /** Gives the place back unused (the request ended before its password work). */
+  release(): void;
+}
+
+export interface PasswordHasher {
+  /**
+   * Takes a place in the pool for one hash or verify, or throws PasswordBusyError at once. Routes take
+   * it before spending a rate-limit allowance, so a client told to come back later keeps its attempts.
+   */
+  reserve(): PasswordSlot;
+  /** These reserve a place themselves: they reject with PasswordBusyError when the pool is full. */
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
   verifyNothing(password: string): Promise<void>;
 }
 
@@ -58,15 +72,25 @@ export function createPasswordHasher(options: Partial<PasswordHasherOptions> = {
     what: "password checks",
   });
   let decoy: Promise<string> | undefined;
-  const verify = (password: string, hash: string) => pool.run(() => Bun.password.verify(password, hash));
+  const reserve = (): PasswordSlot => {
+    const place = pool.reserve();
+    return {
+      hash: (password) => place.run(() => Bun.password.hash(password, argon)),
+      verify: (password, hash) => place.run(() => Bun.password.verify(password, hash)),
+      async verifyNothing(password) {
+        // Made outside the pool, once: its cost must not count against a waiting login.
+        decoy ??= Bun.password.hash(crypto.randomUUID(), argon);
+        const target = await decoy;
+        await place.run(() => Bun.password.verify(password, target));
+      },
+      release: () => place.release(),
+    };
+  };
   return {
-    hash: (password) => pool.run(() => Bun.password.hash(password, argon)),
-    verify,
-    async verifyNothing(password) {
-      // Made outside the pool, once: its cost must not count against a waiting login.
-      decoy ??= Bun.password.hash(crypto.randomUUID(), argon);
-      await verify(password, await decoy);
-    },
+    reserve,
+    hash: async (password) => reserve().hash(password),
+    verify: async (password, hash) => reserve().verify(password, hash),
+    verifyNothing: async (password) => reserve().verifyNothing(password),
   };
 }
 

@@ -112,25 +112,37 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
-    await takeOrRefuse(
-      [[d.limits.signupByIp, c.env?.clientIp ?? "unknown"]],
-      "too many sign-ups from this address; retry later",
-    );
-    const user = await d.stores.users.createUser(username, await d.passwords.hash(password));
-    return c.json(await grant(user), 201);
+    // The hash's place first: a "come back later" (503 busy) must not cost the address a sign-up.
+    const slot = d.passwords.reserve();
+    try {
+      await takeOrRefuse(
+        [[d.limits.signupByIp, c.env?.clientIp ?? "unknown"]],
+        "too many sign-ups from this address; retry later",
+      );
+      const user = await d.stores.users.createUser(username, await slot.hash(password));
+      return c.json(await grant(user), 201);
+    } finally {
+      slot.release();
+    }
   });
 
   app.openapi(login, async (c) => {
     const { username, password } = c.req.valid("json");
     const name = normalizeUsername(username);
-    await limitLogin(d.limits, name, c.env?.clientIp ?? "unknown");
-    const user = await d.stores.users.findByUsername(name);
-    if (!user) {
-      await d.passwords.verifyNothing(password);
-    } else if (await d.passwords.verify(password, user.passwordHash)) {
-      return c.json(await grant(user), 200);
+    // The verify's place first: a "come back later" (503 busy) must not cost the user an attempt.
+    const slot = d.passwords.reserve();
+    try {
+      await limitLogin(d.limits, name, c.env?.clientIp ?? "unknown");
+      const user = await d.stores.users.findByUsername(name);
+      if (!user) {
+        await slot.verifyNothing(password);
+      } else if (await slot.verify(password, user.passwordHash)) {
+        return c.json(await grant(user), 200);
+      }
+      throw new ApiError(401, "invalid_credentials", "wrong username or password");
+    } finally {
+      slot.release();
     }
-    throw new ApiError(401, "invalid_credentials", "wrong username or password");
   });
 
   app.openapi(refresh, async (c) => {
