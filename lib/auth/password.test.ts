@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { parseConfig } from "../config/index.ts";
 import { createPasswordHasher, PasswordBusyError, passwordHasherFromConfig } from "./password.ts";
+import { PASSWORD_THREAD_NICE } from "./password-threads.ts";
 
 /** The argon2id parameters an encoded hash carries: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
 function params(hash: string): { m: number; t: number; p: number } {
@@ -83,50 +85,20 @@ describe("password pool", () => {
     expect(await pool.verify("password", await pool.hash("password"))).toBe(true);
   });
 
-  /** Runs `body` with Bun.password.hash taking `ms` longer, and counting how many run at once. */
-  async function withSlowHash(ms: number, body: () => Promise<void>): Promise<number> {
-    let running = 0;
-    let most = 0;
-    const real = Bun.password.hash;
-    Bun.password.hash = (async (...args: Parameters<typeof real>) => {
-      most = Math.max(most, ++running);
-      try {
-        await Bun.sleep(ms);
-        return await real(...args);
-      } finally {
-        running--;
-      }
-    }) as typeof real;
-    try {
-      await body();
-    } finally {
-      Bun.password.hash = real;
-    }
-    return most;
-  }
-
-  test("at most `concurrency` run at once", async () => {
-    const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 2, queueLimit: 100 });
-    const most = await withSlowHash(5, async () => {
-      await Promise.all(Array.from({ length: 12 }, (_, i) => pool.hash(`password ${i}`)));
-    });
-    expect(most).toBe(2);
-  });
-
-  test("the retry time grows with the work ahead", async () => {
-    const refusal = async (queueLimit: number) => {
-      const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 1, queueLimit });
-      let refused: unknown;
-      await withSlowHash(30, async () => {
-        await pool.hash("warm up"); // a job's duration is known from here on
-        const accepted = Array.from({ length: queueLimit + 1 }, (_, i) => pool.hash(`password ${i}`));
-        refused = await pool.hash("one too many").catch((e: unknown) => e);
-        await Promise.all(accepted);
-      });
-      expect(refused).toBeInstanceOf(PasswordBusyError);
-      return (refused as PasswordBusyError).retryAfterSec;
+  test("hashing runs on threads of its own, at a lower CPU priority than the event loop", async () => {
+    const niceOf = async (tid: string) => {
+      const stat = await Bun.file(`/proc/self/task/${tid}/stat`).text();
+      // Field 19 (nice), counted after the command name's closing parenthesis.
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
     };
-    // 1 running + 40 waiting at ≥ 30 ms each is over a second of work; 1 running alone is not.
-    expect(await refusal(40)).toBeGreaterThan(await refusal(0));
+    const tids = () => readdirSync("/proc/self/task");
+    const before = new Set(tids());
+    const pool = createPasswordHasher({ memoryCost: 1024, timeCost: 1, concurrency: 2 });
+    await Promise.all([pool.hash("one password"), pool.hash("two password")]);
+    const added = tids().filter((t) => !before.has(t));
+    const nices = await Promise.all(added.map(niceOf));
+    // One per worker (threads a worker starts itself inherit its priority).
+    expect(nices.filter((n) => n === PASSWORD_THREAD_NICE).length).toBeGreaterThanOrEqual(2);
+    expect(await niceOf(String(process.pid))).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { Config } from "../config/schema.ts";
+import { PasswordThreads } from "./password-threads.ts";
 import { WorkPool } from "./work-pool.ts";
 
 export { PoolBusyError as PasswordBusyError } from "./work-pool.ts";
@@ -56,9 +57,9 @@ export interface PasswordHasherOptions {
 }
 
 /**
- * argon2id through Bun.password, whose async calls already run on Bun's thread pool rather than the
- * event loop; what a rush needs on top is a bound: at most `concurrency` at once (cores for the other
- * routes stay free) and a refusal, not a growing queue, past `queueLimit`.
+ * argon2id (Bun.password) on threads of its own (Bun Workers, at a lower CPU priority than the event
+ * loop), behind a bound: at most `concurrency` at once, so cores stay free for every other route, and
+ * a refusal rather than a growing queue past `queueLimit`.
  */
 export function createPasswordHasher(options: Partial<PasswordHasherOptions> = {}): PasswordHasher {
   const argon = {
@@ -66,22 +67,34 @@ export function createPasswordHasher(options: Partial<PasswordHasherOptions> = {
     memoryCost: options.memoryCost ?? PASSWORD_DEFAULT_MEMORY_KIB,
     timeCost: options.timeCost ?? PASSWORD_DEFAULT_TIME_COST,
   };
+  const concurrency = options.concurrency ?? defaultPasswordConcurrency();
   const pool = new WorkPool({
-    concurrency: options.concurrency ?? defaultPasswordConcurrency(),
+    concurrency,
     queueLimit: options.queueLimit ?? PASSWORD_DEFAULT_QUEUE_LIMIT,
     what: "password checks",
   });
+  const threads = new PasswordThreads(concurrency);
+  const hash = async (password: string) =>
+    (await threads.run({
+      op: "hash",
+      password,
+      memoryCost: argon.memoryCost,
+      timeCost: argon.timeCost,
+    })) as string;
+  const verify = async (password: string, encoded: string) =>
+    (await threads.run({ op: "verify", password, hash: encoded })) as boolean;
   let decoy: Promise<string> | undefined;
   const reserve = (): PasswordSlot => {
     const place = pool.reserve();
     return {
-      hash: (password) => place.run(() => Bun.password.hash(password, argon)),
-      verify: (password, hash) => place.run(() => Bun.password.verify(password, hash)),
+      hash: (password) => place.run(() => hash(password)),
+      verify: (password, encoded) => place.run(() => verify(password, encoded)),
       async verifyNothing(password) {
-        // Made outside the pool, once: its cost must not count against a waiting login.
+        // Made once, on the first unknown username (Bun's thread pool, not ours: it must not wait
+        // behind the logins it is there to look like).
         decoy ??= Bun.password.hash(crypto.randomUUID(), argon);
         const target = await decoy;
-        await place.run(() => Bun.password.verify(password, target));
+        await place.run(() => verify(password, target));
       },
       release: () => place.release(),
     };
