@@ -18,7 +18,10 @@
  *                         sender included; ackedInWindow: acknowledgements that came within <ms>.
  *   flood <n> <ms>        closed loop: every room member keeps <n> publishes awaiting their
  *                         acknowledgement, for <ms>; prints like chat (as `flood …`).
- *   stats                 prints `stats <closes> <errors>`;   exit   closes every socket and exits.
+ *   stats                 prints `stats <closes> <errors> <heart-beats received> <cpuµs>`;
+ *   exit                  closes every socket and exits.
+ * With the plan's heartbeatMs set, every connection sends a STOMP heart-beat at that interval (spread
+ * evenly over time) and counts those it receives.
  */
 import { openAll, readLines, WireSocket, wireTotals, wireWatch } from "../support/ws-wire.ts";
 import type { Plan } from "./plan.ts";
@@ -45,7 +48,7 @@ const MAX_OUTSTANDING = 48;
 const DRAIN_MS = 15_000;
 const SETUP_TIMEOUT_MS = 60_000;
 const marker = Buffer.from(MARKER);
-const counters = { errors: 0 };
+const counters = { errors: 0, heartbeats: 0 };
 
 type Mode = "idle" | "fanout" | "chat";
 let mode: Mode = "idle";
@@ -69,7 +72,7 @@ class Conn {
         else resolve();
       };
     });
-    this.steps = proto.setup(this.spec);
+    this.steps = proto.setup(this.spec, plan.heartbeatMs);
     this.ws = await WireSocket.connect({
       host: url.hostname,
       port: Number(url.port),
@@ -96,6 +99,10 @@ class Conn {
   private onData(buf: Buffer, start: number, end: number): void {
     if (this.setupDone) {
       this.onSetup(buf.toString("utf8", start, end));
+      return;
+    }
+    if (end - start === 1 && buf[start] === 0x0a) {
+      counters.heartbeats++;
       return;
     }
     let text: string | undefined;
@@ -296,11 +303,34 @@ let chat: ChatStep | undefined;
 
 const urls = plan.urls.map((u) => new URL(u));
 const conns = plan.conns.map((spec) => new Conn(spec));
+/** Set-up connections, in the order they became ready. */
+const ready: Conn[] = [];
+
+// Heart-beats out from the moment a connection is set up (the server counts silence from its
+// CONNECT), each connection twice per interval, round-robin. Paced by the clock, not by ticks: a busy
+// process whose timer fires late catches up rather than going quiet.
+if (plan.heartbeatMs) {
+  const every = plan.heartbeatMs / 2;
+  let last = performance.now();
+  let owed = 0;
+  let next = 0;
+  setInterval(() => {
+    const now = performance.now();
+    owed += ((now - last) / every) * ready.length;
+    last = now;
+    for (; owed >= 1 && ready.length > 0; owed--) {
+      next %= ready.length;
+      ready[next++]!.send("\n");
+    }
+  }, 50);
+}
+
 const t0 = performance.now();
 await openAll(count, 64, async (k) => {
   const i = from + k;
   const conn = conns[i]!;
   await conn.open(urls[conn.spec.url ?? i % urls.length]!);
+  ready.push(conn);
 });
 wireTotals.messages = 0;
 wireTotals.bytes = 0;
@@ -407,8 +437,12 @@ await readLines(async (line) => {
   if (command === "fanout") console.log(await runFanout(Number(a), Number(b)));
   else if (command === "chat") console.log(await runChat(Number(a), Number(b)));
   else if (command === "flood") console.log(await runFlood(Number(a), Number(b)));
-  else if (command === "stats") console.log(`stats ${wireTotals.closes} ${counters.errors}`);
-  else if (command === "exit") {
+  else if (command === "stats") {
+    const cpu = process.cpuUsage();
+    console.log(
+      `stats ${wireTotals.closes} ${counters.errors} ${counters.heartbeats} ${cpu.user + cpu.system}`,
+    );
+  } else if (command === "exit") {
     await Promise.all(conns.slice(from, from + count).map((c) => c.ws?.close()));
     process.exit(0);
   }

@@ -12,6 +12,8 @@ export interface Plan {
   rooms: { channel: string; members: number[] }[];
   /** Connections that publish in the fan-out workload (they are subscribers too). */
   senders: number[];
+  /** STOMP heart-beats both ways at this interval (0 or absent: none). */
+  heartbeatMs?: number;
 }
 
 /** Every fan-out member subscribed to the one room; the first `senders` of them also publish. */

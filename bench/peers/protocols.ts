@@ -29,7 +29,8 @@ export interface Protocol {
   subprotocol?: string;
   /** Splits a WebSocket message into protocol units (Centrifugo batches replies, one JSON per line). */
   units(payload: string): string[];
-  setup(conn: ConnSpec): SetupStep[];
+  /** `heartbeatMs` > 0: ask for heart-beats both ways at that interval (STOMP only). */
+  setup(conn: ConnSpec, heartbeatMs?: number): SetupStep[];
   publish(channel: string, ackId: number, text: string): string;
   /** The publish id a unit acknowledges, -1 for a refusal (an error), undefined when it is neither. */
   ack(unit: string): number | undefined;
@@ -55,9 +56,9 @@ export const stomp: Protocol = {
   path: "/ws",
   subprotocol: "v12.stomp",
   units: (payload) => [payload],
-  setup: (conn) => [
+  setup: (conn, heartbeatMs = 0) => [
     {
-      send: `CONNECT\naccept-version:1.2\nhost:chattalk\nheart-beat:0,0\nAuthorization:Bearer ${conn.token}\n\n\0`,
+      send: `CONNECT\naccept-version:1.2\nhost:chattalk\nheart-beat:${heartbeatMs},${heartbeatMs}\nAuthorization:Bearer ${conn.token}\n\n\0`,
       check: (u) => stompError(u) ?? (u.startsWith("CONNECTED\n") ? "ok" : "skip"),
     },
     ...conn.subs.map((s, i) => ({

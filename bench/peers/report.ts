@@ -67,7 +67,11 @@ const f2 = (n: number) => n.toFixed(2);
 const range = (values: number[], fmt: (n: number) => string) =>
   `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
 
-function fanoutSection(runs: FanoutRun[], s: PeersSettings): string[] {
+export function fanoutSection(
+  runs: FanoutRun[],
+  s: PeersSettings,
+  heading = "### Peers W1: fan-out",
+): string[] {
   if (runs.length === 0) return [];
   const rate = (t: FanoutTrial) => t.delivered / (t.ms / 1000);
   const cpuPer = (t: FanoutTrial) => (t.serverCpuMs * 1000) / t.delivered;
@@ -82,8 +86,8 @@ function fanoutSection(runs: FanoutRun[], s: PeersSettings): string[] {
     lost: r.trials.reduce((a, t) => a + (t.expected - t.delivered), 0),
     errors: r.trials.reduce((a, t) => a + t.errors + (t.sent - t.acked), 0),
   }));
-  const bare = stats.find((x) => x.peer === BARE);
-  const ours = stats.find((x) => x.peer === "ChatTalk");
+  const bare = stats.find((x) => x.peer.startsWith(BARE));
+  const ours = stats.find((x) => x.peer.startsWith("ChatTalk"));
   const vs = (v: number, base: number | undefined) => (base ? f2(v / base) : "–");
   const rows = stats.map(
     (x) =>
@@ -92,7 +96,7 @@ function fanoutSection(runs: FanoutRun[], s: PeersSettings): string[] {
       } | ${f2(x.cores)} | ${x.clientCpu.toFixed(3)} | ${x.bytes.toFixed(0)} | ${x.lost} | ${x.errors} |`,
   );
   const lines = [
-    `### Peers W1: fan-out (1 room, ${fmtInt(s.fanoutMembers)} subscribers)`,
+    `${heading} (1 room, ${fmtInt(s.fanoutMembers)} subscribers)`,
     "",
     `${fmtInt(s.fanoutMembers)} connections of ${fmtInt(s.fanoutMembers)} distinct users, all subscribed to one room; ${s.fanoutSenders} of them publish`,
     "real messages, each acknowledged by the server (STOMP SEND with a receipt, Centrifugo publish reply,",
@@ -116,7 +120,7 @@ function fanoutSection(runs: FanoutRun[], s: PeersSettings): string[] {
         bare.cpu / ours.cpu,
       )}× by server CPU per delivery** (target ≥ 0.9×).`,
     );
-    const cf = stats.find((x) => x.peer === "Centrifugo +history");
+    const cf = stats.find((x) => x.peer.includes("+history"));
     if (cf) {
       lines.push(
         `Against Centrifugo with history: ${f2(ours.rate / cf.rate)}× the deliveries/s at ${f2(cf.cpu / ours.cpu)}× less server CPU per delivery.`,
@@ -127,7 +131,11 @@ function fanoutSection(runs: FanoutRun[], s: PeersSettings): string[] {
   return lines;
 }
 
-function chatSection(runs: ChatRun[], s: PeersSettings): string[] {
+export function chatSection(
+  runs: ChatRun[],
+  s: PeersSettings,
+  heading = "### Peers W2: chat latency",
+): string[] {
   if (runs.length === 0) return [];
   const rows: string[] = [];
   const verdicts: string[] = [];
@@ -147,12 +155,12 @@ function chatSection(runs: ChatRun[], s: PeersSettings): string[] {
         )} | ${f2(Math.max(...st.map((x) => x.max)))} | ${median(st.map((x) => x.cpuPercent)).toFixed(0)}% | ${lost} | ${dups} | ${errors} |`,
       );
     }
-    const p99 = (name: string) => {
-      const r = atSize.find((x) => x.peer === name);
+    const p99 = (match: (peer: string) => boolean) => {
+      const r = atSize.find((x) => match(x.peer));
       return r ? median(r.steps.map((x) => x.p99)) : undefined;
     };
-    const ours = p99("ChatTalk");
-    const cf = p99("Centrifugo +history");
+    const ours = p99((p) => p.startsWith("ChatTalk"));
+    const cf = p99((p) => p.includes("+history"));
     if (ours !== undefined && cf !== undefined) {
       verdicts.push(
         `${fmtInt(size)} members: ChatTalk p99 ${f2(ours)} ms vs Centrifugo +history ${f2(cf)} ms (${
@@ -162,7 +170,7 @@ function chatSection(runs: ChatRun[], s: PeersSettings): string[] {
     }
   }
   return [
-    "### Peers W2: chat latency (rooms of 5 members)",
+    `${heading} (rooms of 5 members)`,
     "",
     `Every member of every room connected (one user per connection) and subscribed to its room. Open loop: ${fmtInt(s.chatRate)}`,
     "messages/s in all, due publishes sent every millisecond, rooms in turn, each from a random member of",
