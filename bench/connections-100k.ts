@@ -8,7 +8,7 @@
  */
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { freemem, tmpdir, totalmem } from "node:os";
+import { freemem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { chattalkAccounts } from "./peers/accounts.ts";
 import type { Plan } from "./peers/plan.ts";
