@@ -44,6 +44,8 @@ interface Step {
   lost: number;
   errors: number;
   nodeCpu: number;
+  /** The replica with no clients. */
+  observerCpu: number;
   kafkaCpu: number;
   machineCpu: number;
 }
@@ -124,20 +126,18 @@ async function measure(
   offered: string,
 ): Promise<Step> {
   const services = await servicesCpu();
-  const pids = cluster.procs.map((p) => p.proc.pid);
-  const before = {
+  const [node, observer] = cluster.procs.map((p) => [p.proc.pid]) as [number[], number[]];
+  const snap = async () => ({
     machine: await machineCpu(),
-    nodes: await cpuSnapshot(pids),
+    nodes: await cpuSnapshot(node),
+    observer: await cpuSnapshot(observer),
     ...(await services.snapshot()),
-  };
+  });
+  const before = await snap();
   const word = command.split(" ")[0]!;
   clients.send(command);
   await Bun.sleep(ms);
-  const after = {
-    machine: await machineCpu(),
-    nodes: await cpuSnapshot(pids),
-    ...(await services.snapshot()),
-  };
+  const after = await snap();
   const r = (await clients.next(word, ms + 60_000)).map(Number) as number[];
   const [sent, acked, expected, received, , p50, p99, max, errors, , inWindow] = r;
   const pct = (a: Map<number, number>, b: Map<number, number>) => cpuDeltaMs(a, b) / 10 / (ms / 1000);
@@ -151,6 +151,7 @@ async function measure(
     lost: expected! - received!,
     errors: errors! + sent! - acked!,
     nodeCpu: pct(before.nodes, after.nodes),
+    observerCpu: pct(before.observer, after.observer),
     kafkaCpu: services.hasKafka ? pct(before.kafka, after.kafka) : Number.NaN,
     machineCpu: busyPercentOfCore(before.machine, after.machine),
   };
@@ -172,15 +173,18 @@ export default async function run(): Promise<string> {
   const size = recordSize();
   const perf: PerfRun[] = [];
   const steps: Step[] = [];
+  // Two replicas: the clients use the first; the second has none, so its CPU is what every replica
+  // pays for traffic that is not its own (it reads every partition, and writes its share of the backlog).
   const cluster = await startChattalkCluster({
-    replicas: 1,
+    replicas: 2,
     layout: { users: MEMBERS, fanoutMembers: 0, chatSizes: [MEMBERS] },
     tag,
   });
   let clients: LineChild | undefined;
   try {
     const path = join(tmpdir(), `chattalk-bench-${tag}-plan.json`);
-    await Bun.write(path, JSON.stringify(await chatPlan(cluster, MEMBERS)));
+    const plan = await chatPlan({ ...cluster, urls: [cluster.urls[0]!] }, MEMBERS);
+    await Bun.write(path, JSON.stringify(plan));
     clients = LineChild.spawn(CLIENTS, [path]);
     await clients.next("ready", 120_000);
     const c = clients;
@@ -244,11 +248,14 @@ function report(perf: PerfRun[], steps: Step[], size: number): string {
     ),
     ...steps.map(
       (s) =>
-        `| ChatTalk, ${s.load} (${s.offered} offered) | ${fmtInt(s.acked)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.lost} | ${s.errors} | ${pct(s.nodeCpu)} | ${pct(s.kafkaCpu)} | ${pct(s.machineCpu)} |`,
+        `| ChatTalk, ${s.load} (${s.offered} offered) | ${fmtInt(s.acked)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.lost} | ${s.errors} | ${pct(s.nodeCpu)} | ${pct(s.observerCpu)} | ${pct(s.kafkaCpu)} | ${pct(s.machineCpu)} |`,
     ),
     "",
     `**ChatTalk: ${fmtInt(max.acked)} msg/s SEND→RECEIPT = ${(max.acked / limit).toFixed(2)}× Kafka's ${fmtInt(limit)} records/s (target ≥ 0.5×);`,
     `p99 ${half.p99.toFixed(1)} ms at half of that (target ≤ 100 ms).**`,
+    `A second replica with no clients of its own (it reads every partition and writes its share of the backlog)`,
+    `used ${((half.observerCpu * 10_000) / half.acked).toFixed(0)} µs of CPU per message of the cluster at half rate, ${((max.observerCpu * 10_000) / max.acked).toFixed(0)} µs at the maximum:`,
+    "the per-node cost of traffic that is not the node's own (docs/scaling.md).",
     "",
   ].join("\n");
 }
