@@ -8,7 +8,8 @@
  * Each server is its own process; clients live in one child process per server
  * (bench/peers/clients.ts). BENCH_PEERS=idle,fanout,chat picks workloads (default: all);
  * BENCH_QUICK=1 shrinks every workload for a quick look (not for the record); BENCH_ONLY=ChatTalk,bare
- * runs only the named servers; BENCH_PROFILE=<dir> has ChatTalk write a CPU profile there.
+ * runs only the named servers; BENCH_CHAT_SIZES=1000 picks the chat sizes; BENCH_PROFILE=<dir> has
+ * ChatTalk write a CPU profile there (summarise it with bench/support/cpu-profile.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +44,7 @@ if (process.env.BENCH_QUICK === "1") {
     chatTrials: 2,
   });
 }
+if (process.env.BENCH_CHAT_SIZES) SETTINGS.chatSizes = process.env.BENCH_CHAT_SIZES.split(",").map(Number);
 
 const layout: Layout = {
   users: Math.max(...SETTINGS.chatSizes, SETTINGS.fanoutMembers),
