@@ -67,8 +67,17 @@ const sections = await currentSections();
 const machine = `Bun ${Bun.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
 for (const name of names) {
   console.error(`bench: running ${name}`);
-  const mod = (await import(parts[name]!.path)) as { default: () => Promise<string> };
-  const section = await mod.default();
+  let section: string;
+  try {
+    const mod = (await import(parts[name]!.path)) as { default: () => Promise<string> };
+    section = await mod.default();
+  } catch (err) {
+    // One broken part must not cost a long run the others' results; the failure is in its section.
+    console.error(`bench: ${name} failed:`, err);
+    const previous = sections.get(name);
+    section = `<!-- ${name}: the last run failed (${String(err).replace(/--/g, "-").slice(0, 200)}); earlier results follow -->\n${previous ?? ""}`;
+    if (!previous) section = `### ${name}\n\nFailed: ${String(err)}`;
+  }
   console.log(section);
   const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} by \`bun run bench ${name}\` (${machine})._`;
   sections.set(name, `${section.trimEnd()}\n\n${stamp}`);

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JWT_SECRET } from "./peers/accounts.ts";
+import { EMBEDDED } from "./peers/servers.ts";
 import { fmtInt, LineChild } from "./support/child.ts";
 import { startServer } from "./support/server-process.ts";
 
@@ -37,7 +38,7 @@ export default async function run(): Promise<string> {
   // nginx), so the per-address sign-up and login limits apply per user as they would in the field.
   const server = await startServer(
     [process.execPath, join(root, "apps/main.ts")],
-    { DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: "warn", TRUST_PROXY: "true" },
+    { ...EMBEDDED, DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: "warn", TRUST_PROXY: "true" },
     { healthPath: "/readyz" },
   );
   const driver = LineChild.spawn(DRIVER, [`http://127.0.0.1:${server.port}`, JSON.stringify(RUSH)]);

@@ -1,13 +1,15 @@
 /**
  * ChatTalk on the real services (Kafka, Postgres, the MongoDB protocol, Redis from scripts/services) as
- * separate processes: `replicas` ws-nodes on a topic and backlog database of their own, users and
- * rooms made through a short-lived http-api process. Everything is removed again by stop().
+ * separate processes: `replicas` ws-nodes on a Kafka topic, a Postgres database, a MongoDB database
+ * and a Redis database index of their own (never the shared defaults), users and rooms made through a
+ * short-lived http-api process. stop() removes the topic and the databases again.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
+import { benchRedisUrl, freshDatabase } from "../support/sandbox.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
 import { chattalkAccounts, type Layout } from "./accounts.ts";
 import type { Peer } from "./servers.ts";
@@ -36,19 +38,24 @@ export async function startChattalkCluster(opts: {
 }): Promise<ChattalkCluster> {
   const workDir = mkdtempSync(join(tmpdir(), "chattalk-bench-cluster-"));
   const topic = `chattalk.bench.${opts.tag}`;
-  const mongoDb = `chattalk_bench_${opts.tag}`;
+  const database = `chattalk_bench_${opts.tag}`;
+  const pg = await freshDatabase(process.env.DATABASE_URL!, database);
   const env: Record<string, string> = {
     ...chattalkEnv(workDir),
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+    MONGO_URL: process.env.MONGO_URL!,
+    DATABASE_URL: pg.url,
+    REDIS_URL: benchRedisUrl(process.env.REDIS_URL!),
     KAFKA_TOPIC: topic,
     KAFKA_PARTITIONS: "6",
-    MONGO_DB: mongoDb,
+    MONGO_DB: database,
     ...opts.env,
   };
-  for (const k of SERVICE_KEYS) env[k] = process.env[k]!;
   const procs: ServerProcess[] = [];
   const stop = async () => {
     await Promise.allSettled(procs.map((p) => p.stop()));
-    await dropData(topic, mongoDb);
+    await dropData(topic, database);
+    await pg.drop();
     rmSync(workDir, { recursive: true, force: true });
   };
   try {
@@ -84,7 +91,7 @@ export async function startChattalkCluster(opts: {
   }
 }
 
-/** Deletes a run's topics and backlog database: every run makes new ones. */
+/** Deletes a run's topics and MongoDB database: every run makes new ones. */
 async function dropData(topic: string, db: string): Promise<void> {
   const admin = new Kafka({
     brokers: process.env.KAFKA_BROKERS!.split(","),

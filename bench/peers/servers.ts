@@ -43,8 +43,15 @@ export async function centrifugoBinary(): Promise<string | undefined> {
 }
 
 /** ChatTalk's settings for the benchmark: limits a load test would trip raised, cheap set-up hashes. */
+/**
+ * Embedded adapters whatever this shell exports: the real services' shared defaults (topic
+ * chattalk.rooms, database chattalk) are never a benchmark's. An empty setting means unset.
+ */
+export const EMBEDDED = { KAFKA_BROKERS: "", DATABASE_URL: "", MONGO_URL: "", REDIS_URL: "" };
+
 export function chattalkEnv(dataDir: string): Record<string, string> {
   return {
+    ...EMBEDDED,
     DATA_DIR: dataDir,
     JWT_SECRET,
     LOG_LEVEL: "warn",
@@ -100,7 +107,11 @@ export async function startCentrifugo(
   return startServer([bin, "--config", file], {}, { port, healthPath: "/health" });
 }
 
-export function startSocketIo(membersFile: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+/** One Socket.IO node; with REDIS_URL (and REDIS_PREFIX) in `env` it joins a Redis-adapter cluster. */
+export function startSocketIo(
+  membersFile: string,
+  env: Record<string, string> = { REDIS_URL: "" },
+): Promise<ServerProcess> {
   return startServer(["node", join(root, "bench/peers/socketio-server.mjs")], {
     JWT_SECRET,
     MEMBERS_FILE: membersFile,
