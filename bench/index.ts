@@ -68,19 +68,21 @@ const machine = `Bun ${Bun.version}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpu
 for (const name of names) {
   console.error(`bench: running ${name}`);
   let section: string;
+  let failed = false;
   try {
     const mod = (await import(parts[name]!.path)) as { default: () => Promise<string> };
     section = await mod.default();
   } catch (err) {
     // One broken part must not cost a long run the others' results; the failure is in its section.
     console.error(`bench: ${name} failed:`, err);
+    failed = true;
     const previous = sections.get(name);
     section = `<!-- ${name}: the last run failed (${String(err).replace(/--/g, "-").slice(0, 200)}); earlier results follow -->\n${previous ?? ""}`;
     if (!previous) section = `### ${name}\n\nFailed: ${String(err)}`;
   }
   console.log(section);
   const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} by \`bun run bench ${name}\` (${machine})._`;
-  sections.set(name, `${section.trimEnd()}\n\n${stamp}`);
+  sections.set(name, failed ? section.trimEnd() : `${section.trimEnd()}\n\n${stamp}`);
 }
 
 const doc = [
