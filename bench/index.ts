@@ -10,7 +10,8 @@
  * Each part's section is replaced in docs/benchmarks.md (between its markers), the others are kept as
  * they were, each saying when and with what command it was measured.
  */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
+import { busyPercentOfCore, machineCpu } from "./support/proc-cpu.ts";
 
 interface Part {
   path: string;
@@ -69,6 +70,8 @@ for (const name of names) {
   console.error(`bench: running ${name}`);
   let section: string;
   let failed = false;
+  const cpu0 = await machineCpu();
+  const t0 = performance.now();
   try {
     const mod = (await import(parts[name]!.path)) as { default: () => Promise<string> };
     section = await mod.default();
@@ -81,7 +84,11 @@ for (const name of names) {
     if (!previous) section = `### ${name}\n\nFailed: ${String(err)}`;
   }
   console.log(section);
-  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} by \`bun run bench ${name}\` (${machine})._`;
+  // How busy the machine was meanwhile (this part's processes and anyone else's): the context for
+  // every absolute number above, on a shared 2-core machine.
+  const busy = busyPercentOfCore(cpu0, await machineCpu());
+  const minutes = (performance.now() - t0) / 60_000;
+  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} by \`bun run bench ${name}\` in ${minutes.toFixed(1)} min (${machine}); the machine was ${busy.toFixed(0)}% busy (of ${cpus().length * 100}%) meanwhile, load average ${loadavg()[0]!.toFixed(1)} at the end._`;
   sections.set(name, failed ? section.trimEnd() : `${section.trimEnd()}\n\n${stamp}`);
 }
 

@@ -125,17 +125,23 @@ export interface NodeLoad {
 }
 
 /**
+ * How a node gets the messages it fans out:
+ *   all        — every node reads every partition (today);
+ *   partitions — a node reads only the Kafka partitions that hold one of its rooms (`partitions` of them);
+ *   rooms      — a node gets only the messages of its rooms, forwarded by the owner of each partition.
+ */
+export type Strategy = { kind: "all" } | { kind: "partitions"; partitions: number } | { kind: "rooms" };
+
+/**
  * Per-node load for `nodes` nodes. Users' connections are spread at random; a room's messages/s is
  * its share of memberships times the rate; each message is sent from a random member's node.
- * interest = false: every node reads every message (today). interest = true: a node reads only the
- * messages of rooms with subscribers on it, forwarded by the owner of the message's partition.
  */
 export function nodeLoad(
   rooms: Rooms,
   w: Workload,
   c: Costs,
   nodes: number,
-  interest: boolean,
+  strategy: Strategy,
   random: () => number,
 ): NodeLoad {
   const nodeOf = new Int32Array(w.connections);
@@ -147,6 +153,9 @@ export function nodeLoad(
   const sends = new Float64Array(nodes);
   const relays = new Float64Array(nodes); // copies forwarded by partition owners
   const seen = new Int32Array(nodes).fill(-1);
+  const P = strategy.kind === "partitions" ? strategy.partitions : 1;
+  const partitionRate = new Float64Array(P);
+  const touched = strategy.kind === "partitions" ? new Uint8Array(nodes * P) : undefined;
   for (let r = 0; r < rooms.count; r++) {
     const from = rooms.start[r]!;
     const to = rooms.start[r + 1]!;
@@ -159,11 +168,13 @@ export function nodeLoad(
         seen[n] = r;
         roomsRate[n]! += rate;
         interested++;
+        if (touched) touched[n * P + (r % P)] = 1;
       }
       sends[n]! += rate / (to - from);
     }
     // The owner of the room's partition (a node chosen by the partition) forwards to each interested node.
     relays[r % nodes]! += rate * interested;
+    partitionRate[r % P]! += rate;
   }
   const conns = new Float64Array(nodes);
   for (let u = 0; u < w.connections; u++) conns[nodeOf[u]!]!++;
@@ -171,9 +182,15 @@ export function nodeLoad(
   let readSum = 0;
   let maxConns = 0;
   for (let n = 0; n < nodes; n++) {
-    const read = interest ? roomsRate[n]! : w.rate;
+    let read = w.rate;
+    if (strategy.kind === "rooms") read = roomsRate[n]!;
+    else if (touched) {
+      read = 0;
+      for (let p = 0; p < P; p++) if (touched[n * P + p]) read += partitionRate[p]!;
+    }
     readSum += read / w.rate;
-    const consume = (read * c.consumeUs + (interest ? relays[n]! * c.forwardUs : 0)) / 1e6;
+    const forward = strategy.kind === "rooms" ? relays[n]! * c.forwardUs : 0;
+    const consume = (read * c.consumeUs + forward) / 1e6;
     const roomsCpu = (roomsRate[n]! * c.roomUs) / 1e6;
     const deliveryCpu = (deliveries[n]! * c.deliveryUs) / 1e6;
     const sendCpu = (sends[n]! * c.sendUs) / 1e6;
@@ -191,12 +208,12 @@ export function nodesNeeded(
   rooms: Rooms,
   w: Workload,
   c: Costs,
-  interest: boolean,
+  strategy: Strategy,
   seed: number,
   max = 4_096,
 ): { needed?: NodeLoad; atMax: NodeLoad } {
   const fits = (l: NodeLoad) => l.busiest.total <= c.coreBudget && l.memoryGiB <= c.memoryGiB;
-  const at = (n: number) => nodeLoad(rooms, w, c, n, interest, rng(seed + n));
+  const at = (n: number) => nodeLoad(rooms, w, c, n, strategy, rng(seed + n));
   let lo = 1;
   let hi = 1;
   while (hi < max && !fits(at(hi))) hi *= 2;
@@ -237,9 +254,16 @@ if (import.meta.main) {
     `all-read ceiling: the consume cost alone fills a node's budget at ${Math.round((costs.coreBudget * 1e6) / costs.consumeUs).toLocaleString("en-US")} msg/s of cluster traffic`,
   );
   console.log(`Kafka partitions for the rate: ${Math.ceil(w.rate / costs.partitionRecordsPerSec)}`);
-  for (const interest of [false, true]) {
-    const { needed, atMax } = nodesNeeded(rooms, w, costs, interest, seed);
-    const name = interest ? "interest-based" : "every node reads everything (today)";
+  const strategies: [string, Strategy][] = [
+    ["every node reads every partition (today)", { kind: "all" }],
+    [
+      "a node reads only partitions holding its rooms (256 partitions)",
+      { kind: "partitions", partitions: 256 },
+    ],
+    ["interest-based: a node gets only its rooms' messages", { kind: "rooms" }],
+  ];
+  for (const [name, strategy] of strategies) {
+    const { needed, atMax } = nodesNeeded(rooms, w, costs, strategy, seed);
     const l = needed ?? atMax;
     const b = l.busiest;
     console.log(
@@ -248,11 +272,13 @@ if (import.meta.main) {
         `reads ${f(l.readShare * 100, 1)}% of the traffic, ${f(l.memoryGiB)} GiB of connections`,
     );
   }
-  console.log("\nper-node busiest CPU (cores) by node count:");
-  console.log("nodes | today | interest-based | share read (interest)");
-  for (const n of [8, 16, 32, 64, 128, 256, 512]) {
-    const a = nodeLoad(rooms, w, costs, n, false, rng(seed + n));
-    const b = nodeLoad(rooms, w, costs, n, true, rng(seed + n));
-    console.log(`${n} | ${f(a.busiest.total)} | ${f(b.busiest.total)} | ${f(b.readShare * 100, 1)}%`);
+  console.log("\nbusiest node's CPU (cores) by node count:");
+  console.log("nodes | today | partitions (256) | interest-based | share of traffic read (interest-based)");
+  for (const n of [8, 16, 32, 64, 128, 256, 512, 1024]) {
+    const load = (st: Strategy) => nodeLoad(rooms, w, costs, n, st, rng(seed + n));
+    const [a, p, r] = strategies.map(([, st]) => load(st));
+    console.log(
+      `${n} | ${f(a!.busiest.total)} | ${f(p!.busiest.total)} | ${f(r!.busiest.total)} | ${f(r!.readShare * 100, 1)}%`,
+    );
   }
 }
