@@ -2,11 +2,13 @@
  * Client process of the peers benchmark: opens the connections of a plan (bench/peers/plan.ts) in the
  * plan's protocol, then runs workloads on command, all on one clock.
  *
- *   bun bench/peers/clients.ts <planFile> [--from <i>] [--count <n>] [--local <address>]
+ *   bun bench/peers/clients.ts <planFile> [--from <i>] [--count <n>] [--local <address>] [--parallel <n>]
  *
  * --from/--count open only part of the plan's connections (several client processes share a plan);
- * --local binds them to a loopback source address (its own range of ephemeral ports).
- * stdout: `ready <connections> <ms>` once every connection is set up. stdin commands, one a line:
+ * --local binds them to a loopback source address (its own range of ephemeral ports); --parallel
+ * caps the set-ups in flight (default 64).
+ * stdout: `ready <connections> <ms> <retries>` once every connection is set up (a failed set-up is
+ * tried up to three times). stdin commands, one a line:
  *   fanout <ms> <window>  the senders publish for <ms>, keeping at most <window> messages not yet
  *                         delivered to every subscriber; then waits for the rest. Prints
  *                         `fanout <sent> <acked> <delivered> <expected> <ms> <bytes> <cpuµs> <errors>`
@@ -42,6 +44,7 @@ const proto: Protocol = protocols[plan.protocol];
 const from = Number(option("from") ?? 0);
 const count = Number(option("count") ?? plan.conns.length - from);
 const localAddress = option("local");
+const parallel = Number(option("parallel") ?? 64);
 
 /** Publishes a connection may have awaiting their acknowledgement (ChatTalk refuses past 64 queued frames). */
 const MAX_OUTSTANDING = 48;
@@ -62,9 +65,10 @@ class Conn {
 
   constructor(readonly spec: ConnSpec) {}
 
+  /** Connects and runs the protocol's set-up; on failure the socket is closed (a retry starts afresh). */
   async open(url: URL): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("set-up timed out")), SETUP_TIMEOUT_MS);
+      const timer = setTimeout(() => this.setupDone?.(new Error("set-up timed out")), SETUP_TIMEOUT_MS);
       this.setupDone = (err) => {
         clearTimeout(timer);
         this.setupDone = undefined;
@@ -72,17 +76,27 @@ class Conn {
         else resolve();
       };
     });
+    // A set-up that fails before the socket exists still settles `done`: never leave it unhandled.
+    done.catch(() => undefined);
     this.steps = proto.setup(this.spec, plan.heartbeatMs);
-    this.ws = await WireSocket.connect({
-      host: url.hostname,
-      port: Number(url.port),
-      path: proto.path,
-      protocol: proto.subprotocol,
-      localAddress,
-      onData: (buf, start, end) => this.onData(buf, start, end),
-    });
-    this.advance();
-    await done;
+    this.step = 0;
+    try {
+      this.ws = await WireSocket.connect({
+        host: url.hostname,
+        port: Number(url.port),
+        path: proto.path,
+        protocol: proto.subprotocol,
+        localAddress,
+        onData: (buf, start, end) => this.onData(buf, start, end),
+      });
+      this.advance();
+      await done;
+    } catch (err) {
+      this.setupDone?.(err as Error);
+      await this.ws?.close();
+      this.ws = undefined;
+      throw err;
+    }
   }
 
   send(text: string): void {
@@ -155,6 +169,7 @@ class Conn {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let acked = 0;
 let nextId = 1;
 /** Called after each acknowledged publish (closed-loop steps publish the next one from there). */
@@ -306,11 +321,10 @@ const conns = plan.conns.map((spec) => new Conn(spec));
 /** Set-up connections, in the order they became ready. */
 const ready: Conn[] = [];
 
-// Heart-beats out from the moment a connection is set up (the server counts silence from its
-// CONNECT), each connection twice per interval, round-robin. Paced by the clock, not by ticks: a busy
-// process whose timer fires late catches up rather than going quiet.
+// Heart-beats out from the moment a connection is set up, each connection once per interval,
+// round-robin. Paced by the clock, not by ticks: a busy process whose timer fires late catches up.
 if (plan.heartbeatMs) {
-  const every = plan.heartbeatMs / 2;
+  const every = plan.heartbeatMs;
   let last = performance.now();
   let owed = 0;
   let next = 0;
@@ -326,21 +340,34 @@ if (plan.heartbeatMs) {
 }
 
 const t0 = performance.now();
-await openAll(count, 64, async (k) => {
+/** Set-ups that failed (refused upgrade, closed socket, timeout) and were tried again. */
+let retries = 0;
+await openAll(count, parallel, async (k) => {
   const i = from + k;
   const conn = conns[i]!;
-  await conn.open(urls[conn.spec.url ?? i % urls.length]!);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await conn.open(urls[conn.spec.url ?? i % urls.length]!);
+      break;
+    } catch (err) {
+      // A server may refuse one under a connect storm; a refusal of the credentials fails every time.
+      if (attempt >= 3) throw err;
+      retries++;
+      await sleep(500 * attempt);
+    }
+  }
   ready.push(conn);
 });
+// Set-up traffic and the sockets of retried set-ups are not what the workloads measure.
 wireTotals.messages = 0;
 wireTotals.bytes = 0;
-console.log(`ready ${count} ${(performance.now() - t0).toFixed(0)}`);
+wireTotals.closes = 0;
+console.log(`ready ${count} ${(performance.now() - t0).toFixed(0)} ${retries}`);
 
 const cpuMicros = (since: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(since);
   return c.user + c.system;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runFanout(ms: number, window: number): Promise<string> {
   const room = plan.rooms[0]!;

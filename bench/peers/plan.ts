@@ -12,7 +12,7 @@ export interface Plan {
   rooms: { channel: string; members: number[] }[];
   /** Connections that publish in the fan-out workload (they are subscribers too). */
   senders: number[];
-  /** STOMP heart-beats both ways at this interval (0 or absent: none). */
+  /** STOMP heart-beats at this interval: asked of the server, and sent by every client (0 or absent: none). */
   heartbeatMs?: number;
 }
 

@@ -29,7 +29,7 @@ export interface Protocol {
   subprotocol?: string;
   /** Splits a WebSocket message into protocol units (Centrifugo batches replies, one JSON per line). */
   units(payload: string): string[];
-  /** `heartbeatMs` > 0: ask for heart-beats both ways at that interval (STOMP only). */
+  /** `heartbeatMs` > 0: ask the server for heart-beats at that interval (STOMP only). */
   setup(conn: ConnSpec, heartbeatMs?: number): SetupStep[];
   publish(channel: string, ackId: number, text: string): string;
   /** The publish id a unit acknowledges, -1 for a refusal (an error), undefined when it is neither. */
@@ -58,7 +58,9 @@ export const stomp: Protocol = {
   units: (payload) => [payload],
   setup: (conn, heartbeatMs = 0) => [
     {
-      send: `CONNECT\naccept-version:1.2\nhost:chattalk\nheart-beat:${heartbeatMs},${heartbeatMs}\nAuthorization:Bearer ${conn.token}\n\n\0`,
+      // cx 0: the server expects nothing, so a late client beat on a loaded machine closes nothing;
+      // the clients send beats anyway (see clients.ts), so both directions cost what they cost.
+      send: `CONNECT\naccept-version:1.2\nhost:chattalk\nheart-beat:0,${heartbeatMs}\nAuthorization:Bearer ${conn.token}\n\n\0`,
       check: (u) => stompError(u) ?? (u.startsWith("CONNECTED\n") ? "ok" : "skip"),
     },
     ...conn.subs.map((s, i) => ({
