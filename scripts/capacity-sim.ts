@@ -39,20 +39,23 @@ export interface Costs {
   partitionRecordsPerSec: number;
 }
 
-/** Defaults: measured on the benchmark machine (docs/benchmarks.md); see docs/scaling.md for each. */
+/**
+ * Defaults: measured on the 2-core benchmark machine (docs/benchmarks.md, docs/scaling.md says which
+ * run gave each); forwardUs is an estimate, not a measurement (relaying does not exist yet).
+ */
 export const MEASURED: Costs = {
-  connKiB: 4.5,
-  heartbeatUs: 8,
+  connKiB: 2.7, // 100k connections over ws-nodes; the whole one-process app: 3.3–4.5
+  heartbeatUs: 17, // 100k connections, per heart-beat each way, idle overhead included
   heartbeatSec: 10,
-  consumeUs: 60,
-  roomUs: 25,
-  deliveryUs: 0.5,
-  sendUs: 80,
-  backlogUs: 40,
-  forwardUs: 5,
+  consumeUs: 12.5, // the Kafka fan-out reader, per message, nothing local to deliver
+  roomUs: 10, // serialise once per group + publish, for a room with local subscribers
+  deliveryUs: 0.5, // W1 over the wire: server CPU per delivery
+  sendUs: 35, // a SEND: parse, check, produce, RECEIPT (the Kafka bench's node minus the parts above)
+  backlogUs: 32, // the backlog writer on the node, per message (FerretDB/MongoDB's own CPU not included)
+  forwardUs: 3,
   coreBudget: 0.7,
   memoryGiB: 8,
-  partitionRecordsPerSec: 8_000,
+  partitionRecordsPerSec: 8_000, // Kafka's ProducerPerformance on this box, per partition
 };
 
 export interface Workload {
