@@ -26,6 +26,8 @@ export function missingServices(): string[] {
 
 export interface ChattalkCluster extends Peer {
   topic: string;
+  /** Starts one more replica on the same topic and databases (its URL is not added to `urls`). */
+  addReplica(): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -63,12 +65,14 @@ export async function startChattalkCluster(opts: {
     const profile = process.env.BENCH_PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, "--cpu-prof-md"]
       : [];
-    for (let i = 0; i < opts.replicas; i++) {
+    const addReplica = async () => {
       const node = [BUN, ...profile, join(root, "apps/ws-node/main.ts")];
-      procs.push(
-        await startServer(node, { ...env, NODE_ID: `bench-${opts.tag}-${i}` }, { healthPath: "/readyz" }),
-      );
-    }
+      const nodeEnv = { ...env, NODE_ID: `bench-${opts.tag}-${procs.length}` };
+      const started = await startServer(node, nodeEnv, { healthPath: "/readyz" });
+      procs.push(started);
+      return started;
+    };
+    for (let i = 0; i < opts.replicas; i++) await addReplica();
     const api = await startServer([BUN, join(root, "apps/http-api/main.ts")], env, { healthPath: "/readyz" });
     let accounts: Peer["accounts"];
     try {
@@ -80,9 +84,10 @@ export async function startChattalkCluster(opts: {
       name: opts.replicas === 1 ? "ChatTalk" : `ChatTalk ×${opts.replicas}`,
       protocol: "stomp",
       urls: procs.map((p) => `ws://127.0.0.1:${p.port}`),
-      procs,
+      procs: [...procs],
       accounts,
       topic,
+      addReplica,
       stop,
     };
   } catch (err) {
