@@ -185,8 +185,28 @@ export function chatSection(
     "",
     verdicts.length > 0 ? `**${verdicts.join("; ")}.**` : "",
     "",
+    ...(heading.startsWith("### Peers") ? TAIL_DIAGNOSIS : []),
   ];
 }
+
+/**
+ * Where ChatTalk's tail came from when profiled (kept with the table it explains; re-profile with the
+ * command it gives after changing the paths it names).
+ */
+const TAIL_DIAGNOSIS = [
+  "Where ChatTalk's tail comes from, as profiled on 2026-12-01 (`BENCH_QUICK=1 BENCH_CHAT_SIZES=1000",
+  "BENCH_PEERS=chat BENCH_ONLY=ChatTalk BENCH_PROFILE=/tmp/prof bun bench/peers.ts`, then",
+  "`bun bench/support/cpu-profile.ts /tmp/prof/*.cpuprofile --from <s>` over the chat steps): about 70% of",
+  "the JavaScript thread's samples are SQLite calls on the event loop — the embedded bus's consumer loop",
+  "waking on every append to read and commit (`lib/bus/memory.ts`, `consumeLoop`: `readFrom.all`,",
+  "`commit.run`; 27%), the backlog writer's insert transaction (`lib/backlog/sqlite.ts`, `appendAll`; 24%),",
+  "the bus append of each SEND (`lib/bus/memory.ts`, `Log.append`; 16%), and read positions written one",
+  "UPDATE per (room, user) per flush (`apps/ws-node/read-positions.ts` → `lib/store/sqlite/rooms.ts`,",
+  "`advanceReadPosition`; 5%, its flush a 16 ms stretch once a second at 1,000 members). Three write",
+  "transactions per message, each its own WAL commit; busy stretches of 8–38 ms came from them, and",
+  "`recordDelivered` (`apps/ws-node/rooms-app.ts`, every 250 ms over every live subscription) adds its pass.",
+  "",
+];
 
 function idleSection(runs: IdleRun[], s: PeersSettings): string[] {
   if (runs.length === 0) return [];
