@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { passwordHasherFromConfig } from "../../lib/auth/index.ts";
 import type { PasswordHasher } from "../../lib/auth/password.ts";
-import { passwordHasherFromConfig } from "../../lib/auth/password.ts";
 import { createRefreshTokens } from "../../lib/auth/refresh.ts";
 import type { TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";

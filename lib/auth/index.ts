@@ -1,4 +1,5 @@
 import type { Config } from "../config/index.ts";
+import { createPasswordHasher, type PasswordHasher } from "./password.ts";
 import { resolveJwtSecret } from "./secret.ts";
 import { createTokenService, type TokenService } from "./tokens.ts";
 
@@ -11,7 +12,6 @@ export {
   PasswordBusyError,
   type PasswordHasher,
   type PasswordSlot,
-  passwordHasherFromConfig,
 } from "./password.ts";
 export {
   createRefreshTokens,
@@ -31,5 +31,15 @@ export function tokenServiceFromConfig(config: Config): TokenService {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     accessTtlSec: config.ACCESS_TOKEN_TTL_SEC,
+  });
+}
+
+/** The hasher an installation's settings describe. */
+export function passwordHasherFromConfig(config: Config): PasswordHasher {
+  return createPasswordHasher({
+    memoryCost: config.PASSWORD_MEMORY_KIB,
+    timeCost: config.PASSWORD_TIME_COST,
+    concurrency: config.PASSWORD_CONCURRENCY,
+    queueLimit: config.PASSWORD_QUEUE_LIMIT,
   });
 }

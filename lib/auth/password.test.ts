@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { parseConfig } from "../config/index.ts";
-import { createPasswordHasher, PasswordBusyError, passwordHasherFromConfig } from "./password.ts";
+import { passwordHasherFromConfig } from "./index.ts";
+import { createPasswordHasher, PasswordBusyError } from "./password.ts";
 import { PASSWORD_THREAD_NICE } from "./password-threads.ts";
 
 /** The argon2id parameters an encoded hash carries: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */

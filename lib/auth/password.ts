@@ -1,5 +1,4 @@
 import { availableParallelism } from "node:os";
-import type { Config } from "../config/schema.ts";
 import { PasswordThreads } from "./password-threads.ts";
 import { WorkPool } from "./work-pool.ts";
 
@@ -105,14 +104,4 @@ export function createPasswordHasher(options: Partial<PasswordHasherOptions> = {
     verify: async (password, hash) => reserve().verify(password, hash),
     verifyNothing: async (password) => reserve().verifyNothing(password),
   };
-}
-
-/** The hasher an installation's settings describe. */
-export function passwordHasherFromConfig(config: Config): PasswordHasher {
-  return createPasswordHasher({
-    memoryCost: config.PASSWORD_MEMORY_KIB,
-    timeCost: config.PASSWORD_TIME_COST,
-    concurrency: config.PASSWORD_CONCURRENCY,
-    queueLimit: config.PASSWORD_QUEUE_LIMIT,
-  });
 }
