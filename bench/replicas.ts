@@ -20,6 +20,7 @@ import { fmtInt, LineChild } from "./support/child.ts";
 import type { LatencyPlan } from "./support/latency-clients.ts";
 import { busyPercentOfCore, cpuDeltaMs, cpuSnapshot, machineCpu } from "./support/proc-cpu.ts";
 import { REPLICAS_TITLE, replicasReport, type StepRow } from "./support/replicas-report.ts";
+import { benchRedisUrl, freshDatabase } from "./support/sandbox.ts";
 import { servicesCpu } from "./support/services-cpu.ts";
 
 const ROOMS = 20;
@@ -182,10 +183,15 @@ export default async function run(): Promise<string> {
     SEND_BURST: "100000",
   };
   for (const k of SERVICES) base[k] = process.env[k]!;
+  const runId = Date.now().toString(36);
+  // A Postgres database and Redis index of the benchmark's own, not the shared defaults.
+  const pg = await freshDatabase(base.DATABASE_URL!, `chattalk_bench_r${runId}`);
+  base.DATABASE_URL = pg.url;
+  base.REDIS_URL = benchRedisUrl(base.REDIS_URL!);
   const config = parseConfig(base);
   const stores = await openStores(config);
   const workDir = mkdtempSync(join(tmpdir(), "chattalk-bench-replicas-"));
-  const ctx: Context = { base, runId: Date.now().toString(36), stores, config, workDir };
+  const ctx: Context = { base, runId, stores, config, workDir };
   try {
     const rows = [
       ...(await measureSetup("1 replica", 1, ctx)),
@@ -203,6 +209,7 @@ export default async function run(): Promise<string> {
     });
   } finally {
     await stores.close();
+    await pg.drop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }

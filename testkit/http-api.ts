@@ -92,7 +92,8 @@ export async function startTestApi(
     bus,
     backlog,
     tokens,
-    passwords: createPasswordHasher({ memoryCost: 1024, timeCost: 1 }),
+    // Cheap hashes, and room for the bursts of sign-ups some tests make; the pool's refusal has its own tests.
+    passwords: createPasswordHasher({ memoryCost: 1024, timeCost: 1, queueLimit: 1_000 }),
     // One replica's in-process buckets, on the test's clock.
     limiters: createMemoryLimiterFactory(overrides.now ? { now: overrides.now } : {}),
     ...overrides,

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { passwordHasherFromConfig } from "../../lib/auth/index.ts";
 import type { PasswordHasher } from "../../lib/auth/password.ts";
-import { createPasswordHasher } from "../../lib/auth/password.ts";
 import { createRefreshTokens } from "../../lib/auth/refresh.ts";
 import type { TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
@@ -29,7 +29,7 @@ export interface HttpApiDeps {
   backlog: Backlog;
   tokens: TokenService;
   log?: Logger;
-  /** argon2id by default; tests pass a cheaper cost. */
+  /** argon2id at the configured cost by default; tests pass a cheaper cost. */
   passwords?: PasswordHasher;
   /** Where the rate-limit buckets live: backends.limiters (Redis when configured). */
   limiters: MakeLimiter;
@@ -53,7 +53,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     backlog: deps.backlog,
     tokens: deps.tokens,
     log,
-    passwords: deps.passwords ?? createPasswordHasher(),
+    passwords: deps.passwords ?? passwordHasherFromConfig(deps.config),
     refresh: createRefreshTokens({
       users: deps.stores.users,
       ttlSec: deps.config.REFRESH_TOKEN_TTL_SEC,

@@ -60,7 +60,7 @@ const errorDescriptions: Record<number, string> = {
   404: "No such resource",
   409: "Conflict",
   429: "Rate limited; see Retry-After",
-  503: "A backend is unavailable",
+  503: "A backend is unavailable, or the server is too busy (`busy`, with Retry-After)",
 };
 
 /** OpenAPI response entries for the given error statuses, all with the Error schema. */

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { AuthError } from "../../lib/auth/errors.ts";
+import { PasswordBusyError } from "../../lib/auth/password.ts";
 import { BusUnavailableError } from "../../lib/bus/types.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
@@ -13,7 +14,7 @@ export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string> };
 }
 
-/** Thrown by handlers; rendered by `renderError` with its status and, for 429, Retry-After. */
+/** Thrown by handlers; rendered by `renderError` with its status and, for 429 and 503, Retry-After. */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
@@ -75,6 +76,14 @@ export function renderError(err: unknown, c: Context, log: Logger): Response {
   if (err instanceof AuthError) return errorResponse(c, unauthorized(err));
   if (err instanceof ConflictError) return errorResponse(c, new ApiError(409, err.code, err.message));
   if (err instanceof RoomNotFoundError) return errorResponse(c, notFound("room"));
+  if (err instanceof PasswordBusyError) {
+    return errorResponse(
+      c,
+      new ApiError(503, "busy", "too many logins and sign-ups at once; retry shortly", {
+        retryAfterSec: err.retryAfterSec,
+      }),
+    );
+  }
   if (err instanceof BusUnavailableError) {
     return errorResponse(
       c,

@@ -2,10 +2,24 @@
  * The processes of the local services that `scripts/services` started, found through its pid files,
  * so a benchmark can say how much CPU Kafka and the other services used while it ran.
  */
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { childPids, cpuSnapshot } from "./proc-cpu.ts";
 
-const RUN_DIR = new URL("../../.services/run", import.meta.url).pathname;
+/**
+ * scripts/services keeps its pid files in .services/run of the checkout that started them: this one,
+ * or, from a git worktree, the main checkout (the parent of the common .git directory).
+ */
+function runDir(): string {
+  const repo = new URL("../..", import.meta.url).pathname;
+  const local = join(repo, ".services/run");
+  if (existsSync(local)) return local;
+  const git = Bun.spawnSync(["git", "rev-parse", "--git-common-dir"], { cwd: repo });
+  const common = git.stdout.toString().trim();
+  return common ? join(dirname(resolve(repo, common)), ".services/run") : local;
+}
+
+const RUN_DIR = runDir();
 
 async function pidOf(service: string): Promise<number | undefined> {
   const file = Bun.file(join(RUN_DIR, `${service}.pid`));

@@ -4,7 +4,7 @@
  * client process can keep up with a server fanning out to a thousand sockets; the client must not be
  * what the benchmark measures. Payloads are only kept while a waiter asks for the next one (setup).
  */
-import type { Socket } from "bun";
+import { connect as netConnect } from "node:net";
 
 const OP_TEXT = 1;
 const OP_BINARY = 2;
@@ -19,64 +19,122 @@ export const wireTotals = { messages: 0, bytes: 0, closes: 0 };
 /** Called after each TCP chunk and each close, for a process that waits for a total. */
 export const wireWatch: { afterChunk: (() => void) | undefined } = { afterChunk: undefined };
 
+/** What a WireSocket needs of its TCP connection: Bun's socket or a node:net one. */
+interface Transport {
+  write(data: Uint8Array | string): void;
+  end(): void;
+}
+
+/** Where to connect; `localAddress` binds the client side (e.g. 127.0.0.7) to get its own port range. */
+export interface WireTarget {
+  host: string;
+  port: number;
+  path: string;
+  protocol?: string;
+  localAddress?: string;
+  /** Installed before the first message arrives (one may come with the upgrade response). */
+  onData?: WireSocket["onData"];
+}
+
+/** Receives the bytes of a socket's TCP connection until the upgrade, then hands them to the WireSocket. */
+interface Upgrading {
+  onData(chunk: Buffer): void;
+  onClose(): void;
+  onError(err: Error): void;
+}
+
 export class WireSocket {
   /** Data messages received on this socket. */
   messages = 0;
   closed = false;
-  private head: Uint8Array | undefined;
+  private head: Buffer | undefined;
   private left = 0;
   private opcode = 0;
-  private keep: Uint8Array[] | undefined;
+  private keep: Buffer[] | undefined;
   private waiter: ((payload: string) => void) | undefined;
   private onClosed: (() => void) | undefined;
 
-  private constructor(private readonly socket: Socket<WireSocket>) {}
+  /**
+   * Set, it receives every data message whole: `buf[start, end)` (a view valid only during the call).
+   * Unset, payloads are only walked over and counted, except for `next()`.
+   */
+  onData: ((buf: Buffer, start: number, end: number) => void) | undefined;
+
+  private constructor(private readonly socket: Transport) {}
 
   /** Opens a TCP connection and completes the HTTP upgrade at `path`, offering `protocol` if given. */
   static open(host: string, port: number, path: string, protocol?: string): Promise<WireSocket> {
+    return WireSocket.connect({ host, port, path, protocol });
+  }
+
+  static connect(target: WireTarget): Promise<WireSocket> {
     return new Promise((resolve, reject) => {
+      const { host, port, path, protocol } = target;
       let handshake = "";
-      let upgraded = false;
-      Bun.connect<WireSocket | undefined>({
+      let ws: WireSocket | undefined;
+      const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
+      const request =
+        `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : "") +
+        "\r\n";
+      const upgrading = (transport: Transport): Upgrading => ({
+        onData(chunk) {
+          if (ws) {
+            ws.receive(chunk);
+            wireWatch.afterChunk?.();
+            return;
+          }
+          handshake += chunk.toString("latin1");
+          const end = handshake.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          if (!handshake.startsWith("HTTP/1.1 101")) {
+            transport.end();
+            return reject(new Error(`upgrade refused: ${handshake.split("\r\n")[0]}`));
+          }
+          ws = new WireSocket(transport);
+          ws.onData = target.onData;
+          resolve(ws);
+          const rest = Buffer.from(handshake.slice(end + 4), "latin1");
+          if (rest.length > 0) ws.receive(rest);
+        },
+        onClose() {
+          if (ws) ws.gone();
+          else reject(new Error("connection closed during the upgrade"));
+        },
+        onError(err) {
+          if (!ws) reject(err);
+        },
+      });
+      if (target.localAddress) {
+        // Bun.connect cannot bind a local address; node:net can.
+        const socket = netConnect({ host, port, localAddress: target.localAddress });
+        socket.setNoDelay(true);
+        const transport: Transport = { write: (d) => socket.write(d), end: () => socket.end() };
+        const u = upgrading(transport);
+        socket.on("connect", () => socket.write(request));
+        socket.on("data", (chunk: Buffer) => u.onData(chunk));
+        socket.on("close", () => u.onClose());
+        socket.on("error", (err) => u.onError(err));
+        return;
+      }
+      Bun.connect<Upgrading | undefined>({
         hostname: host,
         port,
         data: undefined,
         socket: {
           open(socket) {
-            const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-            socket.write(
-              `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-                `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-                (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : "") +
-                "\r\n",
-            );
+            socket.data = upgrading({ write: (d) => socket.write(d), end: () => socket.end() });
+            socket.write(request);
           },
           data(socket, chunk) {
-            if (socket.data) {
-              socket.data.receive(chunk);
-              wireWatch.afterChunk?.();
-              return;
-            }
-            handshake += chunk.toString("latin1");
-            const end = handshake.indexOf("\r\n\r\n");
-            if (end < 0) return;
-            if (!handshake.startsWith("HTTP/1.1 101")) {
-              socket.end();
-              return reject(new Error(`upgrade refused: ${handshake.split("\r\n")[0]}`));
-            }
-            const ws = new WireSocket(socket as Socket<WireSocket>);
-            socket.data = ws;
-            upgraded = true;
-            resolve(ws);
-            const rest = Buffer.from(handshake.slice(end + 4), "latin1");
-            if (rest.length > 0) ws.receive(rest);
+            socket.data?.onData(chunk);
           },
           close(socket) {
-            if (socket.data) socket.data.gone();
-            else if (!upgraded) reject(new Error("connection closed during the upgrade"));
+            socket.data?.onClose();
           },
-          error(_socket, err) {
-            if (!upgraded) reject(err);
+          error(socket, err) {
+            socket.data?.onError(err);
           },
           connectError(_socket, err) {
             reject(err);
@@ -131,7 +189,8 @@ export class WireSocket {
     return done;
   }
 
-  private gone(): void {
+  /** The connection ended (by either side). */
+  gone(): void {
     if (this.closed) return;
     this.closed = true;
     wireTotals.closes++;
@@ -140,19 +199,17 @@ export class WireSocket {
   }
 
   /** Walks the frames in a TCP chunk; a header split across chunks is kept until the rest arrives. */
-  private receive(chunk: Uint8Array): void {
+  receive(chunk: Buffer): void {
     let buf = chunk;
     if (this.head) {
-      buf = new Uint8Array(this.head.length + chunk.length);
-      buf.set(this.head);
-      buf.set(chunk, this.head.length);
+      buf = Buffer.concat([this.head, chunk]);
       this.head = undefined;
     }
     let i = 0;
     while (i < buf.length) {
       if (this.left > 0) {
         const n = Math.min(this.left, buf.length - i);
-        if (this.keep) this.keep.push(buf.slice(i, i + n));
+        if (this.keep) this.keep.push(Buffer.from(buf.subarray(i, i + n)));
         i += n;
         this.left -= n;
         if (this.left === 0) this.finish();
@@ -160,21 +217,21 @@ export class WireSocket {
       }
       const avail = buf.length - i;
       if (avail < 2) {
-        this.head = buf.slice(i);
+        this.head = Buffer.from(buf.subarray(i));
         return;
       }
       let len = buf[i + 1]! & 127;
       let headLen = 2;
       if (len === 126) {
         if (avail < 4) {
-          this.head = buf.slice(i);
+          this.head = Buffer.from(buf.subarray(i));
           return;
         }
         len = (buf[i + 2]! << 8) | buf[i + 3]!;
         headLen = 4;
       } else if (len === 127) {
         if (avail < 10) {
-          this.head = buf.slice(i);
+          this.head = Buffer.from(buf.subarray(i));
           return;
         }
         len = Number(new DataView(buf.buffer, buf.byteOffset + i + 2, 8).getBigUint64(0));
@@ -182,13 +239,20 @@ export class WireSocket {
       }
       this.opcode = buf[i]! & 15;
       i += headLen;
-      this.left = len;
-      if (this.opcode >= OP_CLOSE || this.waiter) this.keep = [];
-      if (this.opcode === OP_TEXT || this.opcode === OP_BINARY) {
+      const isData = this.opcode === OP_TEXT || this.opcode === OP_BINARY;
+      if (isData) {
         this.messages++;
         wireTotals.messages++;
         wireTotals.bytes += len;
       }
+      if (isData && this.onData && !this.waiter && i + len <= buf.length) {
+        // The whole message is in this chunk: hand it over in place, no copy.
+        this.onData(buf, i, i + len);
+        i += len;
+        continue;
+      }
+      this.left = len;
+      if (this.opcode >= OP_CLOSE || this.waiter || (isData && this.onData)) this.keep = [];
       if (len === 0) this.finish();
     }
   }
@@ -204,7 +268,7 @@ export class WireSocket {
       const w = this.waiter;
       this.waiter = undefined;
       w(text.decode(payload));
-    }
+    } else this.onData?.(payload, 0, payload.length);
   }
 
   private control(opcode: number, payload: Uint8Array): void {

@@ -1,10 +1,18 @@
 import type { Config } from "../config/index.ts";
+import { createPasswordHasher, type PasswordHasher } from "./password.ts";
 import { resolveJwtSecret } from "./secret.ts";
 import { createTokenService, type TokenService } from "./tokens.ts";
 
 export { bearerToken } from "./bearer.ts";
 export { AuthError, type AuthErrorReason } from "./errors.ts";
-export { createPasswordHasher, PASSWORD_MAX, PASSWORD_MIN, type PasswordHasher } from "./password.ts";
+export {
+  createPasswordHasher,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  PasswordBusyError,
+  type PasswordHasher,
+  type PasswordSlot,
+} from "./password.ts";
 export {
   createRefreshTokens,
   hashRefreshToken,
@@ -23,5 +31,15 @@ export function tokenServiceFromConfig(config: Config): TokenService {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     accessTtlSec: config.ACCESS_TOKEN_TTL_SEC,
+  });
+}
+
+/** The hasher an installation's settings describe. */
+export function passwordHasherFromConfig(config: Config): PasswordHasher {
+  return createPasswordHasher({
+    memoryCost: config.PASSWORD_MEMORY_KIB,
+    timeCost: config.PASSWORD_TIME_COST,
+    concurrency: config.PASSWORD_CONCURRENCY,
+    queueLimit: config.PASSWORD_QUEUE_LIMIT,
   });
 }

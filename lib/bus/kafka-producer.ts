@@ -12,6 +12,12 @@ export interface BatchingProducerOptions {
   lingerMs: number;
   /** A waiting batch this large goes out without lingering; also the most records per request. */
   maxBatch: number;
+  /**
+   * The most key + value bytes per request (a lone larger record still goes alone). Kept well under
+   * the broker's per-partition batch limit (message.max.bytes, 1 MB by default): a request over it
+   * would be refused whole, with every publish in it.
+   */
+  maxBatchBytes: number;
   log: Logger;
 }
 
@@ -23,6 +29,7 @@ export interface OutgoingRecord {
 }
 
 interface Pending extends OutgoingRecord {
+  bytes: number;
   settled: boolean;
   /** Handed to kafkajs: from then on a failure may still have written it. */
   sent: boolean;
@@ -43,6 +50,7 @@ interface Pending extends OutgoingRecord {
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
+  private queuedBytes = 0;
   private inFlight = 0;
   private sending = false;
   private linger: ReturnType<typeof setTimeout> | undefined;
@@ -64,6 +72,7 @@ export class BatchingProducer {
     return new Promise<number>((resolve, reject) => {
       const pending: Pending = {
         ...record,
+        bytes: Buffer.byteLength(record.key) + Buffer.byteLength(record.value),
         settled: false,
         sent: false,
         timer: setTimeout(
@@ -84,6 +93,7 @@ export class BatchingProducer {
         },
       };
       this.queue.push(pending);
+      this.queuedBytes += pending.bytes;
       this.schedule();
     });
   }
@@ -91,7 +101,7 @@ export class BatchingProducer {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.linger);
-    for (const pending of this.queue.splice(0)) {
+    for (const pending of this.take(this.queue.length, Number.POSITIVE_INFINITY)) {
       pending.reject(new BusUnavailableError("bus is closed", "not_written"));
     }
     await this.replaceProducer();
@@ -100,13 +110,16 @@ export class BatchingProducer {
   private fail(pending: Pending, reason: string): void {
     const at = this.queue.indexOf(pending);
     // Still waiting: it never reaches Kafka. Already in flight: it may still be written (at least once).
-    if (at >= 0) this.queue.splice(at, 1);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.queuedBytes -= pending.bytes;
+    }
     pending.reject(new BusUnavailableError(reason, pending.sent ? "unknown" : "not_written"));
   }
 
   private schedule(): void {
     if (this.sending || this.queue.length === 0) return;
-    if (this.queue.length >= this.options.maxBatch) {
+    if (this.queue.length >= this.options.maxBatch || this.queuedBytes >= this.options.maxBatchBytes) {
       clearTimeout(this.linger);
       this.linger = undefined;
       void this.flush();
@@ -120,7 +133,7 @@ export class BatchingProducer {
 
   private async flush(): Promise<void> {
     if (this.sending) return;
-    const batch = this.queue.splice(0, this.options.maxBatch);
+    const batch = this.take(this.options.maxBatch, this.options.maxBatchBytes);
     if (batch.length === 0) return;
     this.sending = true;
     this.inFlight = batch.length;
@@ -163,6 +176,20 @@ export class BatchingProducer {
         void this.flush();
       }
     }
+  }
+
+  /** The oldest waiting records, at most `count` of them and `bytes` in all (but at least one). */
+  private take(count: number, bytes: number): Pending[] {
+    let n = 0;
+    let size = 0;
+    while (n < this.queue.length && n < count) {
+      const next = this.queue[n]!.bytes;
+      if (n > 0 && size + next > bytes) break;
+      size += next;
+      n++;
+    }
+    this.queuedBytes -= size;
+    return this.queue.splice(0, n);
   }
 
   private settle(batch: readonly Pending[], result: readonly RecordMetadata[]): void {

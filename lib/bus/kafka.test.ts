@@ -61,6 +61,23 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
   );
 
   test(
+    "many of the largest messages at once into one room: requests stay under the broker's batch limit",
+    async () => {
+      const bus = await open();
+      // 4,000 three-byte characters: ~12 KB per record; 200 of them are 2.4 MB, over the broker's
+      // 1 MB per-partition batch limit unless the producer splits them by bytes.
+      const text = "가".repeat(4_000);
+      const published = await Promise.all(
+        Array.from({ length: 200 }, () => bus.publish(newDraft("large-room", "message", alice, text))),
+      );
+      const seqs = published.map((m) => m.seq);
+      expect(new Set(seqs).size).toBe(200);
+      expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+    },
+    slow,
+  );
+
+  test(
     "with the broker unreachable, publish fails within the bound, refuses beyond the cap, then recovers",
     async () => {
       const sockets = cuttableSockets();

@@ -1,4 +1,10 @@
 import { z } from "zod";
+import {
+  defaultPasswordConcurrency,
+  PASSWORD_DEFAULT_MEMORY_KIB,
+  PASSWORD_DEFAULT_QUEUE_LIMIT,
+  PASSWORD_DEFAULT_TIME_COST,
+} from "../auth/password.ts";
 
 /** Whole number from an environment string, with bounds. */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -110,6 +116,13 @@ export const configSchema = z.object({
   ROOM_ACTION_REFILL_SEC: z.coerce.number().positive().max(86_400).default(1),
   ACTION_IP_BURST: int(1, 100_000).default(200),
   ACTION_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(0.05),
+  // argon2id cost (OWASP: 19 MiB, t=2, p=1) and the pool every hash and verify goes through: at most
+  // CONCURRENCY at once (default: cores − 1), QUEUE_LIMIT waiting, the rest answered 503 + Retry-After.
+  // Existing hashes keep verifying after a change: each carries its own parameters.
+  PASSWORD_MEMORY_KIB: int(1024, 1024 * 1024).default(PASSWORD_DEFAULT_MEMORY_KIB),
+  PASSWORD_TIME_COST: int(1, 20).default(PASSWORD_DEFAULT_TIME_COST),
+  PASSWORD_CONCURRENCY: int(1, 256).default(defaultPasswordConcurrency()),
+  PASSWORD_QUEUE_LIMIT: int(0, 100_000).default(PASSWORD_DEFAULT_QUEUE_LIMIT),
   SEND_BUFFER_LIMIT_BYTES: int(4096, 256 * 1024 * 1024).default(1024 * 1024),
   IDLE_TIMEOUT_SEC: int(0, 960).default(120),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { createPasswordHasher } from "../../../lib/auth/password.ts";
 import { createTokenService } from "../../../lib/auth/tokens.ts";
 import { silentLogger } from "../../../lib/log/index.ts";
 import { createRedisLimiterFactory } from "../../../lib/ratelimit/redis.ts";
@@ -168,6 +169,53 @@ describe("POST /api/auth/login", () => {
     expect((await attempt(TEST_PASSWORD, "203.0.113.8")).status).toBe(429);
     clock += 300_000;
     expect((await attempt(TEST_PASSWORD, "203.0.113.8")).status).toBe(200);
+  });
+
+  test("503 busy with Retry-After when the password pool is full; other routes keep answering", async () => {
+    api = await startTestApi({
+      // One hash at a time and nobody waiting: a second concurrent login is refused at once.
+      passwords: createPasswordHasher({ memoryCost: 16 * 1024, timeCost: 2, concurrency: 1, queueLimit: 0 }),
+    });
+    const { user } = await api.signup();
+    const login = (i: number) =>
+      api.call("POST", "/api/auth/login", {
+        body: { username: user.username, password: TEST_PASSWORD },
+        ip: `198.51.100.${i}`,
+      });
+    const health = api.call("GET", "/healthz");
+    const results = await Promise.all([1, 2, 3].map(login));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 503, 503]);
+    for (const busy of results.filter((r) => r.status === 503)) {
+      expect(busy.body.error.code).toBe("busy");
+      expect(Number(busy.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    }
+    expect((await health).status).toBe(200);
+    expect((await login(4)).status).toBe(200);
+  });
+
+  test("a login refused as busy keeps the attempts of the (username, address) pair and of the address", async () => {
+    api = await startTestApi({
+      now: () => 1_000,
+      env: {
+        LOGIN_PAIR_BURST: "3",
+        LOGIN_PAIR_REFILL_SEC: "60",
+        LOGIN_IP_BURST: "3",
+        LOGIN_IP_REFILL_SEC: "60",
+      },
+      passwords: createPasswordHasher({ memoryCost: 16 * 1024, timeCost: 2, concurrency: 1, queueLimit: 0 }),
+    });
+    const { user } = await api.signup();
+    const login = () =>
+      api.call("POST", "/api/auth/login", {
+        body: { username: user.username, password: TEST_PASSWORD },
+        ip: "198.51.100.7",
+      });
+    const rush = await Promise.all([login(), login(), login()]);
+    expect(rush.map((r) => r.status).sort()).toEqual([200, 503, 503]);
+    // Only the one that was checked counted: two attempts are left for this pair and address, then 429.
+    expect((await login()).status).toBe(200);
+    expect((await login()).status).toBe(200);
+    expect((await login()).status).toBe(429);
   });
 
   test("429 per address across usernames; other addresses are unaffected", async () => {

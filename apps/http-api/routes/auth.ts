@@ -33,11 +33,12 @@ const signup = createRoute({
     "(Unicode TR39 skeleton: other scripts' look-alike letters, accents) is refused with 409 " +
     "username_confusable. Passwords are 8 to 128 characters and must not be among the most common " +
     "passwords, a repetition or a simple run, or contain the username (400 names the reason). " +
-    "Rate limited per client address; 429 carries Retry-After (seconds).",
+    "Rate limited per client address; 429 carries Retry-After (seconds). 503 `busy` (with Retry-After) when " +
+    "more password hashes are waiting than the server takes on.",
   request: { body: jsonBody(SignupSchema) },
   responses: {
     201: jsonContent(AuthResponseSchema, "Created; tokens for the new user"),
-    ...errorResponses(400, 409, 429),
+    ...errorResponses(400, 409, 429, 503),
   },
 });
 
@@ -48,11 +49,12 @@ const login = createRoute({
   summary: "Log in with username and password",
   description:
     "Rate limited per (username, client address) and per client address, with a slow username-wide backstop " +
-    "that still lets each address try once per window; 429 carries Retry-After (seconds).",
+    "that still lets each address try once per window; 429 carries Retry-After (seconds). 503 `busy` " +
+    "(with Retry-After) when more password checks are waiting than the server takes on.",
   request: { body: jsonBody(CredentialsSchema) },
   responses: {
     200: jsonContent(AuthResponseSchema, "Tokens"),
-    ...errorResponses(400, 401, 429),
+    ...errorResponses(400, 401, 429, 503),
   },
 });
 
@@ -110,25 +112,37 @@ export function registerAuthRoutes(app: ApiApp, d: RouteDeps): void {
 
   app.openapi(signup, async (c) => {
     const { username, password } = c.req.valid("json");
-    await takeOrRefuse(
-      [[d.limits.signupByIp, c.env?.clientIp ?? "unknown"]],
-      "too many sign-ups from this address; retry later",
-    );
-    const user = await d.stores.users.createUser(username, await d.passwords.hash(password));
-    return c.json(await grant(user), 201);
+    // The hash's place first: a "come back later" (503 busy) must not cost the address a sign-up.
+    const slot = d.passwords.reserve();
+    try {
+      await takeOrRefuse(
+        [[d.limits.signupByIp, c.env?.clientIp ?? "unknown"]],
+        "too many sign-ups from this address; retry later",
+      );
+      const user = await d.stores.users.createUser(username, await slot.hash(password));
+      return c.json(await grant(user), 201);
+    } finally {
+      slot.release();
+    }
   });
 
   app.openapi(login, async (c) => {
     const { username, password } = c.req.valid("json");
     const name = normalizeUsername(username);
-    await limitLogin(d.limits, name, c.env?.clientIp ?? "unknown");
-    const user = await d.stores.users.findByUsername(name);
-    if (!user) {
-      await d.passwords.verifyNothing(password);
-    } else if (await d.passwords.verify(password, user.passwordHash)) {
-      return c.json(await grant(user), 200);
+    // The verify's place first: a "come back later" (503 busy) must not cost the user an attempt.
+    const slot = d.passwords.reserve();
+    try {
+      await limitLogin(d.limits, name, c.env?.clientIp ?? "unknown");
+      const user = await d.stores.users.findByUsername(name);
+      if (!user) {
+        await slot.verifyNothing(password);
+      } else if (await slot.verify(password, user.passwordHash)) {
+        return c.json(await grant(user), 200);
+      }
+      throw new ApiError(401, "invalid_credentials", "wrong username or password");
+    } finally {
+      slot.release();
     }
-    throw new ApiError(401, "invalid_credentials", "wrong username or password");
   });
 
   app.openapi(refresh, async (c) => {

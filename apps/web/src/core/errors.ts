@@ -40,6 +40,7 @@ const messages: Record<string, (e: { retryAfterSec?: number }) => string> = {
   method_not_allowed: () => "Something went wrong sending that. Reload the page and try again.",
   too_many_connections: () => "Too many connections from your network right now. Try again in a moment.",
   server_busy: () => "ChatTalk is very busy right now. Try again in a moment.",
+  busy: (e) => `Lots of people are signing in right now. Try again in ${seconds(e.retryAfterSec)}.`,
   request_timeout: () => "That took too long to send. Check your connection and try again.",
   unsupported_subprotocol: () => "Your browser couldn't open a live connection. Reload the page.",
   payload_too_large: () => "That's too long to send.",

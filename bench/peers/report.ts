@@ -1,0 +1,262 @@
+/** The markdown sections of the peers benchmark (bench/peers.ts), from its measured runs. */
+import { fmtInt, median } from "../support/child.ts";
+
+export interface IdleRun {
+  peer: string;
+  beforeKiB: number;
+  afterKiB: number;
+  connectMs: number;
+  closes: number;
+}
+
+export interface FanoutTrial {
+  sent: number;
+  acked: number;
+  delivered: number;
+  expected: number;
+  /** First publish to last delivery. */
+  ms: number;
+  bytes: number;
+  /** Client process CPU, µs. */
+  clientCpu: number;
+  errors: number;
+  serverCpuMs: number;
+}
+
+export interface FanoutRun {
+  peer: string;
+  trials: FanoutTrial[];
+}
+
+export interface ChatStepResult {
+  sent: number;
+  acked: number;
+  expected: number;
+  received: number;
+  duplicates: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  /** Server CPU over the step, % of one core. */
+  cpuPercent: number;
+}
+
+export interface ChatRun {
+  peer: string;
+  members: number;
+  steps: ChatStepResult[];
+}
+
+export interface PeersSettings {
+  idleConnections: number;
+  fanoutMembers: number;
+  fanoutSenders: number;
+  fanoutWindow: number;
+  fanoutMs: number;
+  fanoutTrials: number;
+  chatSizes: number[];
+  chatRate: number;
+  chatMs: number;
+  chatWarmupMs: number;
+  chatTrials: number;
+}
+
+const BARE = "bare Bun";
+const f2 = (n: number) => n.toFixed(2);
+const range = (values: number[], fmt: (n: number) => string) =>
+  `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
+
+export function fanoutSection(
+  runs: FanoutRun[],
+  s: PeersSettings,
+  heading = "### Peers W1: fan-out",
+): string[] {
+  if (runs.length === 0) return [];
+  const rate = (t: FanoutTrial) => t.delivered / (t.ms / 1000);
+  const cpuPer = (t: FanoutTrial) => (t.serverCpuMs * 1000) / t.delivered;
+  const stats = runs.map((r) => ({
+    peer: r.peer,
+    rate: median(r.trials.map(rate)),
+    rates: r.trials.map(rate),
+    cpu: median(r.trials.map(cpuPer)),
+    cores: median(r.trials.map((t) => t.serverCpuMs / t.ms)),
+    clientCpu: median(r.trials.map((t) => t.clientCpu / t.delivered)),
+    bytes: median(r.trials.map((t) => t.bytes / t.delivered)),
+    lost: r.trials.reduce((a, t) => a + (t.expected - t.delivered), 0),
+    errors: r.trials.reduce((a, t) => a + t.errors + (t.sent - t.acked), 0),
+  }));
+  const bare = stats.find((x) => x.peer.startsWith(BARE));
+  const ours = stats.find((x) => x.peer.startsWith("ChatTalk"));
+  const vs = (v: number, base: number | undefined) => (base ? f2(v / base) : "–");
+  const rows = stats.map(
+    (x) =>
+      `| ${x.peer} | ${fmtInt(x.rate)} | ${range(x.rates, (n) => `${(n / 1e6).toFixed(2)}M`)} | ${vs(x.rate, bare?.rate)} | ${x.cpu.toFixed(3)} | ${
+        bare ? f2(bare.cpu / x.cpu) : "–"
+      } | ${f2(x.cores)} | ${x.clientCpu.toFixed(3)} | ${x.bytes.toFixed(0)} | ${x.lost} | ${x.errors} |`,
+  );
+  const lines = [
+    `${heading} (1 room, ${fmtInt(s.fanoutMembers)} subscribers)`,
+    "",
+    `${fmtInt(s.fanoutMembers)} connections of ${fmtInt(s.fanoutMembers)} distinct users, all subscribed to one room; ${s.fanoutSenders} of them publish`,
+    "real messages, each acknowledged by the server (STOMP SEND with a receipt, Centrifugo publish reply,",
+    "Socket.IO emit with ack), keeping at most",
+    `${s.fanoutWindow} messages in flight (published, not yet at every subscriber). A trial publishes for ${s.fanoutMs / 1000} s and ends when`,
+    `every copy has arrived; deliveries/s = copies received / (first publish → last copy). ${s.fanoutTrials} trials per`,
+    "server after a warm-up, servers alternated, median and range (slowest–fastest). Server CPU is the",
+    "server process's user + system time over the trial (all its threads), per delivery; cores = CPU time /",
+    "trial time. Clients and servers share the 2 cores, so deliveries/s is partly bounded by the client; the",
+    "CPU per delivery is the steadier comparison. Lost = copies that never arrived; errors = refused or",
+    "unacknowledged publishes and closed sockets.",
+    "",
+    "| server | deliveries/s | range | vs bare | server CPU µs/delivery | vs bare (CPU) | server cores | client CPU µs/delivery | bytes/delivery | lost | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ];
+  if (ours && bare) {
+    lines.push(
+      `**ChatTalk over the wire: ${f2(ours.rate / bare.rate)}× the bare publish by deliveries/s, ${f2(
+        bare.cpu / ours.cpu,
+      )}× by server CPU per delivery** (target ≥ 0.9×).`,
+    );
+    const cf = stats.find((x) => x.peer.includes("+history"));
+    if (cf) {
+      lines.push(
+        `Against Centrifugo with history: ${f2(ours.rate / cf.rate)}× the deliveries/s at ${f2(cf.cpu / ours.cpu)}× less server CPU per delivery.`,
+      );
+    }
+    lines.push("");
+  }
+  return lines;
+}
+
+export function chatSection(
+  runs: ChatRun[],
+  s: PeersSettings,
+  heading = "### Peers W2: chat latency",
+): string[] {
+  if (runs.length === 0) return [];
+  const rows: string[] = [];
+  const verdicts: string[] = [];
+  for (const size of s.chatSizes) {
+    const atSize = runs.filter((r) => r.members === size);
+    for (const r of atSize) {
+      const st = r.steps;
+      const lost = st.reduce((a, x) => a + (x.expected - x.received), 0);
+      const errors = st.reduce((a, x) => a + x.errors + (x.sent - x.acked), 0);
+      const dups = st.reduce((a, x) => a + x.duplicates, 0);
+      rows.push(
+        `| ${fmtInt(size)} (${fmtInt(size / 5)} rooms) | ${r.peer} | ${f2(median(st.map((x) => x.p50)))} | ${f2(
+          median(st.map((x) => x.p99)),
+        )} | ${range(
+          st.map((x) => x.p99),
+          f2,
+        )} | ${f2(Math.max(...st.map((x) => x.max)))} | ${median(st.map((x) => x.cpuPercent)).toFixed(0)}% | ${lost} | ${dups} | ${errors} |`,
+      );
+    }
+    const p99 = (match: (peer: string) => boolean) => {
+      const r = atSize.find((x) => match(x.peer));
+      return r ? median(r.steps.map((x) => x.p99)) : undefined;
+    };
+    const ours = p99((p) => p.startsWith("ChatTalk"));
+    const cf = p99((p) => p.includes("+history"));
+    if (ours !== undefined && cf !== undefined) {
+      verdicts.push(
+        `${fmtInt(size)} members: ChatTalk p99 ${f2(ours)} ms vs Centrifugo +history ${f2(cf)} ms (${
+          ours <= cf ? "level or better" : `${f2(ours / cf)}×`
+        })`,
+      );
+    }
+  }
+  return [
+    `${heading} (rooms of 5 members)`,
+    "",
+    `Every member of every room connected (one user per connection) and subscribed to its room. Open loop: ${fmtInt(s.chatRate)}`,
+    "messages/s in all, due publishes sent every millisecond, rooms in turn, each from a random member of",
+    "the room; every member receives it, the sender included. Latency: the client's clock from publish to",
+    `each member's copy. ${s.chatTrials} steps of ${s.chatMs / 1000} s per server after a ${s.chatWarmupMs / 1000} s warm-up, servers alternated;`,
+    "p50 and p99 are the medians over the steps, with the range of the steps' p99; max over all steps.",
+    "Server CPU: % of one core over the step. Lost = copies that never arrived, dup = copies that arrived twice.",
+    "",
+    "| members | server | p50 ms | p99 ms | p99 range | max ms | server CPU | lost | dup | errors |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    verdicts.length > 0 ? `**${verdicts.join("; ")}.**` : "",
+    "",
+    ...(heading.startsWith("### Peers") ? TAIL_DIAGNOSIS : []),
+  ];
+}
+
+/**
+ * Where ChatTalk's tail came from when profiled (kept with the table it explains; re-profile with the
+ * command it gives after changing the paths it names).
+ */
+const TAIL_DIAGNOSIS = [
+  "Where ChatTalk's tail comes from, as profiled on 2026-12-01 (`BENCH_QUICK=1 BENCH_CHAT_SIZES=1000",
+  "BENCH_PEERS=chat BENCH_ONLY=ChatTalk BENCH_PROFILE=/tmp/prof bun bench/peers.ts`, then",
+  "`bun bench/support/cpu-profile.ts /tmp/prof/*.cpuprofile --from <s>` over the chat steps): about 70% of",
+  "the JavaScript thread's samples are SQLite calls on the event loop — the embedded bus's consumer loop",
+  "waking on every append to read and commit (`lib/bus/memory.ts`, `consumeLoop`: `readFrom.all`,",
+  "`commit.run`; 27%), the backlog writer's insert transaction (`lib/backlog/sqlite.ts`, `appendAll`; 24%),",
+  "the bus append of each SEND (`lib/bus/memory.ts`, `Log.append`; 16%), and read positions written one",
+  "UPDATE per (room, user) per flush (`apps/ws-node/read-positions.ts` → `lib/store/sqlite/rooms.ts`,",
+  "`advanceReadPosition`; 5%, its flush a 16 ms stretch once a second at 1,000 members). Three write",
+  "transactions per message, each its own WAL commit; busy stretches of 8–38 ms came from them, and",
+  "`recordDelivered` (`apps/ws-node/rooms-app.ts`, every 250 ms over every live subscription) adds its pass.",
+  "",
+];
+
+function idleSection(runs: IdleRun[], s: PeersSettings): string[] {
+  if (runs.length === 0) return [];
+  const per = (r: IdleRun) => (r.afterKiB - r.beforeKiB) / s.idleConnections;
+  const mib = (k: number) => (k / 1024).toFixed(1);
+  const ours = runs.find((r) => r.peer === "ChatTalk");
+  const bare = runs.find((r) => r.peer === BARE);
+  return [
+    `### Peers W3: idle authenticated connections (${fmtInt(s.idleConnections)})`,
+    "",
+    `${fmtInt(s.idleConnections)} connections, each authenticated with a JWT (ChatTalk: STOMP CONNECT, heart-beat 0,0; Centrifugo: connect`,
+    "command; Socket.IO: namespace connect with an auth token checked by middleware; bare: a CONNECT answered",
+    "with a fixed CONNECTED), no subscription, held by one client process. Resident memory (VmRSS) of the",
+    "server process after its set-up, and 2 s after the last connection was established. Centrifugo's two",
+    "variants share a process: one row.",
+    "",
+    "| server | RSS before (MiB) | RSS after (MiB) | KiB per connection | connect time (s) | closed |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...runs.map(
+      (r) =>
+        `| ${r.peer} | ${mib(r.beforeKiB)} | ${mib(r.afterKiB)} | ${per(r).toFixed(2)} | ${(r.connectMs / 1000).toFixed(1)} | ${r.closes} |`,
+    ),
+    "",
+    ours && bare
+      ? `**${per(ours).toFixed(2)} KiB per idle authenticated connection** for ChatTalk (the whole app); Bun's own WebSocket costs ${per(bare).toFixed(2)} KiB.`
+      : "",
+    "",
+  ];
+}
+
+export function peersReport(
+  runs: { idle: IdleRun[]; fanout: FanoutRun[]; chat: ChatRun[] },
+  s: PeersSettings,
+): string {
+  return [
+    "## Against peers (`bun run bench peers`)",
+    "",
+    "ChatTalk is the whole one-process app (`bun apps/main.ts`: embedded SQLite bus and backlog, every",
+    "message persisted before its acknowledgement; users and rooms made through its HTTP API). Centrifugo",
+    "v6.9.1 (`scripts/peers install`) runs one process with the memory engine, JWT auth (connection token,",
+    "and a subscription token per channel for members-only rooms), log level warn, usage stats off,",
+    "`websocket.use_write_buffer_pool`; its namespace `chat` is plain, `hist` adds `history_size` 1000,",
+    "`history_ttl` 24h, `force_recovery` and `presence` — the like-for-like one, since ChatTalk always keeps",
+    "history and presence. Socket.IO 4.8 runs on Node.js with the WebSocket transport, a JWT middleware and",
+    "a membership check on join. The bare server is Bun.serve publishing STOMP frames of ChatTalk's shape",
+    "with no auth, checks or storage: the floor. Clients are ours (bench/peers/clients.ts), one process per",
+    "server, on raw WebSockets; every copy of every message is counted.",
+    "",
+    ...idleSection(runs.idle, s),
+    ...fanoutSection(runs.fanout, s),
+    ...chatSection(runs.chat, s),
+  ].join("\n");
+}
