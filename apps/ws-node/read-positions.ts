@@ -35,6 +35,11 @@ export class ReadPositionWriter {
     return this.flushing;
   }
 
+  /** True while a position of this user in this room waits to be (re)written. */
+  isPending(roomId: string, userId: string): boolean {
+    return this.pending.has(`${roomId}\u0000${userId}`);
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

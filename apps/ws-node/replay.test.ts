@@ -96,6 +96,42 @@ describe("missed messages on reconnect", () => {
   });
 });
 
+describe("DISCONNECT saves what was received", () => {
+  test("mid-stream: the saved position is the last message before the RECEIPT, and a resume repeats nothing", async () => {
+    const { a, b, room, dest, sub, sendAll } = await setup();
+    const alice = await sub(a.token);
+    const bob = await sub(b.token);
+    // A store as slow as a loaded Postgres: messages keep arriving while positions are written.
+    const rooms = h.backends.stores.rooms;
+    const write = rooms.advanceReadPosition.bind(rooms);
+    rooms.advanceReadPosition = async (...args) => {
+      await Bun.sleep(30);
+      return write(...args);
+    };
+    // Alice keeps talking while Bob leaves.
+    const talking = (async () => {
+      for (let i = 0; i < 100; i++) {
+        alice.sendFrame("SEND", { destination: dest }, JSON.stringify({ text: `d${i}` }));
+        await Bun.sleep(3);
+      }
+    })();
+    for (let i = 0; i < 5; i++) await bob.next(isMessage);
+    bob.sendFrame("DISCONNECT", { receipt: "bye" });
+    await bob.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === "bye");
+    const before = bob.take("MESSAGE").map((f) => JSON.parse(bob.body(f)).seq as number);
+    const highest = Math.max(0, ...before);
+    rooms.advanceReadPosition = write;
+    expect(await rooms.getReadPosition(room.id, b.user.id)).toBeGreaterThanOrEqual(highest);
+    await talking;
+    await sendAll(alice, ["after"]);
+    const back = await sub(b.token);
+    const first = await back.next(isMessage);
+    expect(JSON.parse(back.body(first)).seq).toBeGreaterThan(highest);
+    alice.close();
+    back.close();
+  });
+});
+
 describe("acknowledgement modes", () => {
   test("client mode: MESSAGE carries ack; a cumulative ACK moves the read position", async () => {
     const { a, b, room, sub, sendAll } = await setup();

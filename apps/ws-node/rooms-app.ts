@@ -199,16 +199,32 @@ export class RoomsApp implements StompApp<RoomsState> {
 
   /**
    * A client that DISCONNECTs waits for our RECEIPT, which follows every MESSAGE sent before it: so
-   * all of them were delivered. Save that at once, so a reconnect to any node replays nothing twice.
+   * all of them were delivered. Deliveries stop first — a message sent while the save below is under
+   * way would reach the client before the RECEIPT without being counted — then the positions are saved
+   * at once, so a reconnect to any node replays nothing twice.
    */
   async disconnecting(session: RoomsSession): Promise<void> {
     for (const rs of session.appState.values()) {
       const latest = Math.max(rs.lastSent, this.d.hub.latestSeq(rs.roomId) ?? 0);
-      if (rs.sub.ack === "auto" && rs.mode !== "replay" && latest > 0) {
+      const live = rs.mode !== "replay";
+      this.forget(rs);
+      if (rs.sub.ack === "auto" && live && latest > 0) {
         this.d.readPositions.advance(rs.roomId, rs.userId, latest);
       }
     }
+    // A pass already under way may have taken its batch before these: the second one writes them.
     await this.d.readPositions.flush();
+    await this.d.readPositions.flush();
+    // The RECEIPT promises the positions are saved; when the store refused, say so instead (ERROR and
+    // close): the client then knows a resume from its stored position may repeat messages.
+    for (const rs of session.appState.values()) {
+      if (this.d.readPositions.isPending(rs.roomId, rs.userId)) {
+        throw new StompError(
+          "read positions not saved",
+          "the store did not answer; a reconnect without x-since-seq may repeat recent messages",
+        );
+      }
+    }
   }
 
   /** True when every room subscription of the connection is live (not replaying missed messages). */
