@@ -32,12 +32,21 @@ export function errorFields(err: unknown): { err: string; stack?: string } {
 
 /**
  * Routes the runtime's process warnings (MaxListenersExceededWarning, TimeoutNegativeWarning,
- * deprecations) into the JSON log, with the stack that says where they came from, instead of the
- * runtime's plain-text lines on stderr: a process's log is JSON only. Call once, at start.
+ * deprecations) and its fatal errors (an exception or rejection nothing handled, e.g. a backing
+ * service unreachable at start) into the JSON log, with the stack that says where they came from,
+ * instead of the runtime's plain-text lines on stderr: a process's log is JSON only. A fatal error
+ * still ends the process (exit code 1), as the runtime would: its supervisor restarts it. Call once,
+ * at start.
  */
 export function logProcessWarnings(log: Logger): void {
   process.removeAllListeners("warning");
   process.on("warning", (w) =>
     log("warn", "process warning", { name: w.name, warning: w.message, stack: w.stack }),
   );
+  const fatal = (kind: string) => (err: unknown) => {
+    log("error", `fatal: ${kind}; exiting`, errorFields(err));
+    process.exit(1);
+  };
+  process.on("uncaughtException", fatal("uncaught exception"));
+  process.on("unhandledRejection", fatal("unhandled rejection"));
 }
