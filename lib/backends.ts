@@ -14,7 +14,7 @@ import { createKafkaBus } from "./bus/kafka.ts";
 import { createSqliteBus } from "./bus/sqlite-log.ts";
 import type { MessageBus } from "./bus/types.ts";
 import { type Config, ConfigError } from "./config/index.ts";
-import type { Logger } from "./log/index.ts";
+import { type Logger, silentLogger } from "./log/index.ts";
 import { MemoryPresence } from "./presence/memory.ts";
 import {
   DEFAULT_PREFIX as PRESENCE_PREFIX,
@@ -63,10 +63,12 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
 }
 
 /** Missed-message history: MongoDB, else SQLite at `${DATA_DIR}/backlog.db`. */
-export function chooseBacklog(config: Config): Choice<Promise<Backlog>> {
+export function chooseBacklog(config: Config, log: Logger = silentLogger): Choice<Promise<Backlog>> {
   const url = config.MONGO_URL;
+  const onReplace = (reason: string) =>
+    log("warn", "backlog: MongoDB client replaced by a fresh one", { reason });
   return url
-    ? { adapter: "mongodb", open: async () => createMongoBacklog(url, config.MONGO_DB) }
+    ? { adapter: "mongodb", open: async () => createMongoBacklog(url, config.MONGO_DB, { onReplace }) }
     : { adapter: "sqlite", open: async () => createSqliteBacklog(join(config.DATA_DIR, "backlog.db")) };
 }
 
@@ -189,7 +191,7 @@ export async function createBackends<P extends ProcessName>(
   try {
     await open("stores", chooseStores(config));
     await open("bus", chooseBus(config, log));
-    await open("backlog", chooseBacklog(config));
+    await open("backlog", chooseBacklog(config, log));
     await open("limiters", chooseLimiters(config, log));
     if (needs.has("presenceReporter") || needs.has("presenceView")) {
       const pair = presence.open();

@@ -72,3 +72,40 @@ test.skipIf(skipWithout("mongo"))(
   },
   60_000,
 );
+
+test.skipIf(skipWithout("mongo"))(
+  "a client that finds no server for longer than replaceAfterMs is replaced, and the fresh one works",
+  async () => {
+    const target = new URL(serviceUrl("mongo")!);
+    const blocked = await startTcpProxy(target.host);
+    const replaced: string[] = [];
+    const backlog = createMongoBacklog(`mongodb://${blocked.address}/`, dbName, {
+      client: { serverSelectionTimeoutMS: 200 },
+      replaceAfterMs: 600,
+      onReplace: (reason) => replaced.push(reason),
+    });
+    try {
+      expect(await backlog.lastSeq("replace")).toBe(0);
+      blocked.stall();
+      // Failing calls for a while: no replacement before the window has passed.
+      await expect(backlog.lastSeq("replace")).rejects.toThrow();
+      expect(replaced).toEqual([]);
+      const until = performance.now() + 3_000;
+      while (replaced.length === 0 && performance.now() < until) {
+        await backlog.lastSeq("replace").catch(() => undefined);
+      }
+      expect(replaced).toEqual(["unreachable"]);
+      blocked.resume();
+      expect(await backlog.lastSeq("replace")).toBe(0);
+      await backlog.append([{ ...message(1), roomId: "replace" }]);
+      expect(await backlog.lastSeq("replace")).toBe(1);
+      // The fresh client's own first connection may have failed while the path was still stalled:
+      // it is replaced in turn ("closed"), never left broken.
+      expect(replaced.every((r, i) => (i === 0 ? r === "unreachable" : r === "closed"))).toBe(true);
+    } finally {
+      await backlog.close();
+      await blocked.close();
+    }
+  },
+  60_000,
+);

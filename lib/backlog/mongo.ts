@@ -1,4 +1,10 @@
-import { type Db, MongoClient, type MongoClientOptions, MongoTopologyClosedError } from "mongodb";
+import {
+  type Db,
+  MongoClient,
+  type MongoClientOptions,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from "mongodb";
 import { indexedLayout } from "./mongo-indexed.ts";
 import { pagedLayout } from "./mongo-paged.ts";
 import type { BacklogLayout } from "./mongo-support.ts";
@@ -13,6 +19,12 @@ import type { Backlog } from "./types.ts";
 export const BACKLOG_SOCKET_TIMEOUT_MS = 10_000;
 /** A new connection's handshake gets this long (the driver's default, 30 s, is paid again on each retry). */
 export const BACKLOG_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * A client that has found no server for this long is replaced by a fresh one. The driver normally
+ * reconnects by itself, but after a connection was cut off mid-call the fault suite saw one client
+ * answer "server selection" errors for minutes while the server served every other process.
+ */
+export const BACKLOG_REPLACE_AFTER_MS = 15_000;
 
 /** How messages are laid out in the database: the reads differ, the behaviour does not. */
 export type MongoLayout = "indexed" | "paged";
@@ -21,6 +33,10 @@ export interface MongoBacklogOptions {
   client?: MongoClientOptions;
   /** Forced layout (tests, benchmarks); by default it follows the server (see pickLayout). */
   layout?: MongoLayout;
+  /** How long a client may find no server before it is replaced (BACKLOG_REPLACE_AFTER_MS). */
+  replaceAfterMs?: number;
+  /** Told when a client is replaced, and why (logged by the process). */
+  onReplace?: (reason: "closed" | "unreachable") => void;
   /** Messages per page of the paged layout (small in tests to cross page boundaries cheaply). */
   pageSize?: number;
 }
@@ -35,9 +51,11 @@ export interface MongoBacklogOptions {
  * The client connects lazily, so a database that is down at start makes calls fail (and the backlog
  * writer retry) rather than the process exit. The driver closes a client whose first connection failed
  * and never opens it again ("Topology is closed" on every later call: a ws-node restarted while FerretDB
- * was down never wrote another message), so such a client is replaced by a fresh one.
+ * was down never wrote another message), so such a client is replaced by a fresh one; so is one that
+ * has found no server for BACKLOG_REPLACE_AFTER_MS.
  */
 export function createMongoBacklog(url: string, dbName: string, options: MongoBacklogOptions = {}): Backlog {
+  const replaceAfterMs = options.replaceAfterMs ?? BACKLOG_REPLACE_AFTER_MS;
   const connect = () => {
     const client = new MongoClient(url, {
       serverSelectionTimeoutMS: 5_000,
@@ -57,20 +75,35 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoBa
       });
       return chosen;
     };
-    return { client, db, layout };
+    /** Since when this client has found no server (undefined while calls succeed). */
+    const state = { unreachableSince: undefined as number | undefined };
+    return { client, db, layout, state };
   };
   let current = connect();
   let closed = false;
 
-  /** Runs a call on the current client; once more on a fresh one if the driver had closed it. */
+  /** Why the client that failed should be replaced, if it should. */
+  const replacing = (c: ReturnType<typeof connect>, err: unknown): "closed" | "unreachable" | undefined => {
+    if (err instanceof MongoTopologyClosedError) return "closed";
+    if (!(err instanceof MongoServerSelectionError)) return undefined;
+    const now = performance.now();
+    c.state.unreachableSince ??= now;
+    return now - c.state.unreachableSince >= replaceAfterMs ? "unreachable" : undefined;
+  };
+
+  /** Runs a call on the current client; once more on a fresh one if the driver had closed it or is stuck. */
   const withClient = async <T>(call: (c: ReturnType<typeof connect>) => Promise<T>): Promise<T> => {
     const used = current;
     try {
-      return await call(used);
+      const result = await call(used);
+      used.state.unreachableSince = undefined;
+      return result;
     } catch (err) {
-      if (!(err instanceof MongoTopologyClosedError) || closed) throw err;
+      const reason = closed ? undefined : replacing(used, err);
+      if (!reason) throw err;
       if (current === used) {
         current = connect();
+        options.onReplace?.(reason);
         void used.client.close().catch(() => undefined);
       }
       return call(current);
