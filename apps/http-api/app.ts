@@ -5,7 +5,9 @@ import type { PasswordHasher } from "../../lib/auth/password.ts";
 import { createRefreshTokens } from "../../lib/auth/refresh.ts";
 import type { TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
-import { type MessageBus, sessionsRevoked } from "../../lib/bus/types.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
+import { sessionsRevoked } from "../../lib/chat/control.ts";
+import { createChat } from "../../lib/chat/index.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { type Logger, silentLogger } from "../../lib/log/index.ts";
 import type { MakeLimiter } from "../../lib/ratelimit/types.ts";
@@ -51,6 +53,10 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     stores: deps.stores,
     bus: deps.bus,
     backlog: deps.backlog,
+    chat: createChat(
+      { users: deps.stores.users, rooms: deps.stores.rooms, bus: deps.bus, backlog: deps.backlog, log },
+      { maxMessageChars: deps.config.MESSAGE_MAX_CHARS },
+    ),
     tokens: deps.tokens,
     log,
     passwords: deps.passwords ?? passwordHasherFromConfig(deps.config),

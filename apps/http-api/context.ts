@@ -7,6 +7,7 @@ import type { RefreshTokenService } from "../../lib/auth/refresh.ts";
 import type { AccessPrincipal, TokenService } from "../../lib/auth/tokens.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
+import type { Chat } from "../../lib/chat/index.ts";
 import type { Config } from "../../lib/config/index.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { Stores } from "../../lib/store/types.ts";
@@ -33,6 +34,8 @@ export interface RouteDeps {
   stores: Stores;
   bus: MessageBus;
   backlog: Backlog;
+  /** The chat domain: every room, membership and message route is an adapter over it. */
+  chat: Chat;
   tokens: TokenService;
   refresh: RefreshTokenService;
   passwords: PasswordHasher;

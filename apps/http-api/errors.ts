@@ -5,9 +5,10 @@ import type { ZodError } from "zod";
 import { AuthError } from "../../lib/auth/errors.ts";
 import { PasswordBusyError } from "../../lib/auth/password.ts";
 import { BusUnavailableError } from "../../lib/bus/types.ts";
+import { ChatError, type ChatErrorKind } from "../../lib/chat/errors.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
-import { ConflictError, RoomNotFoundError } from "../../lib/store/types.ts";
+import { ConflictError } from "../../lib/store/types.ts";
 
 /** The one error shape every route answers with. */
 export interface ErrorBody {
@@ -29,8 +30,6 @@ export class ApiError extends Error {
     super(message);
   }
 }
-
-export const notFound = (what: string) => new ApiError(404, `${what}_not_found`, `no such ${what}`);
 
 /** An access-token failure: 401 with a code a client can act on (token_expired → refresh and retry). */
 export function unauthorized(err: AuthError, prefix = "token"): ApiError {
@@ -65,6 +64,16 @@ export function errorResponse(c: Context, err: ApiError): Response {
   return c.json(body, err.status);
 }
 
+/** How each kind of domain refusal reads over HTTP. */
+const chatStatus: Record<ChatErrorKind, ContentfulStatusCode> = {
+  invalid: 400,
+  gone: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
 const httpExceptionCodes: Record<number, string> = {
   413: "payload_too_large",
   415: "unsupported_media_type",
@@ -73,9 +82,12 @@ const httpExceptionCodes: Record<number, string> = {
 /** Maps anything thrown to the JSON error shape; unknown errors become a 500 without details. */
 export function renderError(err: unknown, c: Context, log: Logger): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof ChatError) {
+    const fields = err.fields ? { fields: err.fields } : {};
+    return errorResponse(c, new ApiError(chatStatus[err.kind], err.code, err.message, fields));
+  }
   if (err instanceof AuthError) return errorResponse(c, unauthorized(err));
   if (err instanceof ConflictError) return errorResponse(c, new ApiError(409, err.code, err.message));
-  if (err instanceof RoomNotFoundError) return errorResponse(c, notFound("room"));
   if (err instanceof PasswordBusyError) {
     return errorResponse(
       c,

@@ -1,4 +1,4 @@
-import type { SessionControlEvent } from "../../lib/bus/types.ts";
+import type { SessionControlEvent } from "../../lib/chat/control.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { RouteDeps } from "./context.ts";
 

@@ -1,4 +1,5 @@
-import { isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
+import type { MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
+import { isSessionEvent } from "../../lib/chat/control.ts";
 import { endRevokedSessions } from "../../lib/chat/revocation.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";

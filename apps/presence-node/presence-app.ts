@@ -1,4 +1,4 @@
-import type { RoomControlEvent } from "../../lib/bus/types.ts";
+import { type ControlEvent, revocationOf } from "../../lib/chat/control.ts";
 import { parsePresenceDestination } from "../../lib/chat/destinations.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import { fromStore } from "../../lib/chat/store-refusal.ts";
@@ -59,10 +59,12 @@ export class PresenceApp implements StompApp<PresenceState> {
   }
 
   /** A member removed or a room deleted: their roster subscriptions end, like the chat ones. */
-  onControl(event: RoomControlEvent): void {
-    const watchers = [...(this.byRoom.get(event.roomId) ?? [])];
+  onControl(event: ControlEvent): void {
+    const revocation = revocationOf(event);
+    if (!revocation) return;
+    const watchers = [...(this.byRoom.get(revocation.roomId) ?? [])];
     revokeSubscriptions(
-      event,
+      revocation,
       watchers.map(({ session, w }) => ({
         session,
         subscriptionId: w.sub.id,

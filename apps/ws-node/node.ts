@@ -3,8 +3,11 @@ import type { Backends } from "../../lib/backends.ts";
 import { EpochCheck } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import { startBacklogWriter } from "../../lib/backlog/writer.ts";
-import { type BusListener, isSessionEvent, type MessageBus, type Unsubscribe } from "../../lib/bus/types.ts";
+import type { BusListener, MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
+import { isSessionEvent } from "../../lib/chat/control.ts";
+import { createChat } from "../../lib/chat/index.ts";
 import { endRevokedSessions } from "../../lib/chat/revocation.ts";
+import { fromStore } from "../../lib/chat/store-refusal.ts";
 import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import { DuplicateIndex, pastToRead } from "../../lib/delivery/duplicates.ts";
@@ -14,7 +17,7 @@ import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
 import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
-import type { RoomStore } from "../../lib/store/types.ts";
+import type { Stores } from "../../lib/store/types.ts";
 import { ConfirmedReads } from "./confirmed-reads.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { newReplayStats, type ReplayStats } from "./replay.ts";
@@ -24,7 +27,7 @@ import { RoomsApp, type RoomsState } from "./rooms-app.ts";
 
 export interface WsNodeDeps {
   config: Config;
-  rooms: RoomStore;
+  stores: Pick<Stores, "users" | "rooms">;
   bus: MessageBus;
   backlog: Backlog;
   verifyToken: VerifyToken;
@@ -41,7 +44,7 @@ export function wsNodeDeps(
 ): WsNodeDeps {
   return {
     config,
-    rooms: backends.stores.rooms,
+    stores: backends.stores,
     bus,
     backlog: backends.backlog,
     verifyToken: createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users }),
@@ -98,7 +101,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     userBytesPerSec: config.REPLAY_USER_BYTES_PER_SEC,
     burstBytes: 1024 * 1024,
   });
-  const readPositions = new ReadPositionWriter(d.rooms, log);
+  const readPositions = new ReadPositionWriter(d.stores.rooms, log);
   const reads = new ConfirmedReads(hub, readPositions);
   // One rule for which copy of a retried SEND is kept, on this node's fan-out, its SENDs and the
   // backlog writer alike (lib/delivery/duplicates.ts).
@@ -108,17 +111,27 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   };
   const duplicates = new DuplicateIndex(duplicateRule);
   const publisher = new IdempotentPublisher(d.bus, duplicates, config.BUS_SEND_TIMEOUT_MS);
+  const chat = createChat(
+    {
+      users: d.stores.users,
+      rooms: d.stores.rooms,
+      bus: d.bus,
+      backlog: d.backlog,
+      publisher,
+      storeGuard: (call, what) => fromStore(call, log, what),
+      log,
+    },
+    { maxMessageChars: config.MESSAGE_MAX_CHARS },
+  );
   const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({
     epochs,
-    rooms: d.rooms,
+    chat,
     bus: d.bus,
-    publisher,
     backlog: d.backlog,
     hub,
     readPositions,
     reads,
-    maxMessageChars: config.MESSAGE_MAX_CHARS,
     replay: {
       page: { initial: 200, min: 25, max: 500, targetMs: 20 },
       waitForBusMs: 2_000,

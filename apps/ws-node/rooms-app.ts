@@ -1,18 +1,16 @@
 import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
-import { BusUnavailableError, type MessageBus, type RoomControlEvent } from "../../lib/bus/types.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
+import { type ControlEvent, revocationOf } from "../../lib/chat/control.ts";
 import { parseRoomDestination } from "../../lib/chat/destinations.ts";
-import { CLIENT_MSG_ID, newDraft, sendBodySchema } from "../../lib/chat/message.ts";
+import { type Chat, ChatError } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
-import { fromStore } from "../../lib/chat/store-refusal.ts";
-import type { IdempotentPublisher } from "../../lib/delivery/publisher.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
-import type { RoomStore } from "../../lib/store/types.ts";
 import type { ConfirmedReads } from "./confirmed-reads.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayDeps, type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
@@ -20,18 +18,16 @@ import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
 import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./room-hub.ts";
 
 export interface RoomsAppDeps {
-  rooms: RoomStore;
+  /** The chat domain: membership and message acceptance. */
+  chat: Chat;
   /** For replays: the bus's reader progress and log epochs. */
   bus: MessageBus;
-  /** Appends SENDs, once per client message id. */
-  publisher: Pick<IdempotentPublisher, "publish">;
   backlog: Backlog;
   hub: RoomHub;
   readPositions: ReadPositionWriter;
   /** Moves auto-ack read positions to what clients confirm they received. */
   reads: ConfirmedReads;
   epochs: EpochCheck;
-  maxMessageChars: number;
   replay: ReplayOptions;
   replayStats: ReplayStats;
   replayGate: ReplayGate;
@@ -54,14 +50,12 @@ function subscribedTo(session: RoomsSession, roomId: string): boolean {
 
 /** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
 export class RoomsApp implements StompApp<RoomsState> {
-  private readonly bodySchema;
   /** Replays admitted at SUBSCRIBE whose start has not run yet (released if it never does). */
   private readonly notStarted = new Map<RoomSub, ReplayTicket>();
 
   private readonly replayDeps: ReplayDeps;
 
   constructor(private readonly d: RoomsAppDeps) {
-    this.bodySchema = sendBodySchema(d.maxMessageChars);
     this.replayDeps = { ...d, stats: d.replayStats, gate: d.replayGate };
   }
 
@@ -73,12 +67,10 @@ export class RoomsApp implements StompApp<RoomsState> {
     const roomId = parseRoomDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     const userId = session.principal.userId;
-    const readPosition = await fromStore(
-      this.d.rooms.getReadPosition(roomId, userId),
-      this.d.log,
-      "membership",
-    );
-    if (readPosition === null) throw new StompError("forbidden", `not a member of room ${roomId}`);
+    const readPosition = await this.d.chat.rooms.readPosition(session.principal, roomId).catch((err) => {
+      if (err instanceof ChatError) throw new StompError("forbidden", err.message);
+      throw err;
+    });
     const sinceHeader = sub.headers["x-since-seq"];
     if (sinceHeader !== undefined && !/^\d{1,15}$/.test(sinceHeader)) {
       throw new StompError("invalid header: x-since-seq", "x-since-seq must be a non-negative integer");
@@ -135,22 +127,24 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   async send(session: RoomsSession, frame: Frame): Promise<ReceiptHeaders> {
-    const { draft, idempotent } = await this.vet(session, frame);
-    try {
-      const { seq, duplicate } = await this.d.publisher.publish(draft);
-      return duplicate ? { seq: String(seq), "x-duplicate": "true" } : { seq: String(seq) };
-    } catch (err) {
-      if (err instanceof BusUnavailableError) throw unavailable(err, idempotent);
-      throw err;
-    }
+    const { roomId, input, opts } = this.vet(session, frame);
+    const { seq, duplicate } = await this.d.chat.messages
+      .accept(session.principal, roomId, input, opts)
+      .catch((err) => {
+        throw refusal(err);
+      });
+    return duplicate ? { seq: String(seq), "x-duplicate": "true" } : { seq: String(seq) };
   }
 
   async checkSend(session: RoomsSession, frame: Frame): Promise<void> {
-    await this.vet(session, frame);
+    const { roomId, input, opts } = this.vet(session, frame);
+    await this.d.chat.messages.check(session.principal, roomId, input, opts).catch((err) => {
+      throw refusal(err);
+    });
   }
 
-  /** The message a SEND would append: its destination, content type, body and the sender's membership checked. */
-  private async vet(session: RoomsSession, frame: Frame) {
+  /** The STOMP side of a SEND: its destination, content type and JSON body; the domain checks the rest. */
+  private vet(session: RoomsSession, frame: Frame) {
     const destination = frame.headers.destination!;
     const roomId = parseRoomDestination(destination);
     if (!roomId) throw new RefusedError("unknown_destination", `cannot send to ${destination}`);
@@ -158,25 +152,13 @@ export class RoomsApp implements StompApp<RoomsState> {
     if (contentType !== undefined && !contentType.startsWith("application/json")) {
       throw new RefusedError("invalid_message", "content-type must be application/json");
     }
-    const clientMsgId = frame.headers["x-client-msg-id"];
-    if (clientMsgId !== undefined && !CLIENT_MSG_ID.test(clientMsgId)) {
-      throw new RefusedError(
-        "invalid_message",
-        "x-client-msg-id must be 1 to 64 letters, digits or '_', '.', ':', '-'",
-      );
-    }
-    const text = parseText(frame.body, this.bodySchema);
-    const p = session.principal;
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
     // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
-    if (
-      !subscribedTo(session, roomId) &&
-      !(await fromStore(this.d.rooms.isMember(roomId, p.userId), this.d.log, "membership"))
-    ) {
-      throw new RefusedError("forbidden", `not a member of room ${roomId}`);
-    }
-    const draft = newDraft(roomId, "message", { id: p.userId, username: p.username }, text, clientMsgId);
-    return { draft, idempotent: clientMsgId !== undefined };
+    const opts = {
+      memberKnown: subscribedTo(session, roomId),
+      clientMsgId: frame.headers["x-client-msg-id"],
+    };
+    return { roomId, input: parseJson(frame.body), opts };
   }
 
   ack(session: RoomsSession, id: string, positive: boolean, hint: string | undefined): void {
@@ -268,46 +250,42 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   /** Membership changes from the http-api: revoke live subscriptions without a reconnect. */
-  onControl(event: RoomControlEvent): void {
-    const subs = [...this.d.hub.subsOf(event.roomId)];
+  onControl(event: ControlEvent): void {
+    const revocation = revocationOf(event);
+    if (!revocation) return;
+    const subs = [...this.d.hub.subsOf(revocation.roomId)];
     revokeSubscriptions(
-      event,
+      revocation,
       subs.map((rs) => ({ session: rs.session, subscriptionId: rs.sub.id, userId: rs.userId })),
     );
   }
 }
 
 /** The bus did not take a SEND: say honestly whether it was written, and whether sending again is safe. */
-function unavailable(err: BusUnavailableError, withClientId: boolean): RefusedError {
-  if (err.outcome === "not_written") {
-    return new RefusedError(
-      "unavailable",
-      "message not stored: the message bus is unavailable; send it again",
-      {
-        outcome: "not_written",
-      },
-    );
-  }
-  const again = withClientId
-    ? "send it again with the same x-client-msg-id: it will not be stored twice"
-    : "sending it again may store it twice (send x-client-msg-id to make retries safe)";
-  return new RefusedError(
-    "unavailable",
-    `outcome unknown: the message bus did not confirm the message in time and it may be stored; ${again}`,
-    { outcome: "unknown" },
-  );
-}
-
-function parseText(body: Uint8Array, schema: ReturnType<typeof sendBodySchema>): string {
-  let parsed: unknown;
+/** A SEND body as JSON; the domain validates its shape. */
+function parseJson(body: Uint8Array): unknown {
   try {
-    parsed = JSON.parse(utf8.decode(body));
+    return JSON.parse(utf8.decode(body));
   } catch {
     throw new RefusedError("invalid_message", 'body must be JSON: {"text": "..."}');
   }
-  const result = schema.safeParse(parsed);
-  if (!result.success) {
-    throw new RefusedError("invalid_message", result.error.issues.map((i) => i.message).join("; "));
-  }
-  return result.data.text;
+}
+
+/** STOMP refusal codes for the domain's kinds of refusal (docs/protocol.md lists them). */
+const refusalCodes = {
+  invalid: "invalid_message",
+  gone: "forbidden",
+  forbidden: "forbidden",
+  not_found: "forbidden",
+  conflict: "invalid_message",
+  unavailable: "unavailable",
+} as const;
+
+/**
+ * A domain refusal as the SEND's refusal (a notice, or ERROR), with what it says about the message
+ * (`outcome`: not_written, or unknown when the bus may have stored it); anything else as it is.
+ */
+function refusal(err: unknown): unknown {
+  if (!(err instanceof ChatError)) return err;
+  return new RefusedError(refusalCodes[err.kind], err.message, err.details);
 }

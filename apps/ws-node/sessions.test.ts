@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createTokenService } from "../../lib/auth/tokens.ts";
-import { sessionsRevoked } from "../../lib/bus/types.ts";
+import { sessionsRevoked } from "../../lib/chat/control.ts";
 import { RawStomp } from "../../testkit/raw-stomp.ts";
 import { startWsHarness, TEST_JWT_SECRET, type WsHarness } from "../../testkit/ws-harness.ts";
 

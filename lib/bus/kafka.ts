@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } from "kafkajs";
+import { type ControlEvent, controlKey } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
@@ -9,13 +10,7 @@ import { supervise } from "./kafka-supervisor.ts";
 import { durableGroupId, ensureTopics, kafkaLogCreator, kafkaSockets, parseRecord } from "./kafka-support.ts";
 import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
-import {
-  type BusListener,
-  type ControlEvent,
-  controlKey,
-  type MessageBus,
-  type Unsubscribe,
-} from "./types.ts";
+import type { BusListener, MessageBus, Unsubscribe } from "./types.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -367,11 +362,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     },
 
     async publishControl(event) {
-      const partition = partitionFor(controlTopic, controlKey(event));
+      const key = controlKey(event);
+      const partition = partitionFor(controlTopic, key);
       await producer.send({
         topic: controlTopic,
         partition,
-        key: controlKey(event),
+        key,
         value: JSON.stringify(event),
       });
     },

@@ -1,15 +1,10 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
-import {
-  type BusListener,
-  BusUnavailableError,
-  type ControlEvent,
-  type MessageBus,
-  type Unsubscribe,
-} from "./types.ts";
+import { type BusListener, BusUnavailableError, type MessageBus, type Unsubscribe } from "./types.ts";
 
 export interface SqliteBusOptions {
   /** Most messages handed to a consume() handler at once. */

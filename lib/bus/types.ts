@@ -1,46 +1,5 @@
+import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
-
-/**
- * Control events travel beside messages so every node learns of changes without polling, in order
- * per key (a room's id, or a user's). Room events end subscriptions; session events end connections.
- */
-export type ControlEvent = RoomControlEvent | SessionControlEvent;
-
-/** `member-removed`: the user left or was removed; `room-deleted`: the room is gone. */
-export type RoomControlEvent =
-  | { type: "member-removed"; roomId: string; userId: string }
-  | { type: "room-deleted"; roomId: string };
-
-// ---- Session revocation (issue 13) ---------------------------------------------------------------
-/**
- * Ends a user's live STOMP sessions on every ws-node and presence-node (ERROR, close 4003): those of
- * one refresh-token family (`familyId`: a logout, or a refresh token presented twice), or all of
- * them (no `familyId`: the account was deleted). Nodes also forget their cached session checks, so
- * a reconnect with an access token of that family (or of a deleted user) is refused at CONNECT.
- */
-export interface SessionControlEvent {
-  type: "sessions-revoked";
-  userId: string;
-  familyId?: string;
-  reason: "logout" | "token-reuse" | "account-deleted";
-}
-
-/** The event that ends a user's sessions (of one token family, or all when `familyId` is absent). */
-export function sessionsRevoked(
-  userId: string,
-  reason: SessionControlEvent["reason"],
-  familyId?: string,
-): SessionControlEvent {
-  return familyId === undefined
-    ? { type: "sessions-revoked", userId, reason }
-    : { type: "sessions-revoked", userId, familyId, reason };
-}
-
-export const isSessionEvent = (e: ControlEvent): e is SessionControlEvent => e.type === "sessions-revoked";
-
-/** The key control events keep their order by: the room's id, or the user's for session events. */
-export const controlKey = (e: ControlEvent): string => (isSessionEvent(e) ? e.userId : e.roomId);
-// --------------------------------------------------------------------------------------------------
 
 /**
  * Whether a publish that failed wrote anything: `not_written` when it certainly did not (refused
@@ -113,7 +72,7 @@ export interface MessageBus {
    * log starts again, and then the room's earlier seqs no longer compare with new ones.
    */
   epochOf(roomId: string): string;
-  /** Like publish, for control events; they keep their order per room. */
+  /** Like publish, for control events (lib/chat/control.ts); they keep their order per controlKey. */
   publishControl(event: ControlEvent): Promise<void>;
   /** Receive every control event published after the returned promise resolves, on every node. */
   subscribeControl(handler: (event: ControlEvent) => void): Promise<Unsubscribe>;

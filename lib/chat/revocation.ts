@@ -1,6 +1,6 @@
-import type { RoomControlEvent, SessionControlEvent } from "../bus/types.ts";
 import type { Principal } from "../stomp/server/app.ts";
 import { CloseCode } from "../stomp/server/errors.ts";
+import type { RoomRevocation, SessionControlEvent } from "./control.ts";
 
 /** A live subscription of one user, on any STOMP endpoint, that a membership change can end. */
 export interface RevocableSubscription {
@@ -9,20 +9,17 @@ export interface RevocableSubscription {
   readonly userId: string;
 }
 
-/** Why a control event ends a member's subscriptions, as the client is told. */
-export function revocationReason(event: RoomControlEvent): string {
-  return event.type === "room-deleted" ? "the room was deleted" : "you are no longer a member";
-}
-
 /**
- * Ends what a control event takes away, among one room's subscriptions: all of them when the room
- * was deleted, the removed member's otherwise. Used by ws-node (chat) and presence-node (rosters).
+ * Ends what a revocation takes away among one room's subscriptions: all of them when the room was
+ * deleted, the removed member's otherwise. Used by ws-node (chat) and presence-node (rosters).
  */
-export function revokeSubscriptions(event: RoomControlEvent, subs: readonly RevocableSubscription[]): void {
-  const why = revocationReason(event);
+export function revokeSubscriptions(
+  revocation: RoomRevocation,
+  subs: readonly RevocableSubscription[],
+): void {
   for (const s of subs) {
-    if (event.type === "member-removed" && s.userId !== event.userId) continue;
-    s.session.revoke(s.subscriptionId, why, { roomId: event.roomId });
+    if (revocation.userId !== undefined && s.userId !== revocation.userId) continue;
+    s.session.revoke(s.subscriptionId, revocation.why, { roomId: revocation.roomId });
   }
 }
 

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ControlEvent, MessageBus } from "../bus/types.ts";
+import type { MessageBus } from "../bus/types.ts";
+import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import type { EndpointStats } from "../stomp/server/endpoint.ts";
 import type { LagProbe } from "./kafka-lag.ts";

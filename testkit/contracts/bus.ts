@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type ControlEvent, controlKey, type MessageBus } from "../../lib/bus/types.ts";
+import type { MessageBus } from "../../lib/bus/types.ts";
+import { type ControlEvent, controlKey } from "../../lib/chat/control.ts";
 import { type ChatMessage, type LoggedMessage, newDraft } from "../../lib/chat/message.ts";
 import { eventually } from "../eventually.ts";
 

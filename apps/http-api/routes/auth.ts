@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError } from "../../../lib/auth/errors.ts";
 import { REFRESH_REUSE_GRACE_MS, refreshClientId } from "../../../lib/auth/refresh.ts";
-import { sessionsRevoked } from "../../../lib/bus/types.ts";
+import { sessionsRevoked } from "../../../lib/chat/control.ts";
 import { normalizeUsername } from "../../../lib/store/username.ts";
 import {
   type ApiApp,

@@ -8,7 +8,6 @@ import {
   requireUser,
 } from "../context.ts";
 import { MessagesQuery, MessagesSchema, RoomIdParams } from "../schemas.ts";
-import { loadRoom } from "./rooms.ts";
 
 export const messagesRoute = createRoute({
   method: "get",
@@ -28,12 +27,7 @@ export const messagesRoute = createRoute({
 
 export function registerMessageRoutes(app: ApiApp, d: RouteDeps): void {
   app.openapi({ ...messagesRoute, middleware: requireUser(d.tokens) }, async (c) => {
-    const room = await loadRoom(d, c.req.valid("param").id, c.var.user.userId);
-    const { after, before, limit } = c.req.valid("query");
-    const messages =
-      after !== undefined
-        ? await d.backlog.after(room.id, after, limit)
-        : await d.backlog.before(room.id, before ?? Number.MAX_SAFE_INTEGER, limit);
+    const messages = await d.chat.messages.history(c.var.user, c.req.valid("param").id, c.req.valid("query"));
     return c.json({ messages }, 200);
   });
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { newDraft } from "../../../lib/chat/message.ts";
+import { UNREAD_COUNT_CAP } from "../../../lib/chat/rooms.ts";
 import {
   createRoomAs,
   MISSING_ROOM,
@@ -7,7 +8,6 @@ import {
   startTestApi,
   type TestApi,
 } from "../../../testkit/http-api.ts";
-import { UNREAD_COUNT_CAP } from "./rooms.ts";
 
 let api: TestApi;
 afterEach(async () => {
