@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ConflictError, RoomNotFoundError, type Stores, type User } from "../../lib/store/types.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  RoomNotFoundError,
+  type Stores,
+  type User,
+} from "../../lib/store/types.ts";
 
 /** A database for one contract run: its stores, a way to open a second independent client, cleanup. */
 export interface StoreFixture {
@@ -142,12 +148,23 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       await s.users.revokeRefreshFamily(familyId);
       expect(await s.users.sessionActive(user.id, familyId)).toBe(false);
       expect(await s.users.sessionActive(user.id)).toBe(true);
+      // A deleted account keeps its row (its username stays reserved) but opens no session.
+      expect(await s.users.deleteUser(user.id)).toBe(true);
+      expect(await s.users.sessionActive(user.id)).toBe(false);
     });
 
     test("the creator of a room is its first member", async () => {
       const owner = await newUser();
       const room = await s.rooms.createRoom({ name: "general", ownerId: owner.id, maxMembers: 3 });
-      expect(room).toMatchObject({ name: "general", ownerId: owner.id, maxMembers: 3, memberCount: 1 });
+      expect(room).toMatchObject({
+        name: "general",
+        description: "",
+        kind: "group",
+        private: false,
+        ownerId: owner.id,
+        maxMembers: 3,
+        memberCount: 1,
+      });
       expect(Number.isNaN(Date.parse(room.createdAt))).toBe(false);
       expect(await s.rooms.getRoom(room.id)).toEqual(room);
       expect(await s.rooms.isMember(room.id, owner.id)).toBe(true);
@@ -324,6 +341,258 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       } finally {
         await other.close();
       }
+    });
+
+    /** The code of a store refusal, or "ok". */
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) =>
+          e instanceof ConflictError || e instanceof ForbiddenError
+            ? e.code
+            : e instanceof RoomNotFoundError
+              ? "not_found"
+              : Promise.reject(e),
+      );
+
+    test("private rooms: never discoverable, joined only with the current invite generation", async () => {
+      const owner = await newUser();
+      const guest = await newUser();
+      const room = await s.rooms.createRoom({
+        name: "secret",
+        description: "shh",
+        ownerId: owner.id,
+        maxMembers: 5,
+        private: true,
+      });
+      expect(room).toMatchObject({ private: true, description: "shh", kind: "group" });
+      const found = await s.rooms.listDiscoverable(guest.id, { limit: 1000, offset: 0 });
+      expect(found.map((r) => r.id)).not.toContain(room.id);
+      expect(await outcome(s.rooms.join(room.id, guest.id, 0))).toBe("invite_required");
+      const gen = await s.rooms.inviteGeneration(room.id);
+      expect(gen).toBe(0);
+      expect(await outcome(s.rooms.revokeInvites(room.id, guest.id))).toBe("not_owner");
+      expect(await s.rooms.revokeInvites(room.id, owner.id)).toBe(1);
+      expect(await outcome(s.rooms.join(room.id, guest.id, 0, { inviteGen: 0 }))).toBe("invite_required");
+      expect(await outcome(s.rooms.join(room.id, guest.id, 7, { inviteGen: 1 }))).toBe("ok");
+      expect(await s.rooms.getReadPosition(room.id, guest.id)).toBe(7);
+      expect(await s.rooms.inviteGeneration(Bun.randomUUIDv7())).toBeNull();
+    });
+
+    test("the owner updates name, description, privacy and cap; never below the member count", async () => {
+      const owner = await newUser();
+      const a = await newUser();
+      const room = await s.rooms.createRoom({ name: "old", ownerId: owner.id, maxMembers: 5 });
+      await s.rooms.join(room.id, a.id, 0);
+      expect(await outcome(s.rooms.updateRoom(room.id, a.id, { name: "mine" }))).toBe("not_owner");
+      const renamed = await s.rooms.updateRoom(room.id, owner.id, { name: "new", description: "about" });
+      expect(renamed).toMatchObject({ name: "new", description: "about", maxMembers: 5, private: false });
+      expect(await outcome(s.rooms.updateRoom(room.id, owner.id, { maxMembers: 1 }))).toBe(
+        "below_member_count",
+      );
+      expect(await s.rooms.updateRoom(room.id, owner.id, { maxMembers: 2, private: true })).toMatchObject({
+        name: "new",
+        maxMembers: 2,
+        private: true,
+      });
+      expect(await outcome(s.rooms.updateRoom(Bun.randomUUIDv7(), owner.id, { name: "x" }))).toBe(
+        "not_found",
+      );
+    });
+
+    test("a cap change racing joins through two clients is exact: the cap is never passed", async () => {
+      const other = await fx.openAnother();
+      try {
+        for (const delay of [0, 2, 5]) {
+          const owner = await newUser("own");
+          const room = await s.rooms.createRoom({ name: "cap", ownerId: owner.id, maxMembers: 20 });
+          const joiners = await Promise.all(Array.from({ length: 40 }, () => newUser("j")));
+          const joins = joiners.map((u, i) => outcome((i % 2 ? other : s).rooms.join(room.id, u.id, 0)));
+          const cap = Bun.sleep(delay).then(() =>
+            outcome((delay % 2 ? other : s).rooms.updateRoom(room.id, owner.id, { maxMembers: 10 })),
+          );
+          const results = await Promise.all(joins);
+          const capped = await cap;
+          const after = (await s.rooms.getRoom(room.id))!;
+          const admitted = results.filter((r) => r === "ok").length;
+          expect(after.memberCount).toBe(admitted + 1);
+          expect(await s.rooms.members(room.id)).toHaveLength(after.memberCount);
+          // Lowered in time: exactly 10 members; too late (already more than 10): the room fills to 20.
+          expect(capped === "ok" ? [10, 10] : [capped, after.memberCount]).toEqual(
+            capped === "ok" ? [after.maxMembers, after.memberCount] : ["below_member_count", 20],
+          );
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("remove, ban and unban: owner only; a banned user cannot join until unbanned", async () => {
+      const owner = await newUser();
+      const a = await newUser();
+      const b = await newUser();
+      const room = await s.rooms.createRoom({ name: "mod", ownerId: owner.id, maxMembers: 5 });
+      await s.rooms.join(room.id, a.id, 0);
+      await s.rooms.join(room.id, b.id, 0);
+      expect(await outcome(s.rooms.removeMember(room.id, a.id, b.id, false))).toBe("not_owner");
+      const removed = await s.rooms.removeMember(room.id, owner.id, a.id, false);
+      expect(removed).toMatchObject({ removed: true, room: { memberCount: 2 } });
+      expect(await s.rooms.isMember(room.id, a.id)).toBe(false);
+      expect(await outcome(s.rooms.join(room.id, a.id, 0))).toBe("ok");
+      const banned = await s.rooms.removeMember(room.id, owner.id, a.id, true);
+      expect(banned.removed).toBe(true);
+      expect(await outcome(s.rooms.join(room.id, a.id, 0))).toBe("banned");
+      // Banning a non-member keeps them out too.
+      const c = await newUser();
+      expect((await s.rooms.removeMember(room.id, owner.id, c.id, true)).removed).toBe(false);
+      expect(await outcome(s.rooms.join(room.id, c.id, 0))).toBe("banned");
+      expect((await s.rooms.bans(room.id)).map((x) => x.id).sort()).toEqual([a.id, c.id].sort());
+      expect(await outcome(s.rooms.unban(room.id, b.id, a.id))).toBe("not_owner");
+      expect(await s.rooms.unban(room.id, owner.id, a.id)).toBe(true);
+      expect(await s.rooms.unban(room.id, owner.id, a.id)).toBe(false);
+      expect(await outcome(s.rooms.join(room.id, a.id, 0))).toBe("ok");
+      expect((await s.rooms.getRoom(room.id))?.memberCount).toBe(3);
+    });
+
+    test("ownership moves only from the owner to a member", async () => {
+      const owner = await newUser();
+      const a = await newUser();
+      const stranger = await newUser();
+      const room = await s.rooms.createRoom({ name: "t", ownerId: owner.id, maxMembers: 5 });
+      await s.rooms.join(room.id, a.id, 0);
+      expect(await outcome(s.rooms.transferOwnership(room.id, owner.id, stranger.id))).toBe("not_member");
+      expect(await outcome(s.rooms.transferOwnership(room.id, a.id, a.id))).toBe("not_owner");
+      expect((await s.rooms.transferOwnership(room.id, owner.id, a.id)).ownerId).toBe(a.id);
+      expect(await outcome(s.rooms.updateRoom(room.id, owner.id, { name: "x" }))).toBe("not_owner");
+      expect(await outcome(s.rooms.deleteRoom(room.id, owner.id))).toBe("not_owner");
+      expect(await s.rooms.deleteRoom(room.id, a.id)).toBe(true);
+      expect(await s.rooms.deleteRoom(room.id, a.id)).toBe(false);
+    });
+
+    test("two owner actions racing through two clients: exactly one wins, the owner is always a member", async () => {
+      const other = await fx.openAnother();
+      try {
+        for (let round = 0; round < 6; round++) {
+          const owner = await newUser("own");
+          const [b, c, d] = [await newUser(), await newUser(), await newUser()];
+          const room = await s.rooms.createRoom({ name: "race", ownerId: owner.id, maxMembers: 5 });
+          for (const u of [b, c, d]) await s.rooms.join(room.id, u.id, 0);
+          const [x, y] = round % 2 ? [s, other] : [other, s];
+          // Hand the room to b, or remove b: whichever commits first makes the other impossible.
+          const [transfer, remove] = await Promise.all([
+            outcome(x.rooms.transferOwnership(room.id, owner.id, b.id)),
+            outcome(y.rooms.removeMember(room.id, owner.id, b.id, false)),
+          ]);
+          expect([transfer, remove].filter((r) => r === "ok")).toHaveLength(1);
+          const mid = (await s.rooms.getRoom(room.id))!;
+          expect(mid.ownerId).toBe(transfer === "ok" ? b.id : owner.id);
+          expect(await s.rooms.isMember(room.id, mid.ownerId)).toBe(true);
+          // The owner hands the room to two members at once: the second finds it no longer owns it.
+          const [toC, toD] = await Promise.all([
+            outcome(x.rooms.transferOwnership(room.id, mid.ownerId, c.id)),
+            outcome(y.rooms.transferOwnership(room.id, mid.ownerId, d.id)),
+          ]);
+          expect([toC, toD].sort()).toEqual(["not_owner", "ok"]);
+          const last = (await s.rooms.getRoom(room.id))!;
+          expect(last.ownerId).toBe(toC === "ok" ? c.id : d.id);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("a DM: one room per pair, both members, never discoverable or joinable by others", async () => {
+      const a = await newUser();
+      const b = await newUser();
+      const c = await newUser();
+      const first = await s.rooms.openDm(a.id, b.id);
+      expect(first).toMatchObject({ created: true, rejoined: false });
+      expect(first.room).toMatchObject({ kind: "dm", private: true, memberCount: 2, maxMembers: 2 });
+      const again = await s.rooms.openDm(b.id, a.id);
+      expect(again).toMatchObject({ created: false, rejoined: false, room: { id: first.room.id } });
+      expect((await s.rooms.members(first.room.id)).map((m) => m.id).sort()).toEqual([a.id, b.id].sort());
+      const found = await s.rooms.listDiscoverable(c.id, { limit: 1000, offset: 0 });
+      expect(found.map((r) => r.id)).not.toContain(first.room.id);
+      expect(await outcome(s.rooms.join(first.room.id, c.id, 0, { inviteGen: 0 }))).toBe("not_joinable");
+      // One leaves; opening it again brings back only the one who opens it.
+      await s.rooms.leave(first.room.id, a.id);
+      expect((await s.rooms.openDm(b.id, a.id)).rejoined).toBe(false);
+      expect(await s.rooms.isMember(first.room.id, a.id)).toBe(false);
+      const back = await s.rooms.openDm(a.id, b.id);
+      expect(back).toMatchObject({ rejoined: true, room: { id: first.room.id, memberCount: 2 } });
+      expect(await outcome(s.rooms.join(first.room.id, a.id, 0))).toBe("already_member");
+    });
+
+    test("concurrent DM creation through two clients, from both sides, makes exactly one room", async () => {
+      const other = await fx.openAnother();
+      try {
+        for (let round = 0; round < 5; round++) {
+          const a = await newUser();
+          const b = await newUser();
+          const results = await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              (i % 2 ? other : s).rooms.openDm(i % 3 ? a.id : b.id, i % 3 ? b.id : a.id),
+            ),
+          );
+          expect(new Set(results.map((r) => r.room.id)).size).toBe(1);
+          expect(results.filter((r) => r.created)).toHaveLength(1);
+          const room = (await s.rooms.getRoom(results[0]!.room.id))!;
+          expect(room.memberCount).toBe(2);
+          expect(await s.rooms.members(room.id)).toHaveLength(2);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    test("user search: by normalised prefix, in code-point order, paged after the last username", async () => {
+      const stem = `srch${unique()}`;
+      const names = ["b", "a", "c2", "c1", "d"].map((x) => `${stem}${x}`);
+      for (const n of names) await s.users.createUser(n, "h");
+      await s.users.createUser(`x${stem}`, "h");
+      const page1 = await s.users.search(stem, { limit: 3 });
+      expect(page1.map((u) => u.username)).toEqual([`${stem}a`, `${stem}b`, `${stem}c1`]);
+      const page2 = await s.users.search(stem, { after: page1.at(-1)!.username, limit: 3 });
+      expect(page2.map((u) => u.username)).toEqual([`${stem}c2`, `${stem}d`]);
+      expect(await s.users.search(`${stem}c`, { limit: 10 })).toHaveLength(2);
+      expect(await s.users.search(`${stem}zz`, { limit: 10 })).toEqual([]);
+      const ids = page1.map((u) => u.id);
+      expect((await s.users.findByIds([...ids, Bun.randomUUIDv7()])).map((u) => u.id).sort()).toEqual(
+        [...ids].sort(),
+      );
+      expect(await s.users.findByIds([])).toEqual([]);
+    });
+
+    test("a deleted account is never found, keeps its username reserved and loses its refresh tokens", async () => {
+      const user = await newUser("del");
+      const token = `t${unique()}`;
+      await s.users.saveRefreshToken({
+        tokenHash: token,
+        familyId: Bun.randomUUIDv7(),
+        userId: user.id,
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      });
+      expect(await s.users.deleteUser(user.id)).toBe(true);
+      expect(await s.users.deleteUser(user.id)).toBe(false);
+      expect(await s.users.findById(user.id)).toBeNull();
+      expect(await s.users.findByUsername(user.username)).toBeNull();
+      expect(await s.users.findByIds([user.id])).toEqual([]);
+      expect(await s.users.search(user.username, { limit: 5 })).toEqual([]);
+      expect(await s.users.useRefreshToken(token)).toBeNull();
+      expect(await s.users.getSettings(user.id)).toBeNull();
+      expect(await outcome(s.users.createUser(user.username, "h"))).toBe("username_taken");
+    });
+
+    test("settings: read receipts on by default, turned off per user", async () => {
+      const a = await newUser();
+      const b = await newUser();
+      expect(await s.users.getSettings(a.id)).toEqual({ readReceipts: true });
+      expect(await s.users.updateSettings(a.id, { readReceipts: false })).toBe(true);
+      expect(await s.users.getSettings(a.id)).toEqual({ readReceipts: false });
+      expect(await s.users.updateSettings(a.id, {})).toBe(true);
+      expect(await s.users.getSettings(a.id)).toEqual({ readReceipts: false });
+      expect(await s.users.withoutReadReceipts([a.id, b.id])).toEqual(new Set([a.id]));
+      expect(await s.users.updateSettings(Bun.randomUUIDv7(), { readReceipts: true })).toBe(false);
     });
   });
 }

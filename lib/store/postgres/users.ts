@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { prefixUpperBound } from "../dm-key.ts";
 import type { RefreshTokenRecord, User, UserStore } from "../types.ts";
 import { normalizeUsername, usernameSkeleton } from "../username.ts";
 import { usernameConflict } from "../username-conflict.ts";
@@ -73,13 +74,62 @@ export function postgresUserStore(sql: Sql): UserStore {
     },
 
     async findByUsername(username) {
-      const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE username = ${normalizeUsername(username)}`;
+      const [row] = await sql<UserRow[]>`
+        SELECT * FROM users WHERE username = ${normalizeUsername(username)} AND deleted_at IS NULL`;
       return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
     },
 
     async findById(id) {
-      const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE id = ${id}`;
+      const [row] = await sql<UserRow[]>`SELECT * FROM users WHERE id = ${id} AND deleted_at IS NULL`;
       return row ? toUser(row) : null;
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await sql<UserRow[]>`
+        SELECT * FROM users WHERE id IN ${sql([...ids])} AND deleted_at IS NULL ORDER BY id`;
+      return rows.map(toUser);
+    },
+
+    /** A range scan of the code-point-ordered index: the cost is the page, not the table. */
+    async search(prefix, { after, limit }) {
+      const rows = await sql<UserRow[]>`
+        SELECT * FROM users
+        WHERE (username COLLATE "C") >= ${prefix} AND (username COLLATE "C") > ${after ?? ""}
+        AND (username COLLATE "C") < ${prefixUpperBound(prefix)}
+        AND deleted_at IS NULL
+        ORDER BY (username COLLATE "C") LIMIT ${limit}`;
+      return rows.map(toUser);
+    },
+
+    async deleteUser(id) {
+      return sql.begin(async (tx) => {
+        const gone = await tx`
+          UPDATE users SET deleted_at = now(), password_hash = '' WHERE id = ${id} AND deleted_at IS NULL
+          RETURNING 1`;
+        await tx`DELETE FROM refresh_tokens WHERE user_id = ${id}`;
+        return gone.length > 0;
+      });
+    },
+
+    async getSettings(id) {
+      const [row] = await sql<{ read_receipts: boolean }[]>`
+        SELECT read_receipts FROM users WHERE id = ${id} AND deleted_at IS NULL`;
+      return row ? { readReceipts: row.read_receipts } : null;
+    },
+
+    async updateSettings(id, changes) {
+      const updated = await sql`
+        UPDATE users SET read_receipts = COALESCE(${changes.readReceipts ?? null}::boolean, read_receipts)
+        WHERE id = ${id} AND deleted_at IS NULL RETURNING 1`;
+      return updated.length > 0;
+    },
+
+    async withoutReadReceipts(ids) {
+      if (ids.length === 0) return new Set();
+      const rows = await sql<{ id: string }[]>`
+        SELECT id FROM users WHERE id IN ${sql([...ids])} AND NOT read_receipts`;
+      return new Set(rows.map((r) => r.id));
     },
 
     async saveRefreshToken(r) {
@@ -103,7 +153,7 @@ export function postgresUserStore(sql: Sql): UserStore {
 
     async sessionActive(userId, familyId) {
       const [row] = await sql<{ user: boolean; revoked: boolean }[]>`
-        SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user,
+        SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND deleted_at IS NULL) AS user,
                EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ${familyId ?? null}
                        AND revoked_at IS NOT NULL) AS revoked`;
       return row!.user && !row!.revoked;

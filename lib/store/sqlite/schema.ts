@@ -46,6 +46,24 @@ const migrations: string[] = [
   `,
   // Who first spent a refresh token: a reuse by the same client within seconds is a race, not a theft.
   `ALTER TABLE refresh_tokens ADD COLUMN used_by TEXT;`,
+  // Room admin, private rooms and invites, direct messages, bans, account deletion, user settings
+  // (Postgres: 004_chat_features.sql). Usernames compare in BINARY (code-point) order already.
+  `
+  ALTER TABLE users ADD COLUMN deleted_at TEXT;
+  ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE rooms ADD COLUMN description TEXT NOT NULL DEFAULT '';
+  ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'group' CHECK (kind IN ('group', 'dm'));
+  ALTER TABLE rooms ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE rooms ADD COLUMN dm_key TEXT;
+  CREATE UNIQUE INDEX rooms_dm_key ON rooms(dm_key);
+  ALTER TABLE rooms ADD COLUMN invite_gen INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE room_bans (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    banned_at TEXT NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+  );
+  `,
 ];
 
 /** Applies the migrations this database has not seen yet, each in its own immediate transaction. */

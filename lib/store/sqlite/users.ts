@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { prefixUpperBound } from "../dm-key.ts";
 import type { RefreshTokenRecord, User, UserStore, UserWithSecret } from "../types.ts";
 import { normalizeUsername, usernameSkeleton } from "../username.ts";
 import { usernameConflict } from "../username-conflict.ts";
@@ -76,14 +77,73 @@ export function sqliteUserStore(db: Database): UserStore {
 
     async findByUsername(username) {
       const row = db
-        .query("SELECT * FROM users WHERE username = $username")
+        .query("SELECT * FROM users WHERE username = $username AND deleted_at IS NULL")
         .get({ username: normalizeUsername(username) }) as UserRow | null;
       return row ? ({ ...toUser(row), passwordHash: row.password_hash } satisfies UserWithSecret) : null;
     },
 
     async findById(id) {
-      const row = db.query("SELECT * FROM users WHERE id = $id").get({ id }) as UserRow | null;
+      const row = db
+        .query("SELECT * FROM users WHERE id = $id AND deleted_at IS NULL")
+        .get({ id }) as UserRow | null;
       return row ? toUser(row) : null;
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = db
+        .query(
+          `SELECT * FROM users WHERE id IN (SELECT value FROM json_each($ids)) AND deleted_at IS NULL ORDER BY id`,
+        )
+        .all({ ids: JSON.stringify(ids) }) as UserRow[];
+      return rows.map(toUser);
+    },
+
+    async search(prefix, { after, limit }) {
+      const rows = db
+        .query(
+          `SELECT * FROM users WHERE username >= $prefix AND username > $after AND username < $upper
+           AND deleted_at IS NULL ORDER BY username LIMIT $limit`,
+        )
+        .all({ prefix, after: after ?? "", upper: prefixUpperBound(prefix), limit }) as UserRow[];
+      return rows.map(toUser);
+    },
+
+    async deleteUser(id) {
+      const remove = db.transaction(() => {
+        const gone = db
+          .query(
+            "UPDATE users SET deleted_at = $now, password_hash = '' WHERE id = $id AND deleted_at IS NULL",
+          )
+          .run({ id, now: new Date().toISOString() }).changes;
+        db.query("DELETE FROM refresh_tokens WHERE user_id = $id").run({ id });
+        return gone > 0;
+      });
+      return remove.immediate();
+    },
+
+    async getSettings(id) {
+      const row = db
+        .query("SELECT read_receipts FROM users WHERE id = $id AND deleted_at IS NULL")
+        .get({ id }) as { read_receipts: number } | null;
+      return row ? { readReceipts: row.read_receipts === 1 } : null;
+    },
+
+    async updateSettings(id, changes) {
+      const row = db
+        .query(
+          "UPDATE users SET read_receipts = COALESCE($receipts, read_receipts) WHERE id = $id AND deleted_at IS NULL",
+        )
+        .run({ id, receipts: changes.readReceipts === undefined ? null : changes.readReceipts ? 1 : 0 });
+      return row.changes > 0;
+    },
+
+    async withoutReadReceipts(ids) {
+      if (ids.length === 0) return new Set();
+      const rows = db
+        .query("SELECT id FROM users WHERE id IN (SELECT value FROM json_each($ids)) AND read_receipts = 0")
+        .all({ ids: JSON.stringify(ids) }) as { id: string }[];
+      return new Set(rows.map((r) => r.id));
     },
 
     async saveRefreshToken(r) {
@@ -112,7 +172,7 @@ export function sqliteUserStore(db: Database): UserStore {
     async sessionActive(userId, familyId) {
       const row = db
         .query(
-          `SELECT EXISTS (SELECT 1 FROM users WHERE id = $userId) AS user,
+          `SELECT EXISTS (SELECT 1 FROM users WHERE id = $userId AND deleted_at IS NULL) AS user,
                   EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $familyId AND revoked_at IS NOT NULL) AS revoked`,
         )
         .get({ userId, familyId: familyId ?? null }) as { user: number; revoked: number };
