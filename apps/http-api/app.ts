@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { passwordHasherFromConfig } from "../../lib/auth/index.ts";
+import { passwordHasherFromConfig, resolveJwtSecret } from "../../lib/auth/index.ts";
 import type { PasswordHasher } from "../../lib/auth/password.ts";
 import { createRefreshTokens } from "../../lib/auth/refresh.ts";
 import type { TokenService } from "../../lib/auth/tokens.ts";
@@ -18,7 +18,10 @@ import { ApiError, errorResponse, renderError, validationError } from "./errors.
 import { apiLimits } from "./rate-limits.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerInviteRoutes } from "./routes/invites.ts";
 import { registerMessageRoutes } from "./routes/messages.ts";
+import { registerPeopleRoutes } from "./routes/people.ts";
+import { registerRoomAdminRoutes } from "./routes/room-admin.ts";
 import { registerRoomRoutes } from "./routes/rooms.ts";
 import { endSessions } from "./sessions.ts";
 
@@ -55,7 +58,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
     backlog: deps.backlog,
     chat: createChat(
       { users: deps.stores.users, rooms: deps.stores.rooms, bus: deps.bus, backlog: deps.backlog, log },
-      { maxMessageChars: deps.config.MESSAGE_MAX_CHARS },
+      { maxMessageChars: deps.config.MESSAGE_MAX_CHARS, inviteSecret: resolveJwtSecret(deps.config), now },
     ),
     tokens: deps.tokens,
     log,
@@ -105,7 +108,10 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
   registerHealthRoutes(app, d);
   registerAuthRoutes(app, d);
   registerRoomRoutes(app, d);
+  registerRoomAdminRoutes(app, d);
+  registerInviteRoutes(app, d);
   registerMessageRoutes(app, d);
+  registerPeopleRoutes(app, d);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -24,8 +24,12 @@ export interface ApiLimits {
   signupByIp: KeyedLimiter;
   /** Rooms created per user: each is a row, a stream and a line in everyone's Discover list. */
   roomCreateByUser: KeyedLimiter;
-  /** Other state-changing room actions (join, leave, delete, admin) per user. */
+  /** Other state-changing actions (join, leave, delete, admin, edits, settings) per user. */
   roomActionByUser: KeyedLimiter;
+  /** DMs opened per user: each may make a room and shows up in another user's list. */
+  dmOpenByUser: KeyedLimiter;
+  /** Invite links made per user. */
+  inviteByUser: KeyedLimiter;
   /** Every state-changing authenticated request per client address, whoever's token it carries. */
   actionByIp: KeyedLimiter;
 }
@@ -39,6 +43,8 @@ export function apiLimits(make: MakeLimiter, c: Config): ApiLimits {
     signupByIp: make("signup-ip", bucket(c.SIGNUP_IP_BURST, c.SIGNUP_IP_REFILL_SEC)),
     roomCreateByUser: make("room-create-user", bucket(c.ROOM_CREATE_BURST, c.ROOM_CREATE_REFILL_SEC)),
     roomActionByUser: make("room-action-user", bucket(c.ROOM_ACTION_BURST, c.ROOM_ACTION_REFILL_SEC)),
+    dmOpenByUser: make("dm-open-user", bucket(c.DM_OPEN_BURST, c.DM_OPEN_REFILL_SEC)),
+    inviteByUser: make("invite-user", bucket(c.INVITE_BURST, c.INVITE_REFILL_SEC)),
     actionByIp: make("action-ip", bucket(c.ACTION_IP_BURST, c.ACTION_IP_REFILL_SEC)),
   };
 }
@@ -100,3 +106,13 @@ export const limitAction = (byIp: KeyedLimiter, byUser: KeyedLimiter, message: s
       await next();
     },
   );
+
+/** The limit middleware of each kind of state-changing route: the one place routes take them from. */
+export function routeLimits(l: ApiLimits) {
+  return {
+    creating: limitAction(l.actionByIp, l.roomCreateByUser, "too many rooms created; retry later"),
+    acting: limitAction(l.actionByIp, l.roomActionByUser, "too many room actions; retry later"),
+    openingDm: limitAction(l.actionByIp, l.dmOpenByUser, "too many direct messages opened; retry later"),
+    inviting: limitAction(l.actionByIp, l.inviteByUser, "too many invite links made; retry later"),
+  };
+}

@@ -3,7 +3,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from "../../lib/auth/password.ts";
 import { passwordProblem } from "../../lib/auth/password-policy.ts";
 import { isValidUsername, normalizeUsername } from "../../lib/store/username.ts";
 
-/** Request and response shapes: validation and the OpenAPI document both come from these. */
+/** Request and response shapes of accounts and errors (rooms and messages: chat-schemas.ts): validation and the OpenAPI document both come from these. */
 
 export const ErrorSchema = z
   .object({
@@ -69,100 +69,5 @@ export const AuthResponseSchema = z
     expiresIn: z.number().int().openapi({ description: "Access token lifetime in seconds" }),
   })
   .openapi("AuthResponse");
-
-export const RoomSchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    ownerId: z.string(),
-    maxMembers: z.number().int(),
-    memberCount: z.number().int(),
-    createdAt: z.string(),
-  })
-  .openapi("Room");
-
-export const MyRoomSchema = RoomSchema.extend({
-  readPosition: z.number().int().openapi({ description: "Highest seq the caller has seen" }),
-  unreadCount: z
-    .number()
-    .int()
-    .openapi({ description: "Messages after the read position, counted up to 1000 (see unreadCountCapped)" }),
-  unreadCountCapped: z
-    .boolean()
-    .openapi({ description: "True when the count stopped at its cap: there are unreadCount or more" }),
-}).openapi("MyRoom");
-
-export const RoomResponseSchema = z.object({ room: RoomSchema }).openapi("RoomResponse");
-export const RoomDetailSchema = z.object({ room: RoomSchema, isMember: z.boolean() }).openapi("RoomDetail");
-export const MyRoomsSchema = z.object({ rooms: z.array(MyRoomSchema) }).openapi("MyRooms");
-export const RoomsSchema = z.object({ rooms: z.array(RoomSchema) }).openapi("Rooms");
-
-export const CreateRoomSchema = z
-  .object({
-    name: z
-      .string()
-      .trim()
-      .min(1, "must not be blank")
-      .max(100, "at most 100 characters")
-      .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "must not contain control characters"),
-    maxMembers: z.number().int("must be a whole number").min(2).max(10_000),
-  })
-  .openapi("CreateRoom");
-
-export const MemberSchema = z
-  .object({ id: z.string(), username: z.string(), joinedAt: z.string() })
-  .openapi("Member");
-export const MembersSchema = z.object({ members: z.array(MemberSchema) }).openapi("Members");
-
-export const ChatMessageSchema = z
-  .object({
-    id: z.string(),
-    roomId: z.string(),
-    seq: z.number().int(),
-    type: z.enum(["message", "join", "leave"]),
-    sender: UserSchema,
-    text: z.string(),
-    sentAt: z.string(),
-  })
-  .openapi("ChatMessage");
-export const MessagesSchema = z.object({ messages: z.array(ChatMessageSchema) }).openapi("Messages");
-
-export const RoomIdParams = z.object({
-  id: z.uuid("must be a room id (UUID)").openapi({ param: { name: "id", in: "path" } }),
-});
-
-// Query values arrive as strings, so they are coerced; the metadata keeps the document precise.
-const limit = (max: number, fallback: number) =>
-  z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(max)
-    .default(fallback)
-    .openapi({ type: "integer", minimum: 1, maximum: max, default: fallback });
-const position = (description: string) =>
-  z.coerce.number().int().min(0).optional().openapi({ type: "integer", minimum: 0, description });
-
-export const DiscoverQuery = z.object({
-  limit: limit(100, 50),
-  offset: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1_000_000)
-    .default(0)
-    .openapi({ type: "integer", minimum: 0, maximum: 1_000_000, default: 0 }),
-});
-
-export const MessagesQuery = z
-  .object({
-    after: position("Messages with seq > after, oldest first"),
-    before: position("The newest messages with seq < before, oldest first"),
-    limit: limit(100, 50),
-  })
-  .refine((q) => q.after === undefined || q.before === undefined, {
-    message: "use either after or before, not both",
-    path: ["before"],
-  });
 
 export const HealthSchema = z.object({ status: z.string() }).openapi("Health");

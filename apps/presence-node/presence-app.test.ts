@@ -124,7 +124,12 @@ export function presenceNodeSuite(open: () => Promise<Backend>): void {
     await eventually(() => bodies.length >= 1, "the snapshot");
     expect((bodies[0] as Body).type).toBe("snapshot");
     await h.stores.rooms.leave(room.id, dave.user.id);
-    await h.bus.publishControl({ type: "member-removed", roomId: room.id, userId: dave.user.id });
+    await h.bus.publishControl({
+      type: "member-removed",
+      roomId: room.id,
+      userId: dave.user.id,
+      reason: "removed",
+    });
     await eventually(() => notices.length >= 1, "the revocation notice");
     expect(notices).toHaveLength(1);
     expect(notices[0]).toBe("subscription_revoked");

@@ -89,9 +89,11 @@ describe("idempotent SEND", () => {
   test("copies two replicas both appended: every reader keeps the first, history too", async () => {
     const a = await chat(h, room, alice.token);
     const sender = { id: alice.user.id, username: "alice" };
-    const firstCopy = await h.backends.bus.publish(newDraft(room.id, "message", sender, "raced", "msg-2"));
-    await h.backends.bus.publish(newDraft(room.id, "message", sender, "raced", "msg-2"));
-    await h.backends.bus.publish(newDraft(room.id, "message", sender, "next", "msg-3"));
+    const firstCopy = await h.backends.bus.publish(
+      newDraft(room.id, "message", sender, "raced", { clientMsgId: "msg-2" }),
+    );
+    await h.backends.bus.publish(newDraft(room.id, "message", sender, "raced", { clientMsgId: "msg-2" }));
+    await h.backends.bus.publish(newDraft(room.id, "message", sender, "next", { clientMsgId: "msg-3" }));
     const live = (f: Frame) => isMessage(f) && f.headers["x-replay"] === undefined;
     const got = [body(a.c, await a.c.next(live)), body(a.c, await a.c.next(live))];
     expect(got.map((m) => [m.text, m.seq])).toEqual([

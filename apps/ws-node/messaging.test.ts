@@ -286,7 +286,12 @@ describe("membership changes on live subscriptions", () => {
     c.sendFrame("SUBSCRIBE", { id: "room", destination: dest(), receipt: "in" });
     await c.next((f) => f.command === "RECEIPT");
     await h.backends.stores.rooms.leave(room.id, user.id);
-    await h.backends.bus.publishControl({ type: "member-removed", roomId: room.id, userId: user.id });
+    await h.backends.bus.publishControl({
+      type: "member-removed",
+      roomId: room.id,
+      userId: user.id,
+      reason: "left",
+    });
     const n = await c.next((f) => f.command === "MESSAGE" && f.headers.destination === "/user/queue/errors");
     expect(JSON.parse(c.body(n))).toMatchObject({ code: "subscription_revoked", subscription: "room" });
     // No more room messages reach it, and the subscription id is free again.

@@ -1,3 +1,4 @@
+import { resolveJwtSecret } from "../../lib/auth/index.ts";
 import { createSessionVerifier } from "../../lib/auth/session-verifier.ts";
 import type { Backends } from "../../lib/backends.ts";
 import { EpochCheck } from "../../lib/backlog/epochs.ts";
@@ -121,7 +122,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       storeGuard: (call, what) => fromStore(call, log, what),
       log,
     },
-    { maxMessageChars: config.MESSAGE_MAX_CHARS },
+    { maxMessageChars: config.MESSAGE_MAX_CHARS, inviteSecret: resolveJwtSecret(config) },
   );
   const epochs = new EpochCheck(d.backlog, log);
   const app = new RoomsApp({

@@ -1,10 +1,18 @@
 import type { Backlog } from "../backlog/types.ts";
 import { BusUnavailableError, type MessageBus } from "../bus/types.ts";
 import type { IdempotentPublisher, Published } from "../delivery/publisher.ts";
-import type { Logger } from "../log/index.ts";
+import { errorFields, type Logger } from "../log/index.ts";
 import type { Room, RoomStore, UserStore } from "../store/types.ts";
 import type { ControlEvent } from "./control.ts";
-import { busUnavailable, notMember, roomNotFound, sendUnavailable } from "./errors.ts";
+import {
+  busUnavailable,
+  dmRoom,
+  notMember,
+  notOwner,
+  roomNotFound,
+  sendUnavailable,
+  storeRefusal,
+} from "./errors.ts";
 import type { LoggedMessage, MessageDraft, UserRef } from "./message.ts";
 
 /** Who acts: the authenticated user, as a token or a STOMP session names them. */
@@ -34,14 +42,50 @@ export interface ChatPorts {
 export interface ChatSettings {
   /** Longest message text, in characters. */
   maxMessageChars: number;
+  /** The installation's signing secret; invite links are signed with a key derived from it. */
+  inviteSecret: Uint8Array;
+  /** Milliseconds since the epoch; tests move it. */
+  now?: () => number;
 }
 
 /** What every part of the domain shares: the ports, the settings, and the steps each operation repeats. */
 export class ChatContext {
+  readonly now: () => number;
+
   constructor(
     readonly ports: ChatPorts,
     readonly settings: ChatSettings,
-  ) {}
+  ) {
+    this.now = settings.now ?? Date.now;
+  }
+
+  /** Runs a store call, reporting its refusals as the domain's. */
+  async store<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      throw storeRefusal(err);
+    }
+  }
+
+  /**
+   * The room as `userId` may know of it: private rooms and DMs exist only for their members (anyone
+   * else is told there is no such room, so their ids reveal nothing).
+   */
+  async visibleRoom(roomId: string, userId: string): Promise<{ room: Room; isMember: boolean }> {
+    const room = await this.room(roomId);
+    const isMember = await this.ports.rooms.isMember(roomId, userId);
+    if (room.private && !isMember) throw roomNotFound();
+    return { room, isMember };
+  }
+
+  /** A group room that `actor` owns, for owner actions; DMs have none. */
+  async ownedRoom(roomId: string, actor: Actor, what: string): Promise<Room> {
+    const { room } = await this.visibleRoom(roomId, actor.userId);
+    if (room.kind === "dm") throw dmRoom();
+    if (room.ownerId !== actor.userId) throw notOwner(what);
+    return room;
+  }
 
   /** The room, or not_found. */
   async room(roomId: string): Promise<Room> {
@@ -86,6 +130,16 @@ export class ChatContext {
       if (err instanceof BusUnavailableError) throw busUnavailable();
       throw err;
     }
+  }
+
+  /**
+   * Tells every node about a change that only informs (live room lists): the change has happened, so a
+   * bus that cannot take the event is logged rather than reported to the caller as a failure.
+   */
+  async inform(event: ControlEvent): Promise<void> {
+    await this.ports.bus.publishControl(event).catch((err: unknown) => {
+      this.ports.log("warn", "control event not published", { type: event.type, ...errorFields(err) });
+    });
   }
 
   /** Tells every node; refused as unavailable when the bus cannot take it. */

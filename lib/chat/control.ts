@@ -1,16 +1,28 @@
+import type { Room } from "../store/types.ts";
+import type { UserRef } from "./message.ts";
+
 /**
  * Control events: what every node must learn at once about membership, rooms and sessions, beside the
- * rooms' message logs (the bus carries them on their own channel, in order per key: a room's id, or a
- * user's). Each kind says what it takes away from live connections: room kinds end subscriptions
- * (revocationOf), session kinds end connections (isSessionEvent).
+ * rooms' message logs (the bus carries them on their own channel, in order per controlKey: a room's
+ * id, or a user's). Each kind says what it takes away from live connections: room kinds that revoke
+ * end subscriptions (revocationOf), session kinds end connections (isSessionEvent). The others keep
+ * every node's live room lists (/user/queue/events) current.
  */
 export type ControlEvent = RoomControlEvent | SessionControlEvent;
 
 export type RoomControlEvent =
-  /** The user is no longer a member: they left, or were removed. */
-  | { type: "member-removed"; roomId: string; userId: string }
+  /** The user is no longer a member: they left, were removed or banned, or their account was deleted. */
+  | { type: "member-removed"; roomId: string; userId: string; reason: RemovalReason }
   /** The room is gone, with every membership. */
-  | { type: "room-deleted"; roomId: string };
+  | { type: "room-deleted"; roomId: string }
+  /** The user became a member (joined, accepted an invite, or opened a DM again). */
+  | { type: "member-joined"; roomId: string; userId: string; room: Room }
+  /** The owner changed the room (name, description, cap, privacy, owner). */
+  | { type: "room-updated"; roomId: string; room: Room }
+  /** A new DM between two users. */
+  | { type: "dm-opened"; roomId: string; room: Room; users: [UserRef, UserRef] };
+
+export type RemovalReason = "left" | "removed" | "banned" | "account-deleted";
 
 /**
  * Ends a user's live STOMP sessions on every ws-node and presence-node (ERROR, close 4003): those of
@@ -49,11 +61,18 @@ export interface RoomRevocation {
   why: string;
 }
 
+const removalWhy: Record<RemovalReason, string> = {
+  left: "you are no longer a member",
+  removed: "you were removed from the room",
+  banned: "you were banned from the room",
+  "account-deleted": "your account was deleted",
+};
+
 /** The revocation a control event carries; undefined for kinds that do not take a room away. */
 export function revocationOf(event: ControlEvent): RoomRevocation | undefined {
   switch (event.type) {
     case "member-removed":
-      return { roomId: event.roomId, userId: event.userId, why: "you are no longer a member" };
+      return { roomId: event.roomId, userId: event.userId, why: removalWhy[event.reason] };
     case "room-deleted":
       return { roomId: event.roomId, why: "the room was deleted" };
     default:

@@ -1,4 +1,4 @@
-import { ConflictError, RoomNotFoundError } from "../store/types.ts";
+import { ConflictError, ForbiddenError, RoomNotFoundError } from "../store/types.ts";
 
 /**
  * Why the chat domain refused an action, in terms every transport maps the same way: the http-api to
@@ -26,6 +26,9 @@ export const roomNotFound = () => new ChatError("not_found", "room_not_found", "
 export const notMember = () => new ChatError("forbidden", "not_member", "you are not a member of this room");
 export const notOwner = (what: string) =>
   new ChatError("forbidden", "not_owner", `only the owner can ${what}`);
+export const userNotFound = () => new ChatError("not_found", "user_not_found", "no such user");
+export const dmRoom = () =>
+  new ChatError("forbidden", "dm_room", "a direct-message room has no owner actions; leave it instead");
 export const busUnavailable = () =>
   new ChatError("unavailable", "bus_unavailable", "the message bus is unavailable; retry shortly");
 
@@ -56,9 +59,10 @@ export function sendUnavailable(outcome: "not_written" | "unknown", withClientId
   );
 }
 
-/** A refusal a store raised (its own error types), as the domain reports it. */
+/** A refusal a store raised (its own error types), as the domain reports it; anything else as it is. */
 export function storeRefusal(err: unknown): unknown {
   if (err instanceof ConflictError) return new ChatError("conflict", err.code, err.message);
+  if (err instanceof ForbiddenError) return new ChatError("forbidden", err.code, err.message);
   if (err instanceof RoomNotFoundError) return roomNotFound();
   return err;
 }

@@ -1,11 +1,31 @@
 import { z } from "zod";
 
-/** What a room's stream carries: ordinary messages and the join/leave lines of membership changes. */
-export type ChatMessageType = "message" | "join" | "leave";
+/**
+ * What a room's log carries, each with a seq: members' messages; the lines of membership and room
+ * changes (join, leave, update); and amendments of earlier messages (edit, delete), which replay and
+ * history carry like any line so every client ends up with the same view.
+ */
+export const ROOM_EVENT_TYPES = ["message", "join", "leave", "update", "edit", "delete"] as const;
+export type ChatMessageType = (typeof ROOM_EVENT_TYPES)[number];
+
+/** Kinds that change an earlier message (their `target`) rather than add one. */
+export const AMENDMENT_TYPES: readonly ChatMessageType[] = ["edit", "delete"];
+
+/** How a deleted account appears wherever it is named: history, replay, rosters. */
+export const DELETED_USER_NAME = "deleted user";
 
 export interface UserRef {
   id: string;
   username: string;
+}
+
+/** What an `update` line says changed about the room. */
+export interface RoomUpdate {
+  name?: string;
+  description?: string;
+  maxMembers?: number;
+  private?: boolean;
+  ownerId?: string;
 }
 
 /** A message as stored and delivered: stamped once by the bus, identical on every replica and in the backlog. */
@@ -16,9 +36,11 @@ export interface ChatMessage {
   /** The room's position: strictly increasing per room (gaps allowed), assigned by the bus on durable append. */
   seq: number;
   type: ChatMessageType;
+  /** Who wrote it, or whom a join/leave line is about; for edit/delete, who changed the target. */
   sender: UserRef;
+  /** The message, or the line as people read it; for edit the new text; "" for delete and deleted messages. */
   text: string;
-  /** ISO-8601 time the node accepted the message. */
+  /** ISO-8601 time the node accepted it. */
   sentAt: string;
   /**
    * The sender's own id for the message (SEND header `x-client-msg-id`), when it gave one: the same
@@ -26,6 +48,18 @@ export interface ChatMessage {
    * sender can match the message to its outbox.
    */
   clientMsgId?: string;
+  /** message: when it was last edited; history and the backlog hold the current text. */
+  editedAt?: string;
+  /** message: when it was deleted; its text is gone (a tombstone). */
+  deletedAt?: string;
+  /** edit, delete: the message they change. */
+  target?: { id: string; seq: number };
+  /** update: what changed. */
+  changes?: RoomUpdate;
+  /** leave: the owner who removed (or banned) the member. */
+  by?: UserRef;
+  /** leave: the member's account was deleted; their earlier lines in the room read "deleted user". */
+  accountDeleted?: boolean;
 }
 
 /** A message before the bus has given it a position. */
@@ -40,6 +74,16 @@ export interface LoggedMessage extends ChatMessage {
   epoch: string;
 }
 
+const OPTIONAL_FIELDS = [
+  "clientMsgId",
+  "editedAt",
+  "deletedAt",
+  "target",
+  "changes",
+  "by",
+  "accountDeleted",
+] as const satisfies readonly (keyof ChatMessage)[];
+
 /** The client-visible fields of a message: what MESSAGE bodies and the history API carry. */
 export function toChatMessage(m: ChatMessage): ChatMessage {
   const out: ChatMessage = {
@@ -51,7 +95,9 @@ export function toChatMessage(m: ChatMessage): ChatMessage {
     text: m.text,
     sentAt: m.sentAt,
   };
-  if (m.clientMsgId !== undefined && m.clientMsgId !== null) out.clientMsgId = m.clientMsgId;
+  for (const key of OPTIONAL_FIELDS) {
+    if (m[key] !== undefined && m[key] !== null) (out as unknown as Record<string, unknown>)[key] = m[key];
+  }
   return out;
 }
 
@@ -74,16 +120,7 @@ export function newDraft(
   type: ChatMessageType,
   sender: UserRef,
   text: string,
-  clientMsgId?: string,
+  extra: Partial<Pick<ChatMessage, (typeof OPTIONAL_FIELDS)[number]>> = {},
 ): MessageDraft {
-  const draft: MessageDraft = {
-    id: Bun.randomUUIDv7(),
-    roomId,
-    type,
-    sender,
-    text,
-    sentAt: new Date().toISOString(),
-  };
-  if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
-  return draft;
+  return { id: Bun.randomUUIDv7(), roomId, type, sender, text, sentAt: new Date().toISOString(), ...extra };
 }

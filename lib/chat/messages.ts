@@ -65,7 +65,8 @@ export class Messages {
     if (!opts.memberKnown && !(await this.c.fromStore(rooms.isMember(roomId, actor.userId), "membership"))) {
       throw new ChatError("forbidden", "not_member", `not a member of room ${roomId}`);
     }
-    return newDraft(roomId, "message", refOf(actor), parsed.data.text, opts.clientMsgId);
+    const extra = opts.clientMsgId === undefined ? {} : { clientMsgId: opts.clientMsgId };
+    return newDraft(roomId, "message", refOf(actor), parsed.data.text, extra);
   }
 
   /** A page of the room's history, oldest first; members only. */

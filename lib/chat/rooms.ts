@@ -1,34 +1,44 @@
 import { errorFields } from "../log/index.ts";
 import type { Member, Room } from "../store/types.ts";
 import { type Actor, type ChatContext, refOf } from "./context.ts";
-import { ChatError, notOwner, storeRefusal } from "./errors.ts";
-import { newDraft } from "./message.ts";
+import { ChatError, notMember, roomNotFound } from "./errors.ts";
+import type { InviteTokens } from "./invites.ts";
+import { DELETED_USER_NAME, newDraft, type UserRef } from "./message.ts";
 
-/** A room as its member sees it in their list: with how far they have read and what is unread. */
 /**
  * Unread counts stop here: a member back after a long absence sees "999+" rather than the server
  * counting every message it missed, so listing rooms costs O(rooms × (log N + cap)).
  */
 export const UNREAD_COUNT_CAP = 1000;
 
+/** A room as its member sees it in their list: how far they have read, what is unread; for a DM, with whom. */
 export interface MyRoom extends Room {
   readPosition: number;
   /** Counted up to UNREAD_COUNT_CAP. */
   unreadCount: number;
   unreadCountCapped: boolean;
+  peer?: UserRef;
 }
 
-/** Room lifecycle and membership: create, join, leave, delete, and what members may read about a room. */
+export interface NewRoom {
+  name: string;
+  description?: string;
+  maxMembers: number;
+  private?: boolean;
+}
+
+/** Room lifecycle and membership: create, join (also by invite), leave, delete, and what members may read. */
 export class Rooms {
-  constructor(private readonly c: ChatContext) {}
+  constructor(
+    private readonly c: ChatContext,
+    private readonly invites: InviteTokens,
+  ) {}
 
   /** The creator becomes owner and first member; a join line opens the room's log. */
-  async create(actor: Actor, input: { name: string; maxMembers: number }): Promise<Room> {
+  async create(actor: Actor, input: NewRoom): Promise<Room> {
     const { rooms } = this.c.ports;
-    const room = await rooms.createRoom({ ...input, ownerId: actor.userId }).catch((e) => {
-      throw storeRefusal(e);
-    });
-    await this.announceJoin(room.id, actor, () => rooms.deleteRoom(room.id));
+    const room = await this.c.store(rooms.createRoom({ ...input, ownerId: actor.userId }));
+    await this.announceJoin(room, actor, () => rooms.deleteRoom(room.id));
     return room;
   }
 
@@ -39,25 +49,44 @@ export class Rooms {
       rooms.readPositions(actor.userId),
     ]);
     const readPositions = new Map(list.map((room) => [room.id, positions.get(room.id) ?? 0]));
-    const unread = await backlog.countsAfter(readPositions, UNREAD_COUNT_CAP);
-    return list.map((room) => {
+    const [unread, peers] = await Promise.all([
+      backlog.countsAfter(readPositions, UNREAD_COUNT_CAP),
+      this.peersOf(actor.userId, list),
+    ]);
+    return list.map((room): MyRoom => {
       const unreadCount = unread.get(room.id) ?? 0;
+      const peer = peers.get(room.id);
       return {
         ...room,
         readPosition: readPositions.get(room.id) ?? 0,
         unreadCount,
         unreadCountCapped: unreadCount >= UNREAD_COUNT_CAP,
+        ...(peer ? { peer } : {}),
       };
     });
+  }
+
+  /** The other user of each DM among `rooms` ("deleted user" once their account is gone). */
+  async peersOf(userId: string, rooms: readonly Room[]): Promise<Map<string, UserRef>> {
+    const peerIds = new Map<string, string>();
+    for (const r of rooms) {
+      const other = r.dmUsers?.find((id) => id !== userId) ?? r.dmUsers?.[0];
+      if (other !== undefined) peerIds.set(r.id, other);
+    }
+    const found = new Map(
+      (await this.c.ports.users.findByIds([...new Set(peerIds.values())])).map((u) => [u.id, u.username]),
+    );
+    return new Map(
+      [...peerIds].map(([roomId, id]) => [roomId, { id, username: found.get(id) ?? DELETED_USER_NAME }]),
+    );
   }
 
   discover(actor: Actor, page: { limit: number; offset: number }): Promise<Room[]> {
     return this.c.ports.rooms.listDiscoverable(actor.userId, page);
   }
 
-  async get(actor: Actor, roomId: string): Promise<{ room: Room; isMember: boolean }> {
-    const room = await this.c.room(roomId);
-    return { room, isMember: await this.c.ports.rooms.isMember(room.id, actor.userId) };
+  get(actor: Actor, roomId: string): Promise<{ room: Room; isMember: boolean }> {
+    return this.c.visibleRoom(roomId, actor.userId);
   }
 
   async members(actor: Actor, roomId: string): Promise<Member[]> {
@@ -67,16 +96,26 @@ export class Rooms {
 
   /**
    * Atomic against maxMembers. The membership starts at the backlog's last seq (close to the present,
-   * so earlier history is not unread) and moves to the join line once the bus has stamped it.
+   * so earlier history is not unread) and moves to the join line once the bus has stamped it. Private
+   * rooms and DMs are not found by anyone outside them; private rooms are joined by invite.
    */
   async join(actor: Actor, roomId: string): Promise<Room> {
-    const { rooms, backlog } = this.c.ports;
-    const room = await this.c.room(roomId);
-    const joined = await rooms.join(room.id, actor.userId, await backlog.lastSeq(room.id)).catch((e) => {
-      throw storeRefusal(e);
+    const { isMember } = await this.c.visibleRoom(roomId, actor.userId);
+    if (isMember) throw new ChatError("conflict", "already_member", "already a member of this room");
+    return this.admit(actor, roomId);
+  }
+
+  /** Joins the room an invite link names, if the link is genuine, unexpired and not revoked. */
+  async joinByInvite(actor: Actor, token: string): Promise<Room> {
+    const invite = this.invites.verify(token, Math.floor(this.c.now() / 1000));
+    const generation = await this.c.ports.rooms.inviteGeneration(invite.roomId);
+    if (generation === null) throw roomNotFound();
+    const revoked = () => new ChatError("forbidden", "invite_revoked", "this invite link was revoked");
+    if (generation !== invite.generation) throw revoked();
+    return this.admit(actor, invite.roomId, invite.generation).catch((err: unknown) => {
+      // Revoked between the check above and the join.
+      throw err instanceof ChatError && err.code === "invite_required" ? revoked() : err;
     });
-    await this.announceJoin(room.id, actor, () => rooms.leave(room.id, actor.userId));
-    return joined;
   }
 
   /**
@@ -88,12 +127,12 @@ export class Rooms {
     const { rooms, users } = this.c.ports;
     const room = await this.c.room(roomId);
     const result = await rooms.leave(room.id, actor.userId);
-    if (!result.left) throw new ChatError("forbidden", "not_member", "you are not a member of this room");
+    if (!result.left) throw notMember();
     if (result.roomDeleted) {
       await this.c.control({ type: "room-deleted", roomId: room.id });
       return;
     }
-    await this.c.control({ type: "member-removed", roomId: room.id, userId: actor.userId });
+    await this.c.control({ type: "member-removed", roomId: room.id, userId: actor.userId, reason: "left" });
     const heir = result.newOwnerId ? await users.findById(result.newOwnerId) : null;
     const text = heir
       ? `${actor.username} left; ${heir.username} is the owner now`
@@ -101,11 +140,10 @@ export class Rooms {
     await this.c.append(newDraft(room.id, "leave", refOf(actor), text));
   }
 
-  /** Owner only; every node drops all live subscriptions to the room. */
+  /** Owner only (checked atomically with the delete); every node drops all live subscriptions to the room. */
   async delete(actor: Actor, roomId: string): Promise<void> {
-    const room = await this.c.room(roomId);
-    if (room.ownerId !== actor.userId) throw notOwner("delete this room");
-    await this.c.ports.rooms.deleteRoom(room.id);
+    const room = await this.c.ownedRoom(roomId, actor, "delete this room");
+    if (!(await this.c.store(this.c.ports.rooms.deleteRoom(room.id, actor.userId)))) throw roomNotFound();
     await this.c.control({ type: "room-deleted", roomId: room.id });
   }
 
@@ -119,21 +157,31 @@ export class Rooms {
     return position;
   }
 
+  private async admit(actor: Actor, roomId: string, inviteGen?: number): Promise<Room> {
+    const { rooms, backlog } = this.c.ports;
+    const readPosition = await backlog.lastSeq(roomId);
+    const opts = inviteGen === undefined ? {} : { inviteGen };
+    const joined = await this.c.store(rooms.join(roomId, actor.userId, readPosition, opts));
+    await this.announceJoin(joined, actor, () => rooms.leave(roomId, actor.userId));
+    return joined;
+  }
+
   /**
    * Membership first, then the join line: the cap check stays one atomic store operation, and a refused
    * join never leaves a stray line. If the bus refuses the line, `undo` removes the membership so
    * nobody is half-joined.
    */
-  private async announceJoin(roomId: string, actor: Actor, undo: () => Promise<unknown>): Promise<void> {
+  private async announceJoin(room: Room, actor: Actor, undo: () => Promise<unknown>): Promise<void> {
     let seq: number;
     try {
-      seq = (await this.c.append(newDraft(roomId, "join", refOf(actor), `${actor.username} joined`))).seq;
+      seq = (await this.c.append(newDraft(room.id, "join", refOf(actor), `${actor.username} joined`))).seq;
     } catch (err) {
       await undo().catch((e) =>
-        this.c.ports.log("error", "could not undo a join", { roomId, ...errorFields(e) }),
+        this.c.ports.log("error", "could not undo a join", { roomId: room.id, ...errorFields(e) }),
       );
       throw err;
     }
-    await this.c.ports.rooms.advanceReadPosition(roomId, actor.userId, seq);
+    await this.c.ports.rooms.advanceReadPosition(room.id, actor.userId, seq);
+    await this.c.inform({ type: "member-joined", roomId: room.id, userId: actor.userId, room });
   }
 }

@@ -114,6 +114,11 @@ export const configSchema = z.object({
   ROOM_CREATE_REFILL_SEC: z.coerce.number().positive().max(86_400).default(60),
   ROOM_ACTION_BURST: int(1, 100_000).default(20),
   ROOM_ACTION_REFILL_SEC: z.coerce.number().positive().max(86_400).default(1),
+  // DMs opened per user (each may create a room and tells the other user), invite links made per user.
+  DM_OPEN_BURST: int(1, 100_000).default(20),
+  DM_OPEN_REFILL_SEC: z.coerce.number().positive().max(86_400).default(3),
+  INVITE_BURST: int(1, 100_000).default(10),
+  INVITE_REFILL_SEC: z.coerce.number().positive().max(86_400).default(10),
   ACTION_IP_BURST: int(1, 100_000).default(200),
   ACTION_IP_REFILL_SEC: z.coerce.number().positive().max(86_400).default(0.05),
   // argon2id cost (OWASP: 19 MiB, t=2, p=1) and the pool every hash and verify goes through: at most

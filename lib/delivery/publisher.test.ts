@@ -27,13 +27,13 @@ async function node(path: string) {
 describe("IdempotentPublisher", () => {
   test("a retry is answered with the stored copy's seq, and nothing is appended again", async () => {
     const n = await node(join(dir, "retry.db"));
-    const first = await n.publisher.publish(newDraft("r", "message", alice, "hello", "c-1"));
+    const first = await n.publisher.publish(newDraft("r", "message", alice, "hello", { clientMsgId: "c-1" }));
     expect(first.duplicate).toBe(false);
-    const again = await n.publisher.publish(newDraft("r", "message", alice, "hello", "c-1"));
+    const again = await n.publisher.publish(newDraft("r", "message", alice, "hello", { clientMsgId: "c-1" }));
     expect(again).toEqual({ seq: first.seq, duplicate: true });
     // Retries racing on one node join the attempt under way.
     const racing = await Promise.all(
-      [1, 2, 3].map(() => n.publisher.publish(newDraft("r", "message", alice, "x", "c-2"))),
+      [1, 2, 3].map(() => n.publisher.publish(newDraft("r", "message", alice, "x", { clientMsgId: "c-2" }))),
     );
     expect(new Set(racing.map((r) => r.seq)).size).toBe(1);
     expect(racing.filter((r) => !r.duplicate)).toHaveLength(1);
@@ -47,14 +47,16 @@ describe("IdempotentPublisher", () => {
     const a = await node(path);
     const b = await node(path);
     // The race: each replica appended its copy before either reader had seen the other's.
-    const copyA = await a.bus.publish(newDraft("r", "message", alice, "once", "c-9"));
-    const copyB = await b.bus.publish(newDraft("r", "message", alice, "once", "c-9"));
+    const copyA = await a.bus.publish(newDraft("r", "message", alice, "once", { clientMsgId: "c-9" }));
+    const copyB = await b.bus.publish(newDraft("r", "message", alice, "once", { clientMsgId: "c-9" }));
     expect(copyB.seq).toBeGreaterThan(copyA.seq);
     await Bun.sleep(5);
     for (const n of [a, b]) expect(n.delivered.map((m) => m.seq)).toEqual([copyA.seq]);
     // A retry to either replica is answered with the kept copy.
     for (const n of [a, b]) {
-      expect(await n.publisher.publish(newDraft("r", "message", alice, "once", "c-9"))).toEqual({
+      expect(
+        await n.publisher.publish(newDraft("r", "message", alice, "once", { clientMsgId: "c-9" })),
+      ).toEqual({
         seq: copyA.seq,
         duplicate: true,
       });
@@ -71,11 +73,11 @@ describe("IdempotentPublisher", () => {
     const index = new DuplicateIndex(rule);
     await bus.subscribe((m) => void setTimeout(() => index.admit(m), 30));
     const lagging = new IdempotentPublisher(bus, index, 1_000);
-    const first = await a.bus.publish(newDraft("r", "message", alice, "late", "c-5"));
+    const first = await a.bus.publish(newDraft("r", "message", alice, "late", { clientMsgId: "c-5" }));
     // Its reader has not judged a's copy yet, so it appends its own; the answer waits for its reader,
     // which keeps a's copy.
     expect(index.lookup("r", alice.id, "c-5")).toBeUndefined();
-    expect(await lagging.publish(newDraft("r", "message", alice, "late", "c-5"))).toEqual({
+    expect(await lagging.publish(newDraft("r", "message", alice, "late", { clientMsgId: "c-5" }))).toEqual({
       seq: first.seq,
       duplicate: true,
     });
@@ -93,10 +95,12 @@ describe("IdempotentPublisher", () => {
         down ? Promise.reject(new BusUnavailableError("down", "not_written")) : n.bus.publish(draft),
     };
     const publisher = new IdempotentPublisher(flaky, n.index, 1_000);
-    const refused = publisher.publish(newDraft("r", "message", alice, "hi", "c-7"));
+    const refused = publisher.publish(newDraft("r", "message", alice, "hi", { clientMsgId: "c-7" }));
     await expect(refused).rejects.toMatchObject({ outcome: "not_written" });
     down = false;
-    expect((await publisher.publish(newDraft("r", "message", alice, "hi", "c-7"))).duplicate).toBe(false);
+    expect(
+      (await publisher.publish(newDraft("r", "message", alice, "hi", { clientMsgId: "c-7" }))).duplicate,
+    ).toBe(false);
     await n.bus.close();
   });
 });

@@ -24,6 +24,8 @@ export interface Room {
   maxMembers: number;
   memberCount: number;
   createdAt: string;
+  /** DMs: the two users it is between (whether or not both are still members). */
+  dmUsers?: [string, string];
 }
 
 /** What an owner may change about a room. */

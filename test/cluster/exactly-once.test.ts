@@ -89,7 +89,8 @@ describe.skipIf(!libs)("exactly once through Kafka faults", () => {
     // Copies of receipted messages, as two replicas racing on retries append them.
     const raced = [...senders[0]!.outbox.values()].slice(0, 3);
     const sender = { id: users[0]!.user.id, username: users[0]!.user.username };
-    for (const o of raced) await n2.backends.bus.publish(newDraft(room.id, "message", sender, o.text, o.id));
+    for (const o of raced)
+      await n2.backends.bus.publish(newDraft(room.id, "message", sender, o.text, { clientMsgId: o.id }));
     senders[1]!.send("last", "the last one");
     await eventually(() => senders[1]!.unreceipted === 0, "the last message receipted", 30_000);
 

@@ -251,18 +251,24 @@ export function busContract(fixture: BusFixture): void {
       const seenA: ControlEvent[] = [];
       const seenB: ControlEvent[] = [];
       const r = room("ctl");
-      const stopA = await a.subscribeControl((e) => controlKey(e) === r && seenA.push(e));
-      const stopB = await b.subscribeControl((e) => controlKey(e) === r && seenB.push(e));
+      const mine = (e: ControlEvent) => controlKey(e) === r || controlKey(e) === `user-${r}`;
+      const stopA = await a.subscribeControl((e) => mine(e) && seenA.push(e));
+      const stopB = await b.subscribeControl((e) => mine(e) && seenB.push(e));
       const events: ControlEvent[] = [
-        { type: "member-removed", roomId: r, userId: "u-bob" },
+        { type: "member-removed", roomId: r, userId: "u-bob", reason: "left" },
+        { type: "sessions-revoked", userId: `user-${r}`, reason: "account-deleted" },
         { type: "room-deleted", roomId: r },
       ];
       for (const e of events) await b.publishControl(e);
-      await eventually(() => seenA.length >= 2 && seenB.length >= 2, "both control subscribers");
+      await eventually(() => seenA.length >= 3 && seenB.length >= 3, "both control subscribers");
       await stopA();
       await stopB();
-      expect(seenA).toEqual(events);
-      expect(seenB).toEqual(events);
+      // In order per key (a room, an account); keys need not keep their order with each other.
+      const byKey = (list: ControlEvent[], key: string) => list.filter((e) => controlKey(e) === key);
+      for (const seen of [seenA, seenB]) {
+        expect(byKey(seen, r)).toEqual(byKey(events, r));
+        expect(byKey(seen, `user-${r}`)).toEqual(byKey(events, `user-${r}`));
+      }
     },
     timeout,
   );

@@ -578,7 +578,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       expect(await s.users.findByUsername(user.username)).toBeNull();
       expect(await s.users.findByIds([user.id])).toEqual([]);
       expect(await s.users.search(user.username, { limit: 5 })).toEqual([]);
-      expect(await s.users.useRefreshToken(token)).toBeNull();
+      expect(await s.users.useRefreshToken(token, { at: new Date().toISOString(), by: null })).toBeNull();
       expect(await s.users.getSettings(user.id)).toBeNull();
       expect(await outcome(s.users.createUser(user.username, "h"))).toBe("username_taken");
     });

@@ -90,7 +90,12 @@ describe("POST /api/rooms/:id/leave", () => {
     const res = await api.call("POST", `/api/rooms/${room.id}/leave`, { token: guest.token });
     expect(res.status).toBe(204);
     expect(await api.stores.rooms.isMember(room.id, guest.user.id)).toBe(false);
-    expect(api.controls).toContainEqual({ type: "member-removed", roomId: room.id, userId: guest.user.id });
+    expect(api.controls).toContainEqual({
+      type: "member-removed",
+      roomId: room.id,
+      userId: guest.user.id,
+      reason: "left",
+    });
     expect(api.published.at(-1)).toMatchObject({ roomId: room.id, type: "leave", sender: guest.user });
   });
 
@@ -106,7 +111,12 @@ describe("POST /api/rooms/:id/leave", () => {
     const after = await api.call("GET", `/api/rooms/${room.id}`, { token: first.token });
     expect(after.body.room.ownerId).toBe(first.user.id);
     expect(after.body.room.memberCount).toBe(2);
-    expect(api.controls).toContainEqual({ type: "member-removed", roomId: room.id, userId: owner.user.id });
+    expect(api.controls).toContainEqual({
+      type: "member-removed",
+      roomId: room.id,
+      userId: owner.user.id,
+      reason: "left",
+    });
     expect(api.published.at(-1)).toMatchObject({
       type: "leave",
       sender: owner.user,

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { MessagesQuery, MessagesSchema, RoomIdParams } from "../chat-schemas.ts";
 import {
   type ApiApp,
   bearerSecurity,
@@ -7,7 +8,6 @@ import {
   type RouteDeps,
   requireUser,
 } from "../context.ts";
-import { MessagesQuery, MessagesSchema, RoomIdParams } from "../schemas.ts";
 
 export const messagesRoute = createRoute({
   method: "get",

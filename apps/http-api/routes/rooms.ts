@@ -1,15 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
 import {
-  type ApiApp,
-  bearerSecurity,
-  errorResponses,
-  jsonBody,
-  jsonContent,
-  type RouteDeps,
-  requireUser,
-} from "../context.ts";
-import { limitAction } from "../rate-limits.ts";
-import {
   CreateRoomSchema,
   DiscoverQuery,
   MembersSchema,
@@ -18,7 +8,17 @@ import {
   RoomIdParams,
   RoomResponseSchema,
   RoomsSchema,
-} from "../schemas.ts";
+} from "../chat-schemas.ts";
+import {
+  type ApiApp,
+  bearerSecurity,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  type RouteDeps,
+  requireUser,
+} from "../context.ts";
+import { routeLimits } from "../rate-limits.ts";
 
 const tags = ["rooms"];
 const security = bearerSecurity;
@@ -30,6 +30,8 @@ export const roomRoutes = {
     tags,
     security,
     summary: "Create a room; the creator becomes its owner and first member",
+    description:
+      "A private room is not discoverable and is joined by invite link only (POST /api/rooms/{id}/invites).",
     request: { body: jsonBody(CreateRoomSchema) },
     responses: {
       201: jsonContent(RoomResponseSchema, "The new room"),
@@ -49,7 +51,7 @@ export const roomRoutes = {
     path: "/api/rooms/discover",
     tags,
     security,
-    summary: "Rooms the caller is not a member of, newest first",
+    summary: "Public rooms the caller is not a member of, newest first (never private rooms or DMs)",
     request: { query: DiscoverQuery },
     responses: {
       200: jsonContent(RoomsSchema, "Joinable rooms (full ones included)"),
@@ -62,6 +64,7 @@ export const roomRoutes = {
     tags,
     security,
     summary: "One room",
+    description: "Private rooms and DMs are 404 for anyone but their members.",
     request: { params: RoomIdParams },
     responses: { 200: jsonContent(RoomDetailSchema, "The room"), ...errorResponses(400, 401, 404) },
   }),
@@ -73,7 +76,8 @@ export const roomRoutes = {
     summary: "Join a room",
     description:
       "Atomic against maxMembers. Puts a `join` line into the room's stream; the new member's read position " +
-      "starts at that line, so earlier history is not counted as unread. 409 codes: room_full, already_member.",
+      "starts at that line, so earlier history is not counted as unread. 409 codes: room_full, already_member; " +
+      "403 banned; private rooms and DMs are 404 (private rooms are joined through POST /api/invites/accept).",
     request: { params: RoomIdParams },
     responses: {
       200: jsonContent(RoomResponseSchema, "The room after joining"),
@@ -99,7 +103,8 @@ export const roomRoutes = {
     tags,
     security,
     summary: "Delete a room (owner only)",
-    description: "Every STOMP node drops all live subscriptions to the room.",
+    description:
+      "Every STOMP node drops all live subscriptions to the room. 403 dm_room for DMs (leave them).",
     request: { params: RoomIdParams },
     responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 429, 503) },
   }),
@@ -119,16 +124,7 @@ export const roomRoutes = {
 
 export function registerRoomRoutes(app: ApiApp, d: RouteDeps): void {
   const auth = requireUser(d.tokens);
-  const creating = limitAction(
-    d.limits.actionByIp,
-    d.limits.roomCreateByUser,
-    "too many rooms created; retry later",
-  );
-  const acting = limitAction(
-    d.limits.actionByIp,
-    d.limits.roomActionByUser,
-    "too many room actions; retry later",
-  );
+  const { creating, acting } = routeLimits(d.limits);
   const r = roomRoutes;
   const { rooms } = d.chat;
 

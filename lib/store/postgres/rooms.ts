@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
-import { dmKey } from "../dm-key.ts";
+import { dmKey, dmUsersOf } from "../dm-key.ts";
 import {
   ConflictError,
   ForbiddenError,
@@ -20,6 +20,7 @@ interface RoomRow {
   max_members: number;
   member_count: number;
   invite_gen: number;
+  dm_key: string | null;
   created_at: Date;
 }
 
@@ -33,6 +34,7 @@ const toRoom = (r: RoomRow): Room => ({
   maxMembers: r.max_members,
   memberCount: r.member_count,
   createdAt: r.created_at.toISOString(),
+  ...(r.dm_key ? { dmUsers: dmUsersOf(r.dm_key) } : {}),
 });
 
 /** read_seq is bigint; positions stay far below 2^53, so a JS number holds them exactly. */

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { dmKey } from "../dm-key.ts";
+import { dmKey, dmUsersOf } from "../dm-key.ts";
 import {
   type Ban,
   ConflictError,
@@ -23,6 +23,7 @@ interface RoomRow {
   max_members: number;
   member_count: number;
   invite_gen: number;
+  dm_key: string | null;
   created_at: string;
 }
 
@@ -36,6 +37,7 @@ const toRoom = (r: RoomRow): Room => ({
   maxMembers: r.max_members,
   memberCount: r.member_count,
   createdAt: r.created_at,
+  ...(r.dm_key ? { dmUsers: dmUsersOf(r.dm_key) } : {}),
 });
 
 const notOwner = () => new ForbiddenError("not_owner", "only the owner can do this");
@@ -89,6 +91,7 @@ export function sqliteRoomStore(db: Database): RoomStore {
         max_members: input.maxMembers,
         member_count: 1,
         invite_gen: 0,
+        dm_key: null,
         created_at: now(),
       };
       db.query(
@@ -137,12 +140,13 @@ export function sqliteRoomStore(db: Database): RoomStore {
         max_members: 2,
         member_count: 2,
         invite_gen: 0,
+        dm_key: key,
         created_at: now(),
       };
       db.query(
         `INSERT INTO rooms (id, name, description, kind, private, owner_id, max_members, member_count, invite_gen, created_at, dm_key)
-         VALUES ($id, $name, $description, $kind, $private, $owner_id, $max_members, $member_count, $invite_gen, $created_at, $key)`,
-      ).run({ ...row, key });
+         VALUES ($id, $name, $description, $kind, $private, $owner_id, $max_members, $member_count, $invite_gen, $created_at, $dm_key)`,
+      ).run({ ...row });
       addMember(row.id, userId, 0);
       addMember(row.id, peerId, 0);
       return { room: toRoom(row), created: true, rejoined: false };

@@ -5,6 +5,9 @@ import { Directory } from "./directory.ts";
 const room = (id: string, createdAt: string, memberCount = 2): Room => ({
   id,
   name: id,
+  description: "",
+  kind: "group",
+  private: false,
   ownerId: "o",
   maxMembers: 10,
   memberCount,

@@ -1,0 +1,103 @@
+import { createRoute } from "@hono/zod-openapi";
+import {
+  DmResponseSchema,
+  OpenDmSchema,
+  SettingsSchema,
+  UpdateSettingsSchema,
+  UserSearchQuery,
+  UsersPageSchema,
+} from "../chat-schemas.ts";
+import {
+  type ApiApp,
+  bearerSecurity,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  type RouteDeps,
+  requireUser,
+} from "../context.ts";
+import { routeLimits } from "../rate-limits.ts";
+
+const security = bearerSecurity;
+
+export const peopleRoutes = {
+  search: createRoute({
+    method: "get",
+    path: "/api/users",
+    tags: ["people"],
+    security,
+    summary: "Find people by the start of their username",
+    description:
+      "Pages of at most `limit` (≤ 50) in code-point order of the normalised username; pass `next` as `after` " +
+      "for the following page. Deleted accounts are not listed.",
+    request: { query: UserSearchQuery },
+    responses: { 200: jsonContent(UsersPageSchema, "A page of users"), ...errorResponses(400, 401) },
+  }),
+  openDm: createRoute({
+    method: "post",
+    path: "/api/dms",
+    tags: ["people"],
+    security,
+    summary: "Open the direct-message room with a user",
+    description:
+      "Creates the one private room of the two users, or returns it (exactly one, also when both open it at " +
+      "once); a caller who had left it is a member again. Never discoverable or joinable by anyone else. " +
+      "201 when created, 200 when it existed. 404 user_not_found, 400 dm_self.",
+    request: { body: jsonBody(OpenDmSchema) },
+    responses: {
+      200: jsonContent(DmResponseSchema, "The existing DM"),
+      201: jsonContent(DmResponseSchema, "The new DM"),
+      ...errorResponses(400, 401, 404, 429),
+    },
+  }),
+  settings: createRoute({
+    method: "get",
+    path: "/api/me/settings",
+    tags: ["auth"],
+    security,
+    summary: "The caller's settings",
+    responses: { 200: jsonContent(SettingsSchema, "Settings"), ...errorResponses(401) },
+  }),
+  updateSettings: createRoute({
+    method: "patch",
+    path: "/api/me/settings",
+    tags: ["auth"],
+    security,
+    summary: "Change the caller's settings",
+    description: "readReceipts: false stops showing others how far you have read (from the next update on).",
+    request: { body: jsonBody(UpdateSettingsSchema) },
+    responses: {
+      200: jsonContent(SettingsSchema, "Settings after the change"),
+      ...errorResponses(400, 401, 429),
+    },
+  }),
+};
+
+export function registerPeopleRoutes(app: ApiApp, d: RouteDeps): void {
+  const auth = requireUser(d.tokens);
+  const { acting, openingDm } = routeLimits(d.limits);
+  const r = peopleRoutes;
+
+  app.openapi({ ...r.search, middleware: auth }, async (c) => {
+    const { prefix, after, limit } = c.req.valid("query");
+    const page = await d.chat.users.search(
+      c.var.user,
+      prefix,
+      after === undefined ? { limit } : { after, limit },
+    );
+    return c.json(page, 200);
+  });
+
+  app.openapi({ ...r.openDm, middleware: [auth, openingDm] as const }, async (c) => {
+    const opened = await d.chat.dms.open(c.var.user, c.req.valid("json").userId);
+    return opened.created ? c.json(opened, 201) : c.json(opened, 200);
+  });
+
+  app.openapi({ ...r.settings, middleware: auth }, async (c) => {
+    return c.json(await d.chat.users.settings(c.var.user), 200);
+  });
+
+  app.openapi({ ...r.updateSettings, middleware: [auth, acting] as const }, async (c) => {
+    return c.json(await d.chat.users.updateSettings(c.var.user, c.req.valid("json")), 200);
+  });
+}

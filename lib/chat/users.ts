@@ -1,0 +1,42 @@
+import type { User, UserSettings } from "../store/types.ts";
+import { normalizeUsername } from "../store/username.ts";
+import type { Actor, ChatContext } from "./context.ts";
+import { ChatError } from "./errors.ts";
+import type { UserRef } from "./message.ts";
+
+/** People: finding them by name, and each user's own settings. */
+export class Users {
+  constructor(private readonly c: ChatContext) {}
+
+  /**
+   * Users whose (normalised) username starts with `prefix`, a page at a time in code-point order;
+   * `next` is the cursor for the following page, absent on the last.
+   */
+  async search(
+    _actor: Actor,
+    prefix: string,
+    page: { after?: string; limit: number },
+  ): Promise<{ users: UserRef[]; next?: string }> {
+    // One more than asked tells whether another page follows.
+    const found = await this.c.ports.users.search(normalizeUsername(prefix), {
+      ...page,
+      limit: page.limit + 1,
+    });
+    const users = found.slice(0, page.limit).map((u: User) => ({ id: u.id, username: u.username }));
+    return found.length > page.limit ? { users, next: users.at(-1)!.username } : { users };
+  }
+
+  async settings(actor: Actor): Promise<UserSettings> {
+    const settings = await this.c.ports.users.getSettings(actor.userId);
+    if (!settings) throw gone();
+    return settings;
+  }
+
+  async updateSettings(actor: Actor, changes: Partial<UserSettings>): Promise<UserSettings> {
+    if (!(await this.c.ports.users.updateSettings(actor.userId, changes))) throw gone();
+    return this.settings(actor);
+  }
+}
+
+/** The caller's account no longer exists (deleted, or never stored): their token is no longer good. */
+export const gone = () => new ChatError("gone", "user_gone", "this account no longer exists");
