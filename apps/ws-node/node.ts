@@ -6,7 +6,7 @@ import type { Backlog } from "../../lib/backlog/types.ts";
 import { startBacklogWriter } from "../../lib/backlog/writer.ts";
 import type { BusListener, MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import { isSessionEvent } from "../../lib/chat/control.ts";
-import { createChat } from "../../lib/chat/index.ts";
+import { type Chat, createChat } from "../../lib/chat/index.ts";
 import { endRevokedSessions } from "../../lib/chat/revocation.ts";
 import { fromStore } from "../../lib/chat/store-refusal.ts";
 import type { Config } from "../../lib/config/index.ts";
@@ -57,6 +57,8 @@ export function wsNodeDeps(
 export interface WsNode {
   readonly endpoint: StompEndpoint<RoomsState>;
   readonly hub: RoomHub;
+  /** The chat domain this node's STOMP app works through. */
+  readonly chat: Chat;
   /** Keeps each room's history to one bus log, on write and on replay; counts its refusals. */
   readonly epochs: EpochCheck;
   /** Replays so far, by where the missed messages came from. */
@@ -157,6 +159,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   return {
     endpoint,
     hub,
+    chat,
     epochs,
     replayStats,
     replayGate,

@@ -1,9 +1,18 @@
 import type { Collection, Db } from "mongodb";
 import { type ChatMessage, toChatMessage } from "../chat/message.ts";
-import { type BacklogLayout, insertIgnoringDuplicates, mapLimit } from "./mongo-support.ts";
+import {
+  type AmendTarget,
+  applyAmendments,
+  type BacklogLayout,
+  insertIgnoringDuplicates,
+  mapLimit,
+} from "./mongo-support.ts";
 
-/** A stored message: the ChatMessage fields, with _id = "<roomId>:<seq>" so a replayed write is a no-op. */
-type MessageDoc = ChatMessage & { _id: string };
+/**
+ * A stored message: the ChatMessage fields, with _id = "<roomId>:<seq>" so a replayed write is a no-op;
+ * `amendedSeq`, the seq of the last edit applied, keeps an older edit from overwriting a newer one.
+ */
+type MessageDoc = ChatMessage & { _id: string; amendedSeq?: number };
 
 /** The epoch of the bus log a room's messages came from, by room id. */
 type EpochDoc = { _id: string; epoch: string };
@@ -23,15 +32,18 @@ export function indexedLayout(db: Db): BacklogLayout {
   const roomEpochs: Collection<EpochDoc> = db.collection<EpochDoc>("room_epochs");
   let indexed: Promise<unknown> | undefined;
   const ready = () => {
-    indexed ??= messages
-      .createIndex({ roomId: 1, seq: 1 }, { unique: true, name: "room_seq" })
-      .catch((err) => {
-        indexed = undefined;
-        throw err;
-      });
+    indexed ??= Promise.all([
+      messages.createIndex({ roomId: 1, seq: 1 }, { unique: true, name: "room_seq" }),
+      // Amendments find a deleted message's edits, and a deleted account's lines, within one room.
+      messages.createIndex({ roomId: 1, "target.seq": 1 }, { name: "room_target" }),
+      messages.createIndex({ roomId: 1, "sender.id": 1 }, { name: "room_sender" }),
+    ]).catch((err) => {
+      indexed = undefined;
+      throw err;
+    });
     return indexed;
   };
-  const projection = { _id: 0 } as const;
+  const projection = { _id: 0, amendedSeq: 0 } as const;
 
   return {
     async append(batch) {
@@ -40,6 +52,11 @@ export function indexedLayout(db: Db): BacklogLayout {
         messages,
         batch.map((m): MessageDoc => ({ _id: `${m.roomId}:${m.seq}`, ...toChatMessage(m) })),
       );
+      const byRoom = Map.groupBy(batch, (m) => m.roomId);
+      for (const [roomId, list] of byRoom) {
+        const collection = messages as unknown as AmendTarget["collection"];
+        await applyAmendments({ collection, inRoom: { roomId }, seqField: "seq" }, list);
+      }
     },
     async after(roomId, afterSeq, limit) {
       const docs = await messages

@@ -1,6 +1,13 @@
 import type { Collection, Db } from "mongodb";
 import { type ChatMessage, toChatMessage } from "../chat/message.ts";
-import { type BacklogLayout, insertIgnoringDuplicates, isDuplicateKey, mapLimit } from "./mongo-support.ts";
+import {
+  type AmendTarget,
+  applyAmendments,
+  type BacklogLayout,
+  insertIgnoringDuplicates,
+  isDuplicateKey,
+  mapLimit,
+} from "./mongo-support.ts";
 
 /** Messages per page: what one equality query returns. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -8,8 +15,11 @@ export const DEFAULT_PAGE_SIZE = 100;
 /** Rooms handled at once by one append or countsAfter call. */
 const ROOM_CONCURRENCY = 8;
 
-/** A message: `_id` is its seq, `rank` its position in the room (1, 2, 3, ...), `page` the rank's page. */
-type MessageDoc = ChatMessage & { _id: number; rank: number; page: number };
+/**
+ * A message: `_id` is its seq, `rank` its position in the room (1, 2, 3, ...), `page` the rank's page;
+ * `amendedSeq` the seq of the last edit applied to it.
+ */
+type MessageDoc = ChatMessage & { _id: number; rank: number; page: number; amendedSeq?: number };
 /** The directory of a room's pages: the seq of each page's first message. */
 type PageDoc = { _id: string; dir: true; index: number; first: number };
 /** Where the room ends, as last written: a hint, checked by every reader (see lastOf). */
@@ -147,6 +157,12 @@ export function pagedLayout(db: Db, pageSize = DEFAULT_PAGE_SIZE): BacklogLayout
     }
     await insertIgnoringDuplicates(room, messages);
     await insertIgnoringDuplicates(room, entries);
+    // Amendments before the tail moves: a reader who sees the edit at the end also sees it applied.
+    // Their filters on target or sender scan only this room's collection.
+    await applyAmendments(
+      { collection: room as unknown as AmendTarget["collection"], inRoom: {}, seqField: "_id" },
+      batch,
+    );
     const last = messages[messages.length - 1]!;
     const moveTail = () =>
       room.updateOne({ _id: "tail" }, { $max: { lastRank: last.rank, lastSeq: last._id } }, { upsert: true });

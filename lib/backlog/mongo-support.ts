@@ -5,6 +5,7 @@ import {
   MongoServerError,
   type OptionalUnlessRequiredId,
 } from "mongodb";
+import { type ChatMessage, DELETED_USER_NAME } from "../chat/message.ts";
 import type { Backlog } from "./types.ts";
 
 /** A layout of the MongoDB backlog implements the reads and writes; mongo.ts owns the client. */
@@ -52,5 +53,52 @@ export async function insertIgnoringDuplicates<T extends Document>(
     await collection.insertMany(docs, { ordered: false });
   } catch (err) {
     if (!onlyDuplicates(err)) throw err;
+  }
+}
+
+/** Where a layout keeps a room's messages: the collection, what selects the room, and the seq's field. */
+export interface AmendTarget {
+  collection: Collection<Document>;
+  inRoom: Document;
+  seqField: "seq" | "_id";
+}
+
+/**
+ * Applies the amendments among a room's appended messages to what is stored, in seq order (see
+ * Backlog.append): an edit sets its target's text and editedAt unless the target is deleted or a later
+ * edit was applied (`amendedSeq`); a delete leaves a tombstone and clears the text of the target's edits;
+ * a leave with accountDeleted re-attributes the leaver's earlier lines. Each step is a no-op when repeated.
+ */
+export async function applyAmendments(to: AmendTarget, batch: readonly ChatMessage[]): Promise<void> {
+  const { collection, inRoom, seqField } = to;
+  const at = (seq: number) => ({ ...inRoom, [seqField]: seq });
+  for (const m of [...batch].sort((a, b) => a.seq - b.seq)) {
+    if (m.type === "edit" && m.target) {
+      await collection.updateOne(
+        {
+          ...at(m.target.seq),
+          type: "message",
+          deletedAt: { $exists: false },
+          $or: [{ amendedSeq: { $exists: false } }, { amendedSeq: { $lt: m.seq } }],
+        },
+        { $set: { text: m.text, editedAt: m.sentAt, amendedSeq: m.seq } },
+      );
+      const target = await collection.findOne({ ...at(m.target.seq), deletedAt: { $exists: true } });
+      if (target) await collection.updateOne(at(m.seq), { $set: { text: "" } });
+    } else if (m.type === "delete" && m.target) {
+      await collection.updateOne(
+        { ...at(m.target.seq), type: "message", deletedAt: { $exists: false } },
+        { $set: { text: "", deletedAt: m.sentAt }, $unset: { editedAt: "" } },
+      );
+      await collection.updateMany(
+        { ...inRoom, "target.seq": m.target.seq, type: "edit" },
+        { $set: { text: "" } },
+      );
+    } else if (m.type === "leave" && m.accountDeleted) {
+      await collection.updateMany(
+        { ...inRoom, "sender.id": m.sender.id, [seqField]: { $lte: m.seq } },
+        { $set: { "sender.username": DELETED_USER_NAME } },
+      );
+    }
   }
 }

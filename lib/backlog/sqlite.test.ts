@@ -37,6 +37,48 @@ describe("sqlite backlog", () => {
     await second.close();
     await expect(second.ping()).rejects.toThrow("closed");
   });
+
+  test("a file from before edits and deletes is migrated in place and keeps its messages", async () => {
+    const path = join(dir, "old.db");
+    const old = new Database(path, { create: true });
+    old.run(`CREATE TABLE messages (
+      room_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+      sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL, sent_at TEXT NOT NULL,
+      PRIMARY KEY (room_id, seq)) WITHOUT ROWID`);
+    old.run(
+      "INSERT INTO messages VALUES ('r', 1, 'm1', 'message', 'u', 'ann', 'hi', '2026-01-01T00:00:00.000Z')",
+    );
+    old.close();
+    const backlog = createSqliteBacklog(path);
+    expect(await backlog.after("r", 0, 10)).toEqual([
+      {
+        id: "m1",
+        roomId: "r",
+        seq: 1,
+        type: "message",
+        sender: { id: "u", username: "ann" },
+        text: "hi",
+        sentAt: "2026-01-01T00:00:00.000Z",
+      },
+    ]);
+    const edit = {
+      id: "e",
+      roomId: "r",
+      seq: 2,
+      type: "edit" as const,
+      sender: { id: "u", username: "ann" },
+      text: "hello",
+      sentAt: "2026-01-01T00:00:01.000Z",
+      target: { id: "m1", seq: 1 },
+    };
+    await backlog.append([edit]);
+    expect((await backlog.after("r", 0, 1))[0]).toMatchObject({ text: "hello", editedAt: edit.sentAt });
+    await backlog.close();
+    // Opening it again applies nothing twice.
+    const again = createSqliteBacklog(path);
+    expect(await again.after("r", 0, 10)).toHaveLength(2);
+    await again.close();
+  });
 });
 
 test("every read is a search of the primary key: no table scan, no sort, whatever the table holds", async () => {

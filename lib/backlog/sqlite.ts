@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ChatMessage, ChatMessageType } from "../chat/message.ts";
+import { type ChatMessage, type ChatMessageType, DELETED_USER_NAME, toChatMessage } from "../chat/message.ts";
 import type { Backlog } from "./types.ts";
 
 interface Row {
@@ -14,10 +14,15 @@ interface Row {
   text: string;
   sent_at: string;
   client_msg_id: string | null;
+  edited_at: string | null;
+  deleted_at: string | null;
+  /** The kind-specific fields (target, changes, by, ...) as JSON. */
+  extra: string | null;
 }
 
 const toMessage = (row: Row): ChatMessage => {
   const m: ChatMessage = {
+    ...(row.extra ? (JSON.parse(row.extra) as Partial<ChatMessage>) : {}),
     id: row.id,
     roomId: row.room_id,
     seq: row.seq,
@@ -27,8 +32,31 @@ const toMessage = (row: Row): ChatMessage => {
     sentAt: row.sent_at,
   };
   if (row.client_msg_id !== null) m.clientMsgId = row.client_msg_id;
+  if (row.edited_at) m.editedAt = row.edited_at;
+  if (row.deleted_at) m.deletedAt = row.deleted_at;
   return m;
 };
+
+/** Everything of a message beyond its columns, as stored in `extra`; null when there is nothing. */
+function extraOf(m: ChatMessage): string | null {
+  const { id, roomId, seq, type, sender, text, sentAt, clientMsgId, editedAt, deletedAt, ...extra } =
+    toChatMessage(m);
+  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
+}
+
+/**
+ * Columns for edits, deletes and kind-specific fields, versioned with user_version: entry i brings the
+ * file from version i to i + 1. Version 0 is the table as created below (older files carry on).
+ */
+const migrations = [
+  `ALTER TABLE messages ADD COLUMN edited_at TEXT;
+   ALTER TABLE messages ADD COLUMN deleted_at TEXT;
+   ALTER TABLE messages ADD COLUMN extra TEXT;
+   ALTER TABLE messages ADD COLUMN target_seq INTEGER;
+   ALTER TABLE messages ADD COLUMN amended_seq INTEGER;
+   CREATE INDEX messages_target ON messages (room_id, target_seq) WHERE target_seq IS NOT NULL;
+   CREATE INDEX messages_sender ON messages (room_id, sender_id);`,
+];
 
 /** Every read; each is a range of the primary key (sqlite.test.ts pins the query plans). */
 export const READS = {
@@ -68,10 +96,36 @@ export function createSqliteBacklog(path: string): Backlog {
   const columns = db.query<{ name: string }, []>("PRAGMA table_info(messages)").all();
   if (!columns.some((c) => c.name === "client_msg_id"))
     db.run("ALTER TABLE messages ADD COLUMN client_msg_id TEXT");
+  db.transaction(() => {
+    const { user_version: version } = db.query("PRAGMA user_version").get() as { user_version: number };
+    for (let v = version; v < migrations.length; v++) db.exec(migrations[v]!);
+    db.exec(`PRAGMA user_version = ${migrations.length}`);
+  }).immediate();
 
   const insert = db.prepare(
-    `INSERT OR IGNORE INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at, client_msg_id)
-     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt, $clientMsgId)`,
+    `INSERT OR IGNORE INTO messages
+       (room_id, seq, id, type, sender_id, sender_name, text, sent_at, client_msg_id, extra, target_seq)
+     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt, $clientMsgId, $extra, $targetSeq)`,
+  );
+  // Amendments; each is a no-op when applied again.
+  const edit = db.prepare(
+    `UPDATE messages SET text = $text, edited_at = $at, amended_seq = $seq
+     WHERE room_id = $roomId AND seq = $target AND type = 'message' AND deleted_at IS NULL
+     AND (amended_seq IS NULL OR amended_seq < $seq)`,
+  );
+  const isDeleted = db.prepare<{ n: number }, [string, number]>(
+    "SELECT COUNT(*) AS n FROM messages WHERE room_id = ? AND seq = ? AND deleted_at IS NOT NULL",
+  );
+  const clearText = db.prepare("UPDATE messages SET text = '' WHERE room_id = ? AND seq = ?");
+  const tombstone = db.prepare(
+    `UPDATE messages SET text = '', edited_at = NULL, deleted_at = COALESCE(deleted_at, $at)
+     WHERE room_id = $roomId AND seq = $target AND type = 'message'`,
+  );
+  const clearEdits = db.prepare(
+    "UPDATE messages SET text = '' WHERE room_id = ? AND target_seq = ? AND type = 'edit'",
+  );
+  const reattribute = db.prepare(
+    "UPDATE messages SET sender_name = ? WHERE room_id = ? AND sender_id = ? AND seq <= ?",
   );
   const appendAll = db.transaction((messages: readonly ChatMessage[]) => {
     for (const m of messages) {
@@ -85,7 +139,20 @@ export function createSqliteBacklog(path: string): Backlog {
         text: m.text,
         sentAt: m.sentAt,
         clientMsgId: m.clientMsgId ?? null,
+        extra: extraOf(m),
+        targetSeq: m.target?.seq ?? null,
       });
+    }
+    for (const m of [...messages].sort((a, b) => a.seq - b.seq)) {
+      if (m.type === "edit" && m.target) {
+        edit.run({ roomId: m.roomId, target: m.target.seq, text: m.text, at: m.sentAt, seq: m.seq });
+        if (isDeleted.get(m.roomId, m.target.seq)!.n > 0) clearText.run(m.roomId, m.seq);
+      } else if (m.type === "delete" && m.target) {
+        tombstone.run({ roomId: m.roomId, target: m.target.seq, at: m.sentAt });
+        clearEdits.run(m.roomId, m.target.seq);
+      } else if (m.type === "leave" && m.accountDeleted) {
+        reattribute.run(DELETED_USER_NAME, m.roomId, m.sender.id, m.seq);
+      }
     }
   });
   const after = db.prepare<Row, [string, number, number]>(READS.after);

@@ -13,6 +13,16 @@ import type { ChatMessage } from "../chat/message.ts";
  * Every read of one room costs O(log N + page) whatever the other rooms hold.
  */
 export interface Backlog {
+  /**
+   * Stores the messages, then applies the amendments among them to what is stored, in seq order, so
+   * history and replays show the current state:
+   * - `edit`: its target (a `message`) takes its text, with `editedAt` = the edit's sentAt, unless the
+   *   target is deleted or a later edit was applied already;
+   * - `delete`: its target becomes a tombstone (text "", `deletedAt`, no `editedAt`), and the text of its edits
+   *   is cleared too (also of an edit stored after the delete): a deleted message's words are gone;
+   * - `leave` with `accountDeleted`: the leaver's lines in that room up to it read as the deleted user.
+   * Idempotent: applying a batch again changes nothing.
+   */
   append(messages: readonly ChatMessage[]): Promise<void>;
   /** Messages with seq > afterSeq, ascending, at most `limit`. */
   after(roomId: string, afterSeq: number, limit: number): Promise<ChatMessage[]>;

@@ -46,6 +46,8 @@ export interface ChatSettings {
   inviteSecret: Uint8Array;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
+  /** How long an edit or delete waits for a just-sent message to reach the backlog. Default 3 000. */
+  targetWaitMs?: number;
 }
 
 /** What every part of the domain shares: the ports, the settings, and the steps each operation repeats. */

@@ -1,7 +1,14 @@
 import type { Published } from "../delivery/publisher.ts";
 import { type Actor, type ChatContext, refOf } from "./context.ts";
 import { ChatError } from "./errors.ts";
-import { type ChatMessage, CLIENT_MSG_ID, type MessageDraft, newDraft, sendBodySchema } from "./message.ts";
+import {
+  type ChatMessage,
+  CLIENT_MSG_ID,
+  type LoggedMessage,
+  type MessageDraft,
+  newDraft,
+  sendBodySchema,
+} from "./message.ts";
 
 /** Where a page of history starts: after a seq (forward), before one (backward), or the newest. */
 export interface HistoryQuery {
@@ -20,7 +27,12 @@ export interface SendOptions {
   clientMsgId?: string;
 }
 
-/** Messages: accepting what members send, and reading a room's history. */
+/**
+ * Messages: accepting what members send, editing and deleting them, and reading a room's history.
+ * Edits and deletes are events in the room's log like any other (they get a seq; replay and history
+ * carry them) and the backlog applies them to the stored original, so a client catching up and a
+ * client that was live end with the same view.
+ */
 export class Messages {
   private readonly bodySchema;
 
@@ -50,6 +62,7 @@ export class Messages {
     input: unknown,
     opts: SendOptions,
   ): Promise<MessageDraft> {
+    const text = this.text(input);
     if (opts.clientMsgId !== undefined && !CLIENT_MSG_ID.test(opts.clientMsgId)) {
       throw new ChatError(
         "invalid",
@@ -57,16 +70,42 @@ export class Messages {
         "x-client-msg-id must be 1 to 64 letters, digits or '_', '.', ':', '-'",
       );
     }
-    const parsed = this.bodySchema.safeParse(input);
-    if (!parsed.success) {
-      throw new ChatError("invalid", "invalid_message", parsed.error.issues.map((i) => i.message).join("; "));
-    }
     const { rooms } = this.c.ports;
     if (!opts.memberKnown && !(await this.c.fromStore(rooms.isMember(roomId, actor.userId), "membership"))) {
       throw new ChatError("forbidden", "not_member", `not a member of room ${roomId}`);
     }
     const extra = opts.clientMsgId === undefined ? {} : { clientMsgId: opts.clientMsgId };
-    return newDraft(roomId, "message", refOf(actor), parsed.data.text, extra);
+    return newDraft(roomId, "message", refOf(actor), text, extra);
+  }
+
+  /** The sender changes the text of their message: an `edit` event naming it. */
+  async edit(actor: Actor, roomId: string, seq: number, input: unknown): Promise<LoggedMessage> {
+    const text = this.text(input);
+    await this.c.memberRoom(roomId, actor.userId);
+    const target = await this.target(roomId, seq);
+    if (target.sender.id !== actor.userId) {
+      throw new ChatError("forbidden", "not_sender", "only the sender can edit a message");
+    }
+    return this.c.append(
+      newDraft(roomId, "edit", refOf(actor), text, { target: { id: target.id, seq: target.seq } }),
+    );
+  }
+
+  /** The sender, or the room's owner (not in DMs), deletes a message: a `delete` event naming it. */
+  async delete(actor: Actor, roomId: string, seq: number): Promise<LoggedMessage> {
+    const room = await this.c.memberRoom(roomId, actor.userId);
+    const target = await this.target(roomId, seq);
+    const ownerMay = room.kind === "group" && room.ownerId === actor.userId;
+    if (target.sender.id !== actor.userId && !ownerMay) {
+      throw new ChatError(
+        "forbidden",
+        "not_sender",
+        "only the sender or the room's owner can delete a message",
+      );
+    }
+    return this.c.append(
+      newDraft(roomId, "delete", refOf(actor), "", { target: { id: target.id, seq: target.seq } }),
+    );
   }
 
   /** A page of the room's history, oldest first; members only. */
@@ -76,5 +115,36 @@ export class Messages {
     return q.after !== undefined
       ? backlog.after(room.id, q.after, q.limit)
       : backlog.before(room.id, q.before ?? Number.MAX_SAFE_INTEGER, q.limit);
+  }
+
+  private text(input: unknown): string {
+    const parsed = this.bodySchema.safeParse(input);
+    if (!parsed.success) {
+      throw new ChatError("invalid", "invalid_message", parsed.error.issues.map((i) => i.message).join("; "));
+    }
+    return parsed.data.text;
+  }
+
+  /**
+   * The message at `seq`, as stored. One sent a moment ago may still be on its way from the bus to the
+   * backlog: a seq beyond the backlog's end is waited for (bounded); one within it is there or never was.
+   */
+  private async target(roomId: string, seq: number): Promise<ChatMessage> {
+    const { backlog } = this.c.ports;
+    const deadline = performance.now() + (this.c.settings.targetWaitMs ?? 3_000);
+    for (;;) {
+      const [m] = await backlog.after(roomId, seq - 1, 1);
+      if (m && m.seq === seq) {
+        if (m.type !== "message") {
+          throw new ChatError("invalid", "not_a_message", "only messages can be edited or deleted");
+        }
+        if (m.deletedAt) throw new ChatError("not_found", "message_deleted", "that message was deleted");
+        return m;
+      }
+      if (m || performance.now() >= deadline) {
+        throw new ChatError("not_found", "message_not_found", "no message with that seq in this room");
+      }
+      await Bun.sleep(25);
+    }
   }
 }

@@ -233,6 +233,21 @@ export function backlogContract(fixture: BacklogFixture): void {
   );
 
   test(
+    "kind-specific fields round-trip: clientMsgId, target, changes, by, accountDeleted",
+    async () => {
+      const r = room("fields");
+      const stored = [
+        { ...message(r, 1), clientMsgId: "c-1" },
+        { ...message(r, 2), type: "update" as const, changes: { name: "n", maxMembers: 3, private: true } },
+        { ...message(r, 3), type: "leave" as const, by: { id: "u-o", username: "owner" } },
+      ];
+      await backlog.append(stored);
+      expect(await backlog.after(r, 0, 10)).toEqual(stored);
+    },
+    timeout,
+  );
+
+  test(
     "countsAfter stops at the cap, room by room, in one call",
     async () => {
       const rooms = Array.from({ length: 12 }, (_, i) => room(`cap${i}`));
@@ -243,6 +258,89 @@ export function backlogContract(fixture: BacklogFixture): void {
       for (const [i, r] of rooms.entries()) {
         expect(counts.get(r) ?? 0).toBe(Math.min(10, Math.max(0, i * 3 - 1)));
       }
+    },
+    timeout,
+  );
+
+  test(
+    "an edit replaces its target's text with editedAt; a later edit wins, also when batches come again",
+    async () => {
+      const r = room("edit");
+      const original = message(r, 1, "helo");
+      const edit = (seq: number, text: string): ChatMessage => ({
+        ...message(r, seq, text),
+        type: "edit",
+        target: { id: original.id, seq: 1 },
+      });
+      await backlog.append([original, message(r, 2), edit(3, "hello")]);
+      const [first] = await backlog.after(r, 0, 1);
+      expect(first).toEqual({ ...original, text: "hello", editedAt: edit(3, "").sentAt });
+      await backlog.append([edit(5, "hello!")]);
+      // The older edit again (a redelivered batch): the newer text stays.
+      await backlog.append([edit(3, "hello")]);
+      expect((await backlog.after(r, 0, 1))[0]!.text).toBe("hello!");
+      const all = await backlog.after(r, 0, 10);
+      expect(all.map((m) => [m.seq, m.type, m.text])).toEqual([
+        [1, "message", "hello!"],
+        [2, "message", "text 2"],
+        [3, "edit", "hello"],
+        [5, "edit", "hello!"],
+      ]);
+      expect(all[2]!.target).toEqual({ id: original.id, seq: 1 });
+      // Edits do not edit lines that are not messages.
+      const line = { ...message(r, 6, "bob joined"), type: "join" as const };
+      await backlog.append([line, { ...edit(7, "x"), target: { id: line.id, seq: 6 } }]);
+      expect((await backlog.after(r, 5, 1))[0]!.text).toBe("bob joined");
+    },
+    timeout,
+  );
+
+  test(
+    "a delete leaves a tombstone: its text and that of its edits are gone, also of edits stored after it",
+    async () => {
+      const r = room("delete");
+      const original = message(r, 1, "secret plan");
+      const target = { id: original.id, seq: 1 };
+      const del: ChatMessage = { ...message(r, 4, ""), type: "delete", target };
+      await backlog.append([original, { ...message(r, 2, "secret plan v2"), type: "edit", target }]);
+      await backlog.append([del, { ...message(r, 3), sender: { id: "u-x", username: "x" } }]);
+      // An edit that raced the delete and came later in the log.
+      await backlog.append([{ ...message(r, 6, "secret plan v3"), type: "edit", target }]);
+      const all = await backlog.after(r, 0, 10);
+      expect(all[0]).toEqual({ ...original, text: "", deletedAt: del.sentAt });
+      expect(all.filter((m) => m.type === "edit").map((m) => m.text)).toEqual(["", ""]);
+      expect(JSON.stringify(all)).not.toContain("secret");
+      // Again: nothing changes.
+      await backlog.append([del]);
+      expect(await backlog.after(r, 0, 10)).toEqual(all);
+      expect((await backlog.before(r, 100, 10)).map((m) => m.text)).toEqual(all.map((m) => m.text));
+    },
+    timeout,
+  );
+
+  test(
+    "a leave line of a deleted account makes the leaver's lines in that room read as the deleted user",
+    async () => {
+      const r = room("gone");
+      const other = room("gone-other");
+      const carol = { id: "u-carol", username: "carol" };
+      await backlog.append([
+        { ...message(r, 1), sender: carol },
+        message(r, 2),
+        { ...message(r, 3), sender: carol },
+        { ...message(other, 1), sender: carol },
+      ]);
+      await backlog.append([
+        {
+          ...message(r, 4, "deleted user left"),
+          type: "leave",
+          sender: { id: carol.id, username: "deleted user" },
+          accountDeleted: true,
+        },
+      ]);
+      const names = (await backlog.after(r, 0, 10)).map((m) => m.sender.username);
+      expect(names).toEqual(["deleted user", "alice", "deleted user", "deleted user"]);
+      expect((await backlog.after(other, 0, 10))[0]!.sender.username).toBe("carol");
     },
     timeout,
   );

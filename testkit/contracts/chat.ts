@@ -60,7 +60,7 @@ export function runChatContract(name: string, open: () => Promise<StoreFixture>)
           backlog,
           log: silentLogger,
         },
-        { maxMessageChars: 200, inviteSecret: SECRET, now: () => clock },
+        { maxMessageChars: 200, inviteSecret: SECRET, now: () => clock, targetWaitMs: 500 },
       );
     const backlog = createSqliteBacklog(":memory:");
     const actor = async (prefix = "u"): Promise<Actor> => {
@@ -347,7 +347,12 @@ export function runChatContract(name: string, open: () => Promise<StoreFixture>)
       const stranger = await actor();
       const r = await room(owner);
       const sent = await chat.messages.accept(owner, r.id, { text: "hello" });
-      expect(sent).toMatchObject({ type: "message", text: "hello", sender: { id: owner.userId } });
+      expect(sent.duplicate).toBe(false);
+      expect(linesOf(r.id).find((l) => l.seq === sent.seq)).toMatchObject({
+        type: "message",
+        text: "hello",
+        sender: { id: owner.userId },
+      });
       await eventually(async () => (await backlog.lastSeq(r.id)) >= sent.seq, "the backlog writer");
       const page = await chat.messages.history(owner, r.id, { limit: 10 });
       expect(page.map((m) => m.type)).toEqual(["join", "message"]);
@@ -358,6 +363,83 @@ export function runChatContract(name: string, open: () => Promise<StoreFixture>)
         "forbidden:not_member",
       );
       expect(await refusal(chat.messages.accept(owner, r.id, { text: " " }))).toBe("invalid:invalid_message");
+    });
+
+    test("edit: the sender's own message only; an edit event in the log; history shows the new text", async () => {
+      const owner = await actor();
+      const guest = await actor();
+      const r = await room(owner);
+      await chat.rooms.join(guest, r.id);
+      const { seq } = await chat.messages.accept(guest, r.id, { text: "helo" }, { clientMsgId: "c-42" });
+      const sent = linesOf(r.id).find((l) => l.seq === seq)!;
+      expect(sent.clientMsgId).toBe("c-42");
+      // Edited before the backlog writer stored it: the edit waits for it.
+      const edit = await chat.messages.edit(guest, r.id, sent.seq, { text: "hello" });
+      expect(edit).toMatchObject({
+        type: "edit",
+        text: "hello",
+        target: { id: sent.id, seq: sent.seq },
+        sender: { id: guest.userId },
+      });
+      expect(await refusal(chat.messages.edit(owner, r.id, sent.seq, { text: "mine now" }))).toBe(
+        "forbidden:not_sender",
+      );
+      expect(await refusal(chat.messages.edit(guest, r.id, sent.seq, { text: "  " }))).toBe(
+        "invalid:invalid_message",
+      );
+      const joinLine = linesOf(r.id).find((l) => l.type === "join")!;
+      expect(await refusal(chat.messages.edit(owner, r.id, joinLine.seq, { text: "x" }))).toBe(
+        "invalid:not_a_message",
+      );
+      expect(await refusal(chat.messages.edit(owner, r.id, edit.seq + 1000, { text: "x" }))).toBe(
+        "not_found:message_not_found",
+      );
+      expect(
+        await refusal(chat.messages.accept(guest, r.id, { text: "x" }, { clientMsgId: "bad id!" })),
+      ).toBe("invalid:invalid_message");
+      await eventually(async () => (await backlog.lastSeq(r.id)) >= edit.seq, "the backlog writer");
+      const history = await chat.messages.history(owner, r.id, { after: 0, limit: 50 });
+      expect(history.find((m) => m.seq === sent.seq)).toMatchObject({
+        text: "hello",
+        editedAt: edit.sentAt,
+        clientMsgId: "c-42",
+      });
+      expect(history.at(-1)).toMatchObject({ type: "edit", seq: edit.seq });
+    });
+
+    test("delete: the sender or the owner; a tombstone in history; no edits after", async () => {
+      const owner = await actor();
+      const a = await actor();
+      const b = await actor();
+      const r = await room(owner);
+      await chat.rooms.join(a, r.id);
+      await chat.rooms.join(b, r.id);
+      const first = await chat.messages.accept(a, r.id, { text: "one" });
+      const second = await chat.messages.accept(a, r.id, { text: "two" });
+      expect(await refusal(chat.messages.delete(b, r.id, first.seq))).toBe("forbidden:not_sender");
+      const byOwner = await chat.messages.delete(owner, r.id, first.seq);
+      expect(byOwner).toMatchObject({
+        type: "delete",
+        text: "",
+        target: { seq: first.seq },
+        sender: { id: owner.userId },
+      });
+      await chat.messages.delete(a, r.id, second.seq);
+      await eventually(async () => (await backlog.lastSeq(r.id)) > second.seq + 1, "the backlog writer");
+      expect(await refusal(chat.messages.edit(a, r.id, first.seq, { text: "back" }))).toBe(
+        "not_found:message_deleted",
+      );
+      expect(await refusal(chat.messages.delete(a, r.id, first.seq))).toBe("not_found:message_deleted");
+      const history = await chat.messages.history(owner, r.id, { after: 0, limit: 50 });
+      const shown = history.filter((m) => m.type === "message");
+      expect(shown.map((m) => [m.text, typeof m.deletedAt])).toEqual([
+        ["", "string"],
+        ["", "string"],
+      ]);
+      // In a DM nobody deletes the other's messages.
+      const dm = await chat.dms.open(a, b.userId);
+      const said = await chat.messages.accept(b, dm.room.id, { text: "mine" });
+      expect(await refusal(chat.messages.delete(a, dm.room.id, said.seq))).toBe("forbidden:not_sender");
     });
   });
 }
