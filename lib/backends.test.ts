@@ -37,7 +37,7 @@ describe("processNeeds", () => {
       const { log, lines } = recording();
       const backends = await createBackends(parseConfig({ DATA_DIR: join(dir, name) }), log, name);
       try {
-        const ports = ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters"];
+        const ports = ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters", "signals"];
         expect(ports.filter((p) => p in backends).sort()).toEqual([...processNeeds[name]].sort());
         const ready = lines.find((l) => l.msg === "backends ready")!;
         expect(

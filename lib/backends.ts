@@ -25,6 +25,9 @@ import type { PresenceReporter, PresenceTuning, PresenceView } from "./presence/
 import { createMemoryLimiterFactory } from "./ratelimit/memory.ts";
 import { createRedisLimiterFactory, DEFAULT_PREFIX as RATELIMIT_PREFIX } from "./ratelimit/redis.ts";
 import type { LimiterFactory } from "./ratelimit/types.ts";
+import { createMemorySignalHub } from "./signals/memory.ts";
+import { createRedisSignalBus, DEFAULT_CHANNEL as SIGNALS_CHANNEL } from "./signals/redis.ts";
+import type { SignalBus } from "./signals/types.ts";
 import { createPostgresStores } from "./store/postgres/index.ts";
 import { createSqliteStores } from "./store/sqlite/index.ts";
 import type { Stores } from "./store/types.ts";
@@ -124,6 +127,20 @@ export function chooseLimiters(config: Config, log: Logger): Choice<LimiterFacto
     : { adapter: "memory", open: () => createMemoryLimiterFactory() };
 }
 
+/**
+ * Ephemeral signals (typing, read receipts): Redis Pub/Sub, so every replica hears them; else in
+ * process, which is all the one-process app needs.
+ */
+export function chooseSignals(config: Config, log: Logger): Choice<SignalBus> {
+  const url = config.REDIS_URL;
+  return url
+    ? {
+        adapter: "redis",
+        open: () => createRedisSignalBus({ url, channel: config.REDIS_KEY_PREFIX + SIGNALS_CHANNEL, log }),
+      }
+    : { adapter: "memory", open: () => createMemorySignalHub(log).handle() };
+}
+
 export const openStores = (config: Config) => chooseStores(config).open();
 export const openBus = (config: Config, log: Logger) => chooseBus(config, log).open();
 export const openBacklog = (config: Config) => chooseBacklog(config).open();
@@ -138,16 +155,18 @@ interface Ports {
   /** Reads rosters and follows their changes. */
   presenceView: PresenceView;
   limiters: LimiterFactory;
+  /** Ephemeral per-room signals between nodes. */
+  signals: SignalBus;
 }
 export type PortName = keyof Ports;
 
 /** What each process opens; nothing else is connected, so a process needs only its own services. */
 export const processNeeds = {
-  "ws-node": ["stores", "bus", "backlog", "presenceReporter"],
+  "ws-node": ["stores", "bus", "backlog", "presenceReporter", "signals"],
   // The bus only for membership control events; a presence-node never publishes.
   "presence-node": ["stores", "bus", "presenceView"],
   "http-api": ["stores", "bus", "backlog", "limiters"],
-  "one-process": ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters"],
+  "one-process": ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters", "signals"],
 } as const satisfies Record<string, readonly PortName[]>;
 export type ProcessName = keyof typeof processNeeds;
 
@@ -193,6 +212,7 @@ export async function createBackends<P extends ProcessName>(
     await open("bus", chooseBus(config, log));
     await open("backlog", chooseBacklog(config, log));
     await open("limiters", chooseLimiters(config, log));
+    await open("signals", chooseSignals(config, log));
     if (needs.has("presenceReporter") || needs.has("presenceView")) {
       const pair = presence.open();
       await open("presenceReporter", { adapter: presence.adapter, open: pair.reporter });
@@ -217,5 +237,6 @@ async function closeAll(opened: Partial<Ports>): Promise<void> {
     opened.backlog?.close(),
     opened.stores?.close(),
     opened.limiters?.close(),
+    opened.signals?.close(),
   ]);
 }

@@ -104,7 +104,7 @@ describe("import rules", () => {
   });
 
   test("adapters and servers never read settings: lib/backends.ts and lib/config map them to options", () => {
-    const adapters = /^lib\/(bus|backlog|store|presence|ratelimit|redis|stomp|http|chat)\//;
+    const adapters = /^lib\/(bus|backlog|store|presence|ratelimit|redis|stomp|http|chat|signals)\//;
     expect(edges((from, to) => adapters.test(from) && !isTest(from) && to.startsWith("lib/config/"))).toEqual(
       [],
     );
