@@ -15,6 +15,7 @@ import { DuplicateIndex, pastToRead } from "../../lib/delivery/duplicates.ts";
 import { IdempotentPublisher } from "../../lib/delivery/publisher.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
+import type { SignalBus } from "../../lib/signals/types.ts";
 import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
 import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
@@ -25,6 +26,8 @@ import { newReplayStats, type ReplayStats } from "./replay.ts";
 import { ReplayGate } from "./replay-gate.ts";
 import { RoomHub } from "./room-hub.ts";
 import { RoomsApp, type RoomsState } from "./rooms-app.ts";
+import { SignalHub } from "./signal-hub.ts";
+import { SignalsApp } from "./signals-app.ts";
 
 export interface WsNodeDeps {
   config: Config;
@@ -34,6 +37,8 @@ export interface WsNodeDeps {
   verifyToken: VerifyToken;
   log: Logger;
   presence: PresenceReporter;
+  /** Ephemeral signals (typing, read receipts) between nodes. */
+  signals: SignalBus;
 }
 
 /** The node's dependencies from the configured backends; `bus` may be a wrapped one (metrics). */
@@ -50,6 +55,7 @@ export function wsNodeDeps(
     backlog: backends.backlog,
     verifyToken: createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users }),
     presence: backends.presenceReporter,
+    signals: backends.signals,
     log,
   };
 }
@@ -57,6 +63,8 @@ export function wsNodeDeps(
 export interface WsNode {
   readonly endpoint: StompEndpoint<RoomsState>;
   readonly hub: RoomHub;
+  /** Local fan-out of the rooms' ephemeral signals. */
+  readonly signalHub: SignalHub;
   /** The chat domain this node's STOMP app works through. */
   readonly chat: Chat;
   /** Keeps each room's history to one bus log, on write and on replay; counts its refusals. */
@@ -122,12 +130,20 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       backlog: d.backlog,
       publisher,
       storeGuard: (call, what) => fromStore(call, log, what),
+      signals: d.signals,
       log,
     },
     { maxMessageChars: config.MESSAGE_MAX_CHARS, inviteSecret: resolveJwtSecret(config) },
   );
   const epochs = new EpochCheck(d.backlog, log);
+  const signalHub = new SignalHub((topic, data) => endpoint?.publish(topic, data));
+  const signals = new SignalsApp({
+    chat,
+    hub: signalHub,
+    rate: { perSec: config.SIGNAL_RATE_PER_SEC, burst: config.SIGNAL_BURST },
+  });
   const app = new RoomsApp({
+    signals,
     epochs,
     chat,
     bus: d.bus,
@@ -159,6 +175,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   return {
     endpoint,
     hub,
+    signalHub,
     chat,
     epochs,
     replayStats,
@@ -172,9 +189,14 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       const fromBus: BusListener = (m, past) => {
         if (!duplicates.admit(m)) return;
         if (past) hub.recent.push(m);
-        else hub.deliver(m);
+        else {
+          hub.deliver(m);
+          signalHub.onRoomEvent(m);
+        }
       };
       unsubscribes.push(await d.bus.subscribe(fromBus, { pastMs: pastToRead(duplicateRule) }));
+      unsubscribes.push(await d.signals.subscribe((s) => signalHub.onSignal(s)));
+      signalHub.start();
       unsubscribes.push(
         await d.bus.subscribeControl((e) =>
           isSessionEvent(e) ? endRevokedSessions(e, [endpoint], d.verifyToken.forget) : app.onControl(e),
@@ -193,6 +215,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       // so their replay on the next node starts right after it — nothing lost, nothing twice.
       endpoint.stopAccepting();
       for (const u of unsubscribes.splice(0)) await u();
+      signalHub.stop();
       if (deliveredTimer) clearInterval(deliveredTimer);
       // Each connection confirms what it received (bounded: one that does not answer replays the rest).
       await Promise.race([reads.confirmAll(true), Bun.sleep(1_000)]);

@@ -2,12 +2,13 @@ import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import { type ControlEvent, revocationOf } from "../../lib/chat/control.ts";
-import { parseRoomDestination } from "../../lib/chat/destinations.ts";
+import { parseRoomDestination, parseSignalDestination } from "../../lib/chat/destinations.ts";
 import { type Chat, ChatError } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
+import type { TokenBucket } from "../../lib/ratelimit/token-bucket.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
@@ -16,6 +17,7 @@ import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayDeps, type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
 import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
 import { parseAckValue, type RoomHub, type RoomSub, releasePending } from "./room-hub.ts";
+import type { SignalsApp } from "./signals-app.ts";
 
 export interface RoomsAppDeps {
   /** The chat domain: membership and message acceptance. */
@@ -34,6 +36,8 @@ export interface RoomsAppDeps {
   log: Logger;
   /** Told of every room subscription that starts or ends: "online in a room" for the presence service. */
   presence: PresenceReporter;
+  /** The rooms' ephemeral signal destinations (`/topic/rooms/<id>/<kind>`). */
+  signals: SignalsApp;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -48,7 +52,10 @@ function subscribedTo(session: RoomsSession, roomId: string): boolean {
   return false;
 }
 
-/** The messaging node's STOMP application: room destinations, membership, SEND through the bus. */
+/**
+ * The messaging node's STOMP application: room destinations (membership, SEND through the bus, replay),
+ * and, handed to their own parts, the rooms' signal destinations.
+ */
 export class RoomsApp implements StompApp<RoomsState> {
   /** Replays admitted at SUBSCRIBE whose start has not run yet (released if it never does). */
   private readonly notStarted = new Map<RoomSub, ReplayTicket>();
@@ -64,6 +71,8 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   async subscribe(session: RoomsSession, sub: Subscription): Promise<() => void> {
+    const signal = parseSignalDestination(sub.destination);
+    if (signal) return this.d.signals.subscribe(session, sub, signal);
     const roomId = parseRoomDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     const userId = session.principal.userId;
@@ -114,6 +123,7 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   unsubscribe(session: RoomsSession, sub: Subscription): void {
+    if (this.d.signals.unsubscribe(session, sub)) return;
     const rs = session.appState.get(sub.id);
     if (!rs) return;
     session.appState.delete(sub.id);
@@ -126,27 +136,43 @@ export class RoomsApp implements StompApp<RoomsState> {
     this.d.presence.remove(rs.roomId, rs.userId, session.id);
   }
 
-  async send(session: RoomsSession, frame: Frame): Promise<ReceiptHeaders> {
-    const { roomId, input, opts } = this.vet(session, frame);
+  async send(session: RoomsSession, frame: Frame): Promise<ReceiptHeaders | undefined> {
+    const vetted = this.vet(session, frame);
+    if (vetted.signal !== undefined) {
+      await this.d.signals
+        .send(session, vetted.signal, vetted.input, vetted.opts.memberKnown)
+        .catch((err) => {
+          throw refusal(err);
+        });
+      return undefined;
+    }
     const { seq, duplicate } = await this.d.chat.messages
-      .accept(session.principal, roomId, input, opts)
+      .accept(session.principal, vetted.roomId, vetted.input, vetted.opts)
       .catch((err) => {
         throw refusal(err);
       });
     return duplicate ? { seq: String(seq), "x-duplicate": "true" } : { seq: String(seq) };
   }
 
+  /**
+   * A SEND entering a transaction: a message is checked as send would check it. A signal is ephemeral
+   * and small (it holds no more than any frame in a transaction): it is checked in full at COMMIT.
+   */
   async checkSend(session: RoomsSession, frame: Frame): Promise<void> {
-    const { roomId, input, opts } = this.vet(session, frame);
-    await this.d.chat.messages.check(session.principal, roomId, input, opts).catch((err) => {
-      throw refusal(err);
-    });
+    const vetted = this.vet(session, frame);
+    if (vetted.signal !== undefined) return;
+    await this.d.chat.messages
+      .check(session.principal, vetted.roomId, vetted.input, vetted.opts)
+      .catch((err) => {
+        throw refusal(err);
+      });
   }
 
   /** The STOMP side of a SEND: its destination, content type and JSON body; the domain checks the rest. */
   private vet(session: RoomsSession, frame: Frame) {
     const destination = frame.headers.destination!;
-    const roomId = parseRoomDestination(destination);
+    const signal = parseSignalDestination(destination);
+    const roomId = signal?.roomId ?? parseRoomDestination(destination);
     if (!roomId) throw new RefusedError("unknown_destination", `cannot send to ${destination}`);
     const contentType = frame.headers["content-type"];
     if (contentType !== undefined && !contentType.startsWith("application/json")) {
@@ -154,11 +180,11 @@ export class RoomsApp implements StompApp<RoomsState> {
     }
     // A live subscription to the room proves membership: it was checked at SUBSCRIBE and a removal
     // revokes it (control event). Only SENDs to rooms not subscribed on this connection hit the store.
-    const opts = {
-      memberKnown: subscribedTo(session, roomId),
-      clientMsgId: frame.headers["x-client-msg-id"],
-    };
-    return { roomId, input: parseJson(frame.body), opts };
+    const subscribed = subscribedTo(session, roomId);
+    const opts = signal
+      ? { memberKnown: subscribed || this.d.signals.watches(session, roomId) }
+      : { memberKnown: subscribed, clientMsgId: frame.headers["x-client-msg-id"] };
+    return { roomId, signal: signal ?? undefined, input: parseJson(frame.body), opts };
   }
 
   ack(session: RoomsSession, id: string, positive: boolean, hint: string | undefined): void {
@@ -234,7 +260,14 @@ export class RoomsApp implements StompApp<RoomsState> {
     await this.d.readPositions.flush();
   }
 
+  /** Signal SENDs spend the connection's signal bucket, so typing never spends the chat budget. */
+  sendBudget(session: RoomsSession, frame: Frame): TokenBucket | undefined {
+    const destination = frame.headers.destination;
+    return destination && parseSignalDestination(destination) ? this.d.signals.budget(session) : undefined;
+  }
+
   closed(session: RoomsSession): void {
+    this.d.signals.closed(session);
     for (const rs of session.appState.values()) {
       this.forget(rs);
       this.d.presence.remove(rs.roomId, rs.userId, session.id);
@@ -253,6 +286,7 @@ export class RoomsApp implements StompApp<RoomsState> {
   onControl(event: ControlEvent): void {
     const revocation = revocationOf(event);
     if (!revocation) return;
+    this.d.signals.revoke(revocation);
     const subs = [...this.d.hub.subsOf(revocation.roomId)];
     revokeSubscriptions(
       revocation,

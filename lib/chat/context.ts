@@ -2,6 +2,7 @@ import type { Backlog } from "../backlog/types.ts";
 import { BusUnavailableError, type MessageBus } from "../bus/types.ts";
 import type { IdempotentPublisher, Published } from "../delivery/publisher.ts";
 import { errorFields, type Logger } from "../log/index.ts";
+import type { SignalBus } from "../signals/types.ts";
 import type { Room, RoomStore, UserStore } from "../store/types.ts";
 import type { ControlEvent } from "./control.ts";
 import {
@@ -36,6 +37,8 @@ export interface ChatPorts {
    * STOMP nodes bound them and refuse with a retry hint while the store is down (lib/chat/store-refusal.ts).
    */
   storeGuard?: <T>(call: Promise<T>, what: string) => Promise<T>;
+  /** Ephemeral signals between nodes; only processes that serve STOMP have them. */
+  signals?: SignalBus;
   log: Logger;
 }
 

@@ -2,8 +2,10 @@ import { expect, test } from "bun:test";
 import {
   parsePresenceDestination,
   parseRoomDestination,
+  parseSignalDestination,
   presenceDestination,
   roomDestination,
+  signalDestination,
 } from "./destinations.ts";
 
 test("room and presence destinations round-trip, and nothing else parses as one", () => {
@@ -18,5 +20,27 @@ test("room and presence destinations round-trip, and nothing else parses as one"
     `/topic/rooms/${"a".repeat(65)}`,
   ]) {
     expect(parseRoomDestination(bad)).toBeUndefined();
+  }
+});
+
+test("signal destinations name a room and a kind; nothing else parses as one", () => {
+  expect(parseSignalDestination(signalDestination("r-1", "typing"))).toEqual({
+    roomId: "r-1",
+    kind: "typing",
+  });
+  expect(parseSignalDestination("/topic/rooms/r-1/read-receipts")).toEqual({
+    roomId: "r-1",
+    kind: "read-receipts",
+  });
+  for (const bad of [
+    roomDestination("r-1"),
+    "/topic/rooms/r-1/",
+    "/topic/rooms/r-1/Typing",
+    "/topic/rooms/r-1/typing/x",
+    "/topic/rooms//typing",
+    "/topic/presence/rooms/r-1",
+    `/topic/rooms/r-1/${"a".repeat(33)}`,
+  ]) {
+    expect(parseSignalDestination(bad)).toBeUndefined();
   }
 });

@@ -36,7 +36,11 @@ export interface SendOptions {
 export class Messages {
   private readonly bodySchema;
 
-  constructor(private readonly c: ChatContext) {
+  constructor(
+    private readonly c: ChatContext,
+    /** Told of each accepted message (a message ends its sender's typing). */
+    private readonly sent: (roomId: string, userId: string) => void = () => {},
+  ) {
     this.bodySchema = sendBodySchema(c.settings.maxMessageChars);
   }
 
@@ -45,7 +49,9 @@ export class Messages {
    * it durably: its seq, and whether it was a retry of a message already stored (same client message id).
    */
   async accept(actor: Actor, roomId: string, input: unknown, opts: SendOptions = {}): Promise<Published> {
-    return this.c.send(await this.draft(actor, roomId, input, opts));
+    const published = await this.c.send(await this.draft(actor, roomId, input, opts));
+    this.sent(roomId, actor.userId);
+    return published;
   }
 
   /**

@@ -95,6 +95,9 @@ export const configSchema = z.object({
   HEARTBEAT_MIN_CLIENT_MS: int(0, 600_000).default(1_000),
   SEND_RATE_PER_SEC: z.coerce.number().positive().max(100_000).default(10),
   SEND_BURST: int(1, 100_000).default(20),
+  // Ephemeral signals a connection SENDs (typing), in a bucket of their own: typing never spends the chat budget.
+  SIGNAL_RATE_PER_SEC: z.coerce.number().positive().max(100_000).default(2),
+  SIGNAL_BURST: int(1, 100_000).default(10),
   // Login and sign-up buckets: BURST attempts at once, then one more every REFILL_SEC seconds.
   // Logins: per (username, address) pair and per address; the username-wide bucket is a slow backstop
   // against guessing from many addresses: once it is empty, each address gets one attempt per

@@ -1,3 +1,4 @@
+import type { TokenBucket } from "../../ratelimit/token-bucket.ts";
 import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
 import type { HoldLedger } from "./holdings.ts";
 
@@ -94,6 +95,11 @@ export interface StompApp<S> {
    * so a SEND that COMMIT would refuse is refused at once instead of being held. Throws like send.
    */
   checkSend(session: AppSession<S>, frame: Frame): Promise<void>;
+  /**
+   * The rate budget a SEND spends, when it is not the connection's SEND bucket (SEND_RATE_PER_SEC):
+   * an app with several kinds of SEND (chat messages, typing signals) keeps one from spending the other's.
+   */
+  sendBudget?(session: AppSession<S>, frame: Frame): TokenBucket | undefined;
   /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
   ack(session: AppSession<S>, id: string, positive: boolean, subscriptionHint: string | undefined): void;
   /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */

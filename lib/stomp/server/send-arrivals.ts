@@ -18,17 +18,20 @@ export class SendArrivals {
   constructor(
     private readonly rate: { perSec: number; burst: number },
     private readonly stats: EndpointStats,
+    /** The bucket of a kind of SEND that has its own (the app's sendBudget); else the SEND bucket. */
+    private readonly budgetOf: (frame: Frame) => TokenBucket | undefined = () => undefined,
   ) {}
 
-  /** Charges a SEND to the rate limit; the refusal when it is over it. */
+  /** Charges a SEND to its rate limit; the refusal when it is over it. */
   charge(frame: Frame): RefusedError | undefined {
     this.bucket ??= new TokenBucket(this.rate.perSec, this.rate.burst);
-    if (this.bucket.tryTake()) {
+    const bucket = this.budgetOf(frame) ?? this.bucket;
+    if (bucket.tryTake()) {
       this.charged.add(frame);
       return undefined;
     }
     this.stats.rateLimited++;
-    const retryAfterMs = this.bucket.msUntil();
+    const retryAfterMs = bucket.msUntil();
     return new RefusedError("rate_limited", `rate limited: retry after ${retryAfterMs} ms`, { retryAfterMs });
   }
 

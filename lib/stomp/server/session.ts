@@ -117,7 +117,8 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   ) {
     this.parser = new FrameParser(o.limits.parser, "1.2");
     this.ledger = connectionLedger(o.limits.holds);
-    this.arrivals = new SendArrivals(o.limits.sendRate, host.stats);
+    // A kind of SEND with its own budget (StompApp.sendBudget: typing signals) never spends the chat one.
+    this.arrivals = new SendArrivals(o.limits.sendRate, host.stats, (f) => this.app.sendBudget?.(this, f));
   }
 
   /** Who the connection authenticated as; apps see sessions only once it has. */

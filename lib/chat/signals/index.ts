@@ -1,0 +1,7 @@
+import type { SignalKind } from "./kind.ts";
+import { typing } from "./typing.ts";
+
+export type { SignalBody, SignalKind, SignalState } from "./kind.ts";
+
+/** Every kind of ephemeral signal, by its destination name. */
+export const SIGNAL_KINDS: ReadonlyMap<string, SignalKind> = new Map([typing].map((k) => [k.name, k]));

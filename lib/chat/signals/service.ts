@@ -1,0 +1,80 @@
+import type { RoomSignal, SignalBus } from "../../signals/types.ts";
+import type { Actor, ChatContext } from "../context.ts";
+import { ChatError } from "../errors.ts";
+import type { SignalKind } from "./kind.ts";
+
+/** Most (member, room, kind) entries the send-side gate remembers; the oldest go first past it. */
+const GATE_ENTRIES = 100_000;
+
+/**
+ * Ephemeral signals as the domain accepts them: a member's SEND to a signal destination is validated
+ * by its kind, checked for membership, and passed on to every node through the SignalBus, unless it
+ * repeats what this member just said (the gate). Fan-out and coalescing for subscribers happen per
+ * node (the ws-node's SignalHub folds signals with each kind's SignalState).
+ */
+export class Signals {
+  /** What each member last passed on, per room and kind, and when: the send-side coalescing. */
+  private readonly gate = new Map<string, { data: string; at: number }>();
+
+  constructor(
+    private readonly c: ChatContext,
+    private readonly bus: SignalBus | undefined,
+    readonly kinds: ReadonlyMap<string, SignalKind>,
+  ) {}
+
+  /** A member signals (`input` is the parsed SEND body); resolves once it is passed on or absorbed. */
+  async send(
+    actor: Actor,
+    roomId: string,
+    kindName: string,
+    input: unknown,
+    opts: { memberKnown?: boolean } = {},
+  ): Promise<void> {
+    const kind = this.kinds.get(kindName);
+    if (!kind?.fromClient) {
+      throw new ChatError("invalid", "read_only", `clients do not send ${kindName} signals`);
+    }
+    const data = kind.fromClient(input);
+    if (!opts.memberKnown && !(await this.c.ports.rooms.isMember(roomId, actor.userId))) {
+      throw new ChatError("forbidden", "not_member", `not a member of room ${roomId}`);
+    }
+    if (!this.pass(kind, roomId, actor.userId, data)) return;
+    this.publish({ kind: kind.name, roomId, userId: actor.userId, username: actor.username, data });
+  }
+
+  /**
+   * The member's message reached the room: whatever they signalled there is over (their typing ends
+   * on every node when the message arrives), so their next signal is news, not a repeat.
+   */
+  messageSent(roomId: string, userId: string): void {
+    for (const kind of this.kinds.keys()) this.gate.delete(`${kind}\u0000${roomId}\u0000${userId}`);
+  }
+
+  /** The members who may watch a room's signals: its members. */
+  async mayWatch(actor: Actor, roomId: string): Promise<void> {
+    if (!(await this.c.ports.rooms.isMember(roomId, actor.userId))) {
+      throw new ChatError("forbidden", "not_member", `not a member of room ${roomId}`);
+    }
+  }
+
+  protected publish(signal: RoomSignal): void {
+    if (!this.bus) throw new ChatError("unavailable", "signals_unavailable", "signals are not served here");
+    this.bus.publish(signal);
+  }
+
+  /** False when the same member said the same within the kind's refresh time. */
+  private pass(kind: SignalKind, roomId: string, userId: string, data: Record<string, unknown>): boolean {
+    const key = `${kind.name}\u0000${roomId}\u0000${userId}`;
+    const now = this.c.now();
+    const json = JSON.stringify(data);
+    const last = this.gate.get(key);
+    if (last && last.data === json && now - last.at < kind.refreshMs) return false;
+    this.gate.delete(key); // re-inserted last: Map order is recency
+    if (this.gate.size >= GATE_ENTRIES) {
+      const oldest = this.gate.keys().next().value;
+      if (oldest !== undefined) this.gate.delete(oldest);
+    }
+    this.gate.set(key, { data: json, at: now });
+    return true;
+  }
+}
