@@ -13,7 +13,7 @@ import type { Config } from "../../lib/config/index.ts";
 import { stompEndpointSettings } from "../../lib/config/stomp.ts";
 import { DuplicateIndex, pastToRead } from "../../lib/delivery/duplicates.ts";
 import { IdempotentPublisher } from "../../lib/delivery/publisher.ts";
-import type { Logger } from "../../lib/log/index.ts";
+import { errorFields, type Logger } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { SignalBus } from "../../lib/signals/types.ts";
 import type { VerifyToken } from "../../lib/stomp/server/authenticate.ts";
@@ -112,8 +112,6 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     userBytesPerSec: config.REPLAY_USER_BYTES_PER_SEC,
     burstBytes: 1024 * 1024,
   });
-  const readPositions = new ReadPositionWriter(d.stores.rooms, log);
-  const reads = new ConfirmedReads(hub, readPositions);
   // One rule for which copy of a retried SEND is kept, on this node's fan-out, its SENDs and the
   // backlog writer alike (lib/delivery/duplicates.ts).
   const duplicateRule = {
@@ -136,6 +134,12 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     { maxMessageChars: config.MESSAGE_MAX_CHARS, inviteSecret: resolveJwtSecret(config) },
   );
   const epochs = new EpochCheck(d.backlog, log);
+  const readPositions = new ReadPositionWriter(d.stores.rooms, log, 1000, (saved) => {
+    chat.signals
+      .readPositionsSaved(saved)
+      .catch((err) => log("warn", "read receipts not published", errorFields(err)));
+  });
+  const reads = new ConfirmedReads(hub, readPositions);
   const signalHub = new SignalHub((topic, data) => endpoint?.publish(topic, data));
   const signals = new SignalsApp({
     chat,

@@ -14,6 +14,8 @@ export class ReadPositionWriter {
     private readonly rooms: RoomStore,
     private readonly log: Logger,
     private readonly intervalMs = 1000,
+    /** Told of the positions each pass saved (read receipts, live unread counts). */
+    private readonly onSaved: (saved: { roomId: string; userId: string; seq: number }[]) => void = () => {},
   ) {}
 
   start(): void {
@@ -55,13 +57,17 @@ export class ReadPositionWriter {
       batch.map((p) => this.rooms.advanceReadPosition(p.roomId, p.userId, p.seq)),
     );
     let failed = 0;
+    const saved: typeof batch = [];
     for (const [i, r] of results.entries()) {
-      if (r.status === "rejected") {
+      const p = batch[i]!;
+      if (r.status === "fulfilled") {
+        saved.push(p);
+      } else {
         failed++;
-        const p = batch[i]!;
         this.advance(p.roomId, p.userId, p.seq); // retried on the next pass
       }
     }
+    if (saved.length > 0) this.onSaved(saved);
     if (failed > 0) this.log("warn", "read positions not saved; will retry", { failed });
   }
 }

@@ -42,9 +42,9 @@ export class SignalsApp {
     mine.set(sub.id, ss);
     // After the RECEIPT: the kind's snapshot from the stores, or what this node knows now.
     return () => {
-      const first = kind.snapshot
-        ? kind.snapshot(session.principal, at.roomId)
-        : Promise.resolve(this.d.hub.current(ss));
+      const first =
+        this.d.chat.signals.snapshot(session.principal, at.roomId, kind.name) ??
+        Promise.resolve(this.d.hub.current(ss));
       first.then(
         (body) => {
           if (body && mine.get(sub.id) === ss) this.d.hub.sendTo(ss, body);

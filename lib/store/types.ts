@@ -228,6 +228,8 @@ export interface RoomStore {
   advanceReadPosition(roomId: string, userId: string, seq: number): Promise<void>;
   /** Read positions of all the user's rooms (for unread counts). */
   readPositions(userId: string): Promise<Map<string, number>>;
+  /** Every member's read position in the room, by user id (for read receipts). */
+  readPositionsIn(roomId: string): Promise<Map<string, number>>;
 }
 
 export interface Stores {

@@ -311,6 +311,15 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
           [r2.id, 3],
         ]),
       );
+      const guest = await newUser();
+      await s.rooms.join(r1.id, guest.id, 4);
+      expect(await s.rooms.readPositionsIn(r1.id)).toEqual(
+        new Map([
+          [owner.id, 10],
+          [guest.id, 4],
+        ]),
+      );
+      expect(await s.rooms.readPositionsIn(Bun.randomUUIDv7())).toEqual(new Map());
       const stranger = await newUser();
       await s.rooms.advanceReadPosition(r1.id, stranger.id, 99);
       expect(await s.rooms.getReadPosition(r1.id, stranger.id)).toBeNull();

@@ -1,5 +1,5 @@
 import type { RoomSignal } from "../../signals/types.ts";
-import type { Actor } from "../context.ts";
+import type { Actor, ChatContext } from "../context.ts";
 import type { ChatMessage } from "../message.ts";
 
 /** A MESSAGE body on a signal destination (JSON). */
@@ -47,5 +47,5 @@ export interface SignalKind {
    * A snapshot a new subscriber gets from the stores (rather than from this node's state), e.g. every
    * member's read position.
    */
-  readonly snapshot?: (actor: Actor, roomId: string) => Promise<SignalBody | undefined>;
+  readonly snapshot?: (c: ChatContext, actor: Actor, roomId: string) => Promise<SignalBody | undefined>;
 }

@@ -1,7 +1,7 @@
 import type { RoomSignal, SignalBus } from "../../signals/types.ts";
 import type { Actor, ChatContext } from "../context.ts";
 import { ChatError } from "../errors.ts";
-import type { SignalKind } from "./kind.ts";
+import type { SignalBody, SignalKind } from "./kind.ts";
 
 /** Most (member, room, kind) entries the send-side gate remembers; the oldest go first past it. */
 const GATE_ENTRIES = 100_000;
@@ -32,7 +32,7 @@ export class Signals {
   ): Promise<void> {
     const kind = this.kinds.get(kindName);
     if (!kind?.fromClient) {
-      throw new ChatError("invalid", "read_only", `clients do not send ${kindName} signals`);
+      throw new ChatError("forbidden", "read_only", `clients do not send ${kindName} signals`);
     }
     const data = kind.fromClient(input);
     if (!opts.memberKnown && !(await this.c.ports.rooms.isMember(roomId, actor.userId))) {
@@ -48,6 +48,33 @@ export class Signals {
    */
   messageSent(roomId: string, userId: string): void {
     for (const kind of this.kinds.keys()) this.gate.delete(`${kind}\u0000${roomId}\u0000${userId}`);
+  }
+
+  /**
+   * What a new subscriber of a kind sees first: the kind's snapshot from the stores if it has one
+   * (undefined: the node's own state serves).
+   */
+  snapshot(actor: Actor, roomId: string, kindName: string): Promise<SignalBody | undefined> | undefined {
+    const kind = this.kinds.get(kindName);
+    return kind?.snapshot?.(this.c, actor, roomId);
+  }
+
+  /**
+   * Read positions this node has just saved: told to every node as receipts, marked unshared for members
+   * who turned read receipts off (their own live room list still counts from them).
+   */
+  async readPositionsSaved(saved: readonly { roomId: string; userId: string; seq: number }[]): Promise<void> {
+    if (saved.length === 0 || !this.bus) return;
+    const hidden = await this.c.ports.users.withoutReadReceipts([...new Set(saved.map((p) => p.userId))]);
+    for (const p of saved) {
+      this.publish({
+        kind: "receipts",
+        roomId: p.roomId,
+        userId: p.userId,
+        username: "",
+        data: { seq: p.seq, shared: !hidden.has(p.userId) },
+      });
+    }
   }
 
   /** The members who may watch a room's signals: its members. */

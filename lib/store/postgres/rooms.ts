@@ -283,6 +283,12 @@ export function postgresRoomStore(sql: Sql): RoomStore {
         WHERE room_id = ${roomId} AND user_id = ${userId}`;
     },
 
+    async readPositionsIn(roomId) {
+      const rows = await sql<{ user_id: string; read_seq: string }[]>`
+        SELECT user_id, read_seq FROM memberships WHERE room_id = ${roomId}`;
+      return new Map(rows.map((r) => [r.user_id, toSeq(r.read_seq)]));
+    },
+
     async readPositions(userId) {
       const rows = await sql<{ room_id: string; read_seq: string }[]>`
         SELECT room_id, read_seq FROM memberships WHERE user_id = ${userId}`;

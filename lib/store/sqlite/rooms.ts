@@ -342,6 +342,12 @@ export function sqliteRoomStore(db: Database): RoomStore {
         "UPDATE memberships SET read_seq = MAX(read_seq, $seq) WHERE room_id = $roomId AND user_id = $userId",
       ).run({ roomId, userId, seq });
     },
+    async readPositionsIn(roomId) {
+      const rows = db
+        .query("SELECT user_id, read_seq FROM memberships WHERE room_id = $roomId")
+        .all({ roomId }) as { user_id: string; read_seq: number }[];
+      return new Map(rows.map((r) => [r.user_id, r.read_seq]));
+    },
     async readPositions(userId) {
       const rows = db
         .query("SELECT room_id, read_seq FROM memberships WHERE user_id = $userId")
