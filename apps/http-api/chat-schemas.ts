@@ -46,6 +46,7 @@ export const MyRoomSchema = RoomSchema.extend({
   unreadCountCapped: z
     .boolean()
     .openapi({ description: "True when the count stopped at its cap: there are unreadCount or more" }),
+  lastSeq: z.number().int().openapi({ description: "The highest seq in the room (0 when empty)" }),
   peer: UserSchema.optional().openapi({ description: "DMs: the other user" }),
 }).openapi("MyRoom");
 

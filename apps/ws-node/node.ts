@@ -21,6 +21,7 @@ import { StompEndpoint } from "../../lib/stomp/server/endpoint.ts";
 import { CloseCode } from "../../lib/stomp/server/errors.ts";
 import type { Stores } from "../../lib/store/types.ts";
 import { ConfirmedReads } from "./confirmed-reads.ts";
+import { UserEventsApp } from "./events-app.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { newReplayStats, type ReplayStats } from "./replay.ts";
 import { ReplayGate } from "./replay-gate.ts";
@@ -146,8 +147,10 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     hub: signalHub,
     rate: { perSec: config.SIGNAL_RATE_PER_SEC, burst: config.SIGNAL_BURST },
   });
+  const events = new UserEventsApp({ chat, latestSeq: (roomId) => hub.latestSeq(roomId) ?? 0, log });
   const app = new RoomsApp({
     signals,
+    events,
     epochs,
     chat,
     bus: d.bus,
@@ -196,15 +199,24 @@ export function createWsNode(d: WsNodeDeps): WsNode {
         else {
           hub.deliver(m);
           signalHub.onRoomEvent(m);
+          events.onRoomEvent(m);
         }
       };
       unsubscribes.push(await d.bus.subscribe(fromBus, { pastMs: pastToRead(duplicateRule) }));
-      unsubscribes.push(await d.signals.subscribe((s) => signalHub.onSignal(s)));
-      signalHub.start();
       unsubscribes.push(
-        await d.bus.subscribeControl((e) =>
-          isSessionEvent(e) ? endRevokedSessions(e, [endpoint], d.verifyToken.forget) : app.onControl(e),
-        ),
+        await d.signals.subscribe((s) => {
+          signalHub.onSignal(s);
+          events.onSignal(s);
+        }),
+      );
+      signalHub.start();
+      events.start();
+      unsubscribes.push(
+        await d.bus.subscribeControl((e) => {
+          if (isSessionEvent(e)) endRevokedSessions(e, [endpoint], d.verifyToken.forget);
+          else app.onControl(e);
+          events.onControl(e);
+        }),
       );
       readPositions.start();
       // One pass over local subscriptions and a ping per connection with news, once a second (as
@@ -220,6 +232,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       endpoint.stopAccepting();
       for (const u of unsubscribes.splice(0)) await u();
       signalHub.stop();
+      events.stop();
       if (deliveredTimer) clearInterval(deliveredTimer);
       // Each connection confirms what it received (bounded: one that does not answer replays the rest).
       await Promise.race([reads.confirmAll(true), Bun.sleep(1_000)]);

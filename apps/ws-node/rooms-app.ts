@@ -2,7 +2,11 @@ import { type EpochCheck, LogEpochError } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
 import type { MessageBus } from "../../lib/bus/types.ts";
 import { type ControlEvent, revocationOf } from "../../lib/chat/control.ts";
-import { parseRoomDestination, parseSignalDestination } from "../../lib/chat/destinations.ts";
+import {
+  parseRoomDestination,
+  parseSignalDestination,
+  USER_EVENTS_DESTINATION,
+} from "../../lib/chat/destinations.ts";
 import { type Chat, ChatError } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
@@ -13,6 +17,7 @@ import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { ConfirmedReads } from "./confirmed-reads.ts";
+import type { UserEventsApp } from "./events-app.ts";
 import type { ReadPositionWriter } from "./read-positions.ts";
 import { type ReplayDeps, type ReplayOptions, type ReplayStats, replayInto } from "./replay.ts";
 import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
@@ -38,6 +43,8 @@ export interface RoomsAppDeps {
   presence: PresenceReporter;
   /** The rooms' ephemeral signal destinations (`/topic/rooms/<id>/<kind>`). */
   signals: SignalsApp;
+  /** Each user's live room list (`/user/queue/events`). */
+  events: UserEventsApp;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -54,7 +61,7 @@ function subscribedTo(session: RoomsSession, roomId: string): boolean {
 
 /**
  * The messaging node's STOMP application: room destinations (membership, SEND through the bus, replay),
- * and, handed to their own parts, the rooms' signal destinations.
+ * and, handed to their own parts, the rooms' signal destinations and each user's live room list.
  */
 export class RoomsApp implements StompApp<RoomsState> {
   /** Replays admitted at SUBSCRIBE whose start has not run yet (released if it never does). */
@@ -73,6 +80,7 @@ export class RoomsApp implements StompApp<RoomsState> {
   async subscribe(session: RoomsSession, sub: Subscription): Promise<() => void> {
     const signal = parseSignalDestination(sub.destination);
     if (signal) return this.d.signals.subscribe(session, sub, signal);
+    if (sub.destination === USER_EVENTS_DESTINATION) return this.d.events.subscribe(session, sub);
     const roomId = parseRoomDestination(sub.destination);
     if (!roomId) throw new StompError("unknown destination", `cannot subscribe to ${sub.destination}`);
     const userId = session.principal.userId;
@@ -123,7 +131,7 @@ export class RoomsApp implements StompApp<RoomsState> {
   }
 
   unsubscribe(session: RoomsSession, sub: Subscription): void {
-    if (this.d.signals.unsubscribe(session, sub)) return;
+    if (this.d.signals.unsubscribe(session, sub) || this.d.events.unsubscribe(session, sub)) return;
     const rs = session.appState.get(sub.id);
     if (!rs) return;
     session.appState.delete(sub.id);
@@ -268,6 +276,7 @@ export class RoomsApp implements StompApp<RoomsState> {
 
   closed(session: RoomsSession): void {
     this.d.signals.closed(session);
+    this.d.events.closed(session);
     for (const rs of session.appState.values()) {
       this.forget(rs);
       this.d.presence.remove(rs.roomId, rs.userId, session.id);

@@ -30,7 +30,10 @@ export class DirectMessages {
     if (opened.created) {
       await this.c.inform({ type: "dm-opened", roomId: room.id, room, users: [refOf(actor), peerRef] });
     }
-    const unread = await backlog.countsAfter(new Map([[room.id, readPosition]]), UNREAD_COUNT_CAP);
+    const [unread, lastSeq] = await Promise.all([
+      backlog.countsAfter(new Map([[room.id, readPosition]]), UNREAD_COUNT_CAP),
+      backlog.lastSeq(room.id),
+    ]);
     const unreadCount = unread.get(room.id) ?? 0;
     return {
       room: {
@@ -38,6 +41,7 @@ export class DirectMessages {
         readPosition,
         unreadCount,
         unreadCountCapped: unreadCount >= UNREAD_COUNT_CAP,
+        lastSeq,
         peer: peerRef,
       },
       created: opened.created,

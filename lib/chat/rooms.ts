@@ -17,6 +17,8 @@ export interface MyRoom extends Room {
   /** Counted up to UNREAD_COUNT_CAP. */
   unreadCount: number;
   unreadCountCapped: boolean;
+  /** The highest seq in the room's history (0 when empty). */
+  lastSeq: number;
   peer?: UserRef;
 }
 
@@ -49,11 +51,12 @@ export class Rooms {
       rooms.readPositions(actor.userId),
     ]);
     const readPositions = new Map(list.map((room) => [room.id, positions.get(room.id) ?? 0]));
-    const [unread, peers] = await Promise.all([
+    const [unread, lastSeqs, peers] = await Promise.all([
       backlog.countsAfter(readPositions, UNREAD_COUNT_CAP),
+      Promise.all(list.map((room) => backlog.lastSeq(room.id))),
       this.peersOf(actor.userId, list),
     ]);
-    return list.map((room): MyRoom => {
+    return list.map((room, i): MyRoom => {
       const unreadCount = unread.get(room.id) ?? 0;
       const peer = peers.get(room.id);
       return {
@@ -61,6 +64,7 @@ export class Rooms {
         readPosition: readPositions.get(room.id) ?? 0,
         unreadCount,
         unreadCountCapped: unreadCount >= UNREAD_COUNT_CAP,
+        lastSeq: lastSeqs[i] ?? 0,
         ...(peer ? { peer } : {}),
       };
     });
@@ -79,6 +83,15 @@ export class Rooms {
     return new Map(
       [...peerIds].map(([roomId, id]) => [roomId, { id, username: found.get(id) ?? DELETED_USER_NAME }]),
     );
+  }
+
+  /** How many lines of the room lie after `readPosition`, counted up to UNREAD_COUNT_CAP. */
+  async unread(roomId: string, readPosition: number): Promise<number> {
+    const counts = await this.c.ports.backlog.countsAfter(
+      new Map([[roomId, readPosition]]),
+      UNREAD_COUNT_CAP,
+    );
+    return counts.get(roomId) ?? 0;
   }
 
   discover(actor: Actor, page: { limit: number; offset: number }): Promise<Room[]> {
