@@ -51,13 +51,21 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createHttpApi(deps: HttpApiDeps): ApiApp {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? Date.now;
+  const limits = apiLimits(deps.limiters, deps.config);
   const d: RouteDeps = {
     config: deps.config,
     stores: deps.stores,
     bus: deps.bus,
     backlog: deps.backlog,
     chat: createChat(
-      { users: deps.stores.users, rooms: deps.stores.rooms, bus: deps.bus, backlog: deps.backlog, log },
+      {
+        users: deps.stores.users,
+        rooms: deps.stores.rooms,
+        bus: deps.bus,
+        backlog: deps.backlog,
+        membershipLines: limits.membershipLines,
+        log,
+      },
       { maxMessageChars: deps.config.MESSAGE_MAX_CHARS, inviteSecret: resolveJwtSecret(deps.config), now },
     ),
     tokens: deps.tokens,
@@ -70,7 +78,7 @@ export function createHttpApi(deps: HttpApiDeps): ApiApp {
       onReuse: (userId, familyId) =>
         endSessions({ bus: deps.bus, log }, sessionsRevoked(userId, "token-reuse", familyId)),
     }),
-    limits: apiLimits(deps.limiters, deps.config),
+    limits,
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>({

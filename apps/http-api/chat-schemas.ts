@@ -185,6 +185,10 @@ export const UsersPageSchema = z
   })
   .openapi("UsersPage");
 
+export const DeleteAccountSchema = z
+  .object({ password: z.string().min(1).max(1024).openapi({ description: "The account's password, again" }) })
+  .openapi("DeleteAccount");
+
 export const SettingsSchema = z
   .object({ readReceipts: z.boolean().openapi({ description: "Show others how far you have read" }) })
   .openapi("Settings");

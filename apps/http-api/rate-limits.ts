@@ -32,6 +32,8 @@ export interface ApiLimits {
   inviteByUser: KeyedLimiter;
   /** Every state-changing authenticated request per client address, whoever's token it carries. */
   actionByIp: KeyedLimiter;
+  /** Join and leave lines per (room, user): past it, membership changes without a line (the domain's). */
+  membershipLines: KeyedLimiter;
 }
 
 export function apiLimits(make: MakeLimiter, c: Config): ApiLimits {
@@ -46,6 +48,7 @@ export function apiLimits(make: MakeLimiter, c: Config): ApiLimits {
     dmOpenByUser: make("dm-open-user", bucket(c.DM_OPEN_BURST, c.DM_OPEN_REFILL_SEC)),
     inviteByUser: make("invite-user", bucket(c.INVITE_BURST, c.INVITE_REFILL_SEC)),
     actionByIp: make("action-ip", bucket(c.ACTION_IP_BURST, c.ACTION_IP_REFILL_SEC)),
+    membershipLines: make("membership-lines", bucket(c.MEMBERSHIP_LINE_BURST, c.MEMBERSHIP_LINE_REFILL_SEC)),
   };
 }
 

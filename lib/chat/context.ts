@@ -2,11 +2,13 @@ import type { Backlog } from "../backlog/types.ts";
 import { BusUnavailableError, type MessageBus } from "../bus/types.ts";
 import type { IdempotentPublisher, Published } from "../delivery/publisher.ts";
 import { errorFields, type Logger } from "../log/index.ts";
+import type { KeyedLimiter } from "../ratelimit/types.ts";
 import type { SignalBus } from "../signals/types.ts";
 import type { Room, RoomStore, UserStore } from "../store/types.ts";
 import type { ControlEvent } from "./control.ts";
 import {
   busUnavailable,
+  ChatError,
   dmRoom,
   notMember,
   notOwner,
@@ -39,6 +41,12 @@ export interface ChatPorts {
   storeGuard?: <T>(call: Promise<T>, what: string) => Promise<T>;
   /** Ephemeral signals between nodes; only processes that serve STOMP have them. */
   signals?: SignalBus;
+  /**
+   * How many join and leave lines one user may put into one room's log (key "<roomId>:<userId>"), so
+   * joining and leaving in a loop does not flood the members; past it, membership still changes but
+   * without a line. Without it every join and leave has its line.
+   */
+  membershipLines?: KeyedLimiter;
   log: Logger;
 }
 
@@ -90,6 +98,23 @@ export class ChatContext {
     if (room.kind === "dm") throw dmRoom();
     if (room.ownerId !== actor.userId) throw notOwner(what);
     return room;
+  }
+
+  /**
+   * The acting user's account, which must still exist: a token outlives a deleted account (or a store
+   * that lost the row), and acting for a user who is gone is refused (401 user_gone), never a crash on a
+   * foreign key.
+   */
+  async activeActor(actor: Actor): Promise<void> {
+    if (!(await this.ports.users.findById(actor.userId))) {
+      throw new ChatError("gone", "user_gone", "this account no longer exists");
+    }
+  }
+
+  /** Whether a join or leave line of this user may go into this room's log now (see membershipLines). */
+  async lineAllowed(roomId: string, userId: string): Promise<boolean> {
+    const limiter = this.ports.membershipLines;
+    return !limiter || (await limiter.take(`${roomId}:${userId}`)) === 0;
   }
 
   /** The room, or not_found. */

@@ -14,6 +14,7 @@ export class DirectMessages {
     if (peerId === actor.userId) {
       throw new ChatError("invalid", "dm_self", "a direct message needs another user");
     }
+    await this.c.activeActor(actor);
     const { users, rooms, backlog } = this.c.ports;
     const peer = await users.findById(peerId);
     if (!peer) throw userNotFound();

@@ -32,12 +32,13 @@ export function createChat(ports: ChatPorts, settings: ChatSettings): Chat {
   const context = new ChatContext(ports, settings);
   const invites = new InviteTokens(settings.inviteSecret);
   const signals = new Signals(context, ports.signals, SIGNAL_KINDS);
+  const rooms = new Rooms(context, invites);
   return {
-    rooms: new Rooms(context, invites),
+    rooms,
     admin: new RoomAdmin(context, invites),
     dms: new DirectMessages(context),
     messages: new Messages(context, (roomId, userId) => signals.messageSent(roomId, userId)),
     signals,
-    users: new Users(context),
+    users: new Users(context, rooms),
   };
 }

@@ -38,13 +38,15 @@ export class Rooms {
 
   /** The creator becomes owner and first member; a join line opens the room's log. */
   async create(actor: Actor, input: NewRoom): Promise<Room> {
+    await this.c.activeActor(actor);
     const { rooms } = this.c.ports;
     const room = await this.c.store(rooms.createRoom({ ...input, ownerId: actor.userId }));
-    await this.announceJoin(room, actor, () => rooms.deleteRoom(room.id));
+    await this.announceJoin(room, actor, true, () => rooms.deleteRoom(room.id));
     return room;
   }
 
   async mine(actor: Actor): Promise<MyRoom[]> {
+    await this.c.activeActor(actor);
     const { rooms, backlog } = this.c.ports;
     const [list, positions] = await Promise.all([
       rooms.listForMember(actor.userId),
@@ -137,20 +139,40 @@ export class Rooms {
    * the others see, naming the new owner when the owner left. The last member leaving deletes the room.
    */
   async leave(actor: Actor, roomId: string): Promise<void> {
-    const { rooms, users } = this.c.ports;
     const room = await this.c.room(roomId);
-    const result = await rooms.leave(room.id, actor.userId);
-    if (!result.left) throw notMember();
-    if (result.roomDeleted) {
-      await this.c.control({ type: "room-deleted", roomId: room.id });
-      return;
+    if (!(await this.depart(room.id, actor, "left"))) throw notMember();
+  }
+
+  /**
+   * An account is being deleted: it leaves every room as a leave would (handing ownership on, deleting
+   * rooms it was the last member of), each leave line naming the deleted user, so the backlog makes its
+   * earlier lines in the room read as the deleted user too.
+   */
+  async departAll(actor: Actor): Promise<void> {
+    for (const room of await this.c.ports.rooms.listForMember(actor.userId)) {
+      await this.depart(room.id, actor, "account-deleted");
     }
-    await this.c.control({ type: "member-removed", roomId: room.id, userId: actor.userId, reason: "left" });
+  }
+
+  /** Leaves one room; false when the user was not a member. */
+  private async depart(roomId: string, actor: Actor, reason: "left" | "account-deleted"): Promise<boolean> {
+    const { rooms, users } = this.c.ports;
+    const result = await rooms.leave(roomId, actor.userId);
+    if (!result.left) return false;
+    if (result.roomDeleted) {
+      await this.c.control({ type: "room-deleted", roomId });
+      return true;
+    }
+    await this.c.control({ type: "member-removed", roomId, userId: actor.userId, reason });
     const heir = result.newOwnerId ? await users.findById(result.newOwnerId) : null;
-    const text = heir
-      ? `${actor.username} left; ${heir.username} is the owner now`
-      : `${actor.username} left`;
-    await this.c.append(newDraft(room.id, "leave", refOf(actor), text));
+    const gone = reason === "account-deleted";
+    const who = gone ? DELETED_USER_NAME : actor.username;
+    // A hand-over or an account deletion is always said; a plain leave within the window is not.
+    if (!heir && !gone && !(await this.c.lineAllowed(roomId, actor.userId))) return true;
+    const text = heir ? `${who} left; ${heir.username} is the owner now` : `${who} left`;
+    const sender = { id: actor.userId, username: who };
+    await this.c.append(newDraft(roomId, "leave", sender, text, gone ? { accountDeleted: true } : {}));
+    return true;
   }
 
   /** Owner only (checked atomically with the delete); every node drops all live subscriptions to the room. */
@@ -171,30 +193,40 @@ export class Rooms {
   }
 
   private async admit(actor: Actor, roomId: string, inviteGen?: number): Promise<Room> {
+    await this.c.activeActor(actor);
     const { rooms, backlog } = this.c.ports;
     const readPosition = await backlog.lastSeq(roomId);
     const opts = inviteGen === undefined ? {} : { inviteGen };
     const joined = await this.c.store(rooms.join(roomId, actor.userId, readPosition, opts));
-    await this.announceJoin(joined, actor, () => rooms.leave(roomId, actor.userId));
+    const line = await this.c.lineAllowed(roomId, actor.userId);
+    await this.announceJoin(joined, actor, line, () => rooms.leave(roomId, actor.userId));
     return joined;
   }
 
   /**
    * Membership first, then the join line: the cap check stays one atomic store operation, and a refused
    * join never leaves a stray line. If the bus refuses the line, `undo` removes the membership so
-   * nobody is half-joined.
+   * nobody is half-joined. Without a line (joining again and again within the window) the read position
+   * stays where the join put it: at the end of the history.
    */
-  private async announceJoin(room: Room, actor: Actor, undo: () => Promise<unknown>): Promise<void> {
-    let seq: number;
-    try {
-      seq = (await this.c.append(newDraft(room.id, "join", refOf(actor), `${actor.username} joined`))).seq;
-    } catch (err) {
-      await undo().catch((e) =>
-        this.c.ports.log("error", "could not undo a join", { roomId: room.id, ...errorFields(e) }),
-      );
-      throw err;
+  private async announceJoin(
+    room: Room,
+    actor: Actor,
+    line: boolean,
+    undo: () => Promise<unknown>,
+  ): Promise<void> {
+    if (line) {
+      let seq: number;
+      try {
+        seq = (await this.c.append(newDraft(room.id, "join", refOf(actor), `${actor.username} joined`))).seq;
+      } catch (err) {
+        await undo().catch((e) =>
+          this.c.ports.log("error", "could not undo a join", { roomId: room.id, ...errorFields(e) }),
+        );
+        throw err;
+      }
+      await this.c.ports.rooms.advanceReadPosition(room.id, actor.userId, seq);
     }
-    await this.c.ports.rooms.advanceReadPosition(room.id, actor.userId, seq);
     await this.c.inform({ type: "member-joined", roomId: room.id, userId: actor.userId, room });
   }
 }

@@ -3,10 +3,27 @@ import { normalizeUsername } from "../store/username.ts";
 import type { Actor, ChatContext } from "./context.ts";
 import { ChatError } from "./errors.ts";
 import type { UserRef } from "./message.ts";
+import type { Rooms } from "./rooms.ts";
 
-/** People: finding them by name, and each user's own settings. */
+/** People: finding them by name, each user's own settings, and deleting one's account. */
 export class Users {
-  constructor(private readonly c: ChatContext) {}
+  constructor(
+    private readonly c: ChatContext,
+    private readonly rooms: Rooms,
+  ) {}
+
+  /**
+   * Deletes the caller's account: they leave every room as a leave would (ownership passes on, each
+   * removal revoking their subscriptions), their lines in each room reading "deleted user" from then on;
+   * then the account is gone (no login, no refresh, no session at CONNECT, its username reserved so
+   * nobody can pass as them). A failure part-way leaves the account in place, so asking again finishes
+   * it. The caller then ends the account's live sessions (sessionsRevoked "account-deleted").
+   */
+  async deleteAccount(actor: Actor): Promise<void> {
+    await this.c.activeActor(actor);
+    await this.rooms.departAll(actor);
+    await this.c.ports.users.deleteUser(actor.userId);
+  }
 
   /**
    * Users whose (normalised) username starts with `prefix`, a page at a time in code-point order;
@@ -38,5 +55,4 @@ export class Users {
   }
 }
 
-/** The caller's account no longer exists (deleted, or never stored): their token is no longer good. */
-export const gone = () => new ChatError("gone", "user_gone", "this account no longer exists");
+const gone = () => new ChatError("gone", "user_gone", "this account no longer exists");

@@ -117,6 +117,10 @@ export const configSchema = z.object({
   ROOM_CREATE_REFILL_SEC: z.coerce.number().positive().max(86_400).default(60),
   ROOM_ACTION_BURST: int(1, 100_000).default(20),
   ROOM_ACTION_REFILL_SEC: z.coerce.number().positive().max(86_400).default(1),
+  // Join and leave lines one user puts into one room's log: BURST, then one more every REFILL_SEC; past
+  // that, joining and leaving still work but the room is not told each time (no flood of lines).
+  MEMBERSHIP_LINE_BURST: int(1, 100_000).default(3),
+  MEMBERSHIP_LINE_REFILL_SEC: z.coerce.number().positive().max(86_400).default(60),
   // DMs opened per user (each may create a room and tells the other user), invite links made per user.
   DM_OPEN_BURST: int(1, 100_000).default(20),
   DM_OPEN_REFILL_SEC: z.coerce.number().positive().max(86_400).default(3),

@@ -1,5 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
+import { sessionsRevoked } from "../../../lib/chat/control.ts";
 import {
+  DeleteAccountSchema,
   DmResponseSchema,
   OpenDmSchema,
   SettingsSchema,
@@ -16,11 +18,28 @@ import {
   type RouteDeps,
   requireUser,
 } from "../context.ts";
-import { routeLimits } from "../rate-limits.ts";
+import { ApiError } from "../errors.ts";
+import { limitLogin, routeLimits } from "../rate-limits.ts";
+import { endSessions } from "../sessions.ts";
 
 const security = bearerSecurity;
 
 export const peopleRoutes = {
+  deleteMe: createRoute({
+    method: "delete",
+    path: "/api/me",
+    tags: ["auth"],
+    security,
+    summary: "Delete your account (with your password again)",
+    description:
+      "Every live STOMP session of the account ends at once, on every node (ERROR `session revoked`, close " +
+      "4003). It leaves every room as a leave does (ownership passes to the longest-standing member; a room " +
+      "it was the last member of is deleted), and its messages stay in the history attributed to " +
+      '"deleted user". It can no longer log in or refresh, and its username stays reserved: nobody can ' +
+      "register it to pass as them. 403 wrong_password; the attempts count against the login limit.",
+    request: { body: jsonBody(DeleteAccountSchema) },
+    responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 429, 503) },
+  }),
   search: createRoute({
     method: "get",
     path: "/api/users",
@@ -77,6 +96,24 @@ export function registerPeopleRoutes(app: ApiApp, d: RouteDeps): void {
   const auth = requireUser(d.tokens);
   const { acting, openingDm } = routeLimits(d.limits);
   const r = peopleRoutes;
+
+  app.openapi({ ...r.deleteMe, middleware: [auth, acting] as const }, async (c) => {
+    const user = c.var.user;
+    // Re-confirming a password is a login attempt: the login limits keep a stolen token from guessing it.
+    await limitLogin(d.limits, user.username, c.env?.clientIp ?? "unknown");
+    const account = await d.stores.users.findByUsername(user.username);
+    if (!account || account.id !== user.userId) {
+      throw new ApiError(401, "user_gone", "this account no longer exists");
+    }
+    if (!(await d.passwords.verify(c.req.valid("json").password, account.passwordHash))) {
+      throw new ApiError(403, "wrong_password", "the password is not right");
+    }
+    await d.chat.users.deleteAccount(user);
+    // The account is gone from the store first, so a node that misses the event still refuses a
+    // reconnect at CONNECT.
+    await endSessions(d, sessionsRevoked(user.userId, "account-deleted"));
+    return c.body(null, 204);
+  });
 
   app.openapi({ ...r.search, middleware: auth }, async (c) => {
     const { prefix, after, limit } = c.req.valid("query");
