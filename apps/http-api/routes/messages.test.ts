@@ -82,3 +82,50 @@ describe("GET /api/rooms/:id/messages", () => {
     expect((await api.call("GET", `/api/rooms/${roomId}/messages`)).status).toBe(401);
   });
 });
+
+describe("PATCH and DELETE /api/rooms/:id/messages/:seq", () => {
+  test("the sender edits, the owner or sender deletes; lines in the log; history in its current state", async () => {
+    api = await startTestApi();
+    const { owner, roomId } = await roomWithHistory(0);
+    const guest = await api.signup();
+    await api.call("POST", `/api/rooms/${roomId}/join`, { token: guest.token });
+    const said = await api.bus.publish(newDraft(roomId, "message", guest.user, "helo"));
+    await api.syncBacklog();
+    const path = `/api/rooms/${roomId}/messages/${said.seq}`;
+
+    const notHers = await api.call("PATCH", path, { token: owner.token, body: { text: "mine" } });
+    expect([notHers.status, notHers.body.error.code]).toEqual([403, "not_sender"]);
+    const blank = await api.call("PATCH", path, { token: guest.token, body: { text: " " } });
+    expect(blank.status).toBe(400);
+    const edited = await api.call("PATCH", path, { token: guest.token, body: { text: "hello" } });
+    expect(edited.status).toBe(200);
+    expect(edited.body.message).toMatchObject({
+      type: "edit",
+      text: "hello",
+      target: { id: said.id, seq: said.seq },
+      sender: guest.user,
+    });
+    expect(api.published.at(-1)).toMatchObject({ type: "edit", seq: edited.body.message.seq });
+
+    const removed = await api.call("DELETE", path, { token: owner.token });
+    expect(removed.status).toBe(200);
+    expect(removed.body.message).toMatchObject({ type: "delete", text: "", target: { seq: said.seq } });
+    await api.syncBacklog();
+    const again = await api.call("PATCH", path, { token: guest.token, body: { text: "back" } });
+    expect([again.status, again.body.error.code]).toEqual([404, "message_deleted"]);
+    const missing = await api.call("DELETE", `/api/rooms/${roomId}/messages/999999`, { token: owner.token });
+    expect(missing.status).toBe(404);
+    const joinLine = `/api/rooms/${roomId}/messages/1`;
+    const notAMessage = await api.call("PATCH", joinLine, { token: owner.token, body: { text: "x" } });
+    expect([notAMessage.status, notAMessage.body.error.code]).toEqual([400, "not_a_message"]);
+
+    const history = await api.call("GET", `/api/rooms/${roomId}/messages`, { token: guest.token });
+    const byType = history.body.messages.map((m: { type: string; text: string }) => [m.type, m.text]);
+    expect(byType.slice(-3)).toEqual([
+      ["message", ""],
+      ["edit", ""],
+      ["delete", ""],
+    ]);
+    expect(history.body.messages.at(-3).deletedAt).toBeString();
+  });
+});
