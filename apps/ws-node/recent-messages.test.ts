@@ -80,3 +80,38 @@ describe("RecentMessages", () => {
     expect(r.bytes).toBe(100 * approxBytes(msg("a", 1)));
   });
 });
+
+describe("RecentMessages amendments", () => {
+  test("edits, deletes and a deleted account's leave change the held lines as the backlog does", () => {
+    const r = new RecentMessages({ perRoom: 100, maxBytes: 1 << 20 });
+    const bob = { id: "u2", username: "bob" };
+    const at = (s: number) => new Date(s * 1000).toISOString();
+    const first = msg("a", 1, "helo");
+    r.push(first);
+    r.push({ ...msg("a", 2, "secret"), sender: bob });
+    r.push({ ...msg("a", 3, "hello"), type: "edit", target: { id: "a-1", seq: 1 }, sentAt: at(3) });
+    r.push({ ...msg("a", 4, ""), type: "delete", sender: bob, target: { id: "a-2", seq: 2 }, sentAt: at(4) });
+    r.push({ ...msg("a", 5, "still secret"), type: "edit", sender: bob, target: { id: "a-2", seq: 2 } });
+    r.push({
+      ...msg("a", 6, "deleted user left"),
+      type: "leave",
+      sender: { id: "u1", username: "deleted user" },
+      accountDeleted: true,
+    });
+    const held = r.between("a", 0, 10);
+    expect(held.map((m) => [m.seq, m.type, m.text, m.sender.username])).toEqual([
+      [1, "message", "hello", "deleted user"],
+      [2, "message", "", "bob"],
+      [3, "edit", "hello", "deleted user"],
+      [4, "delete", "", "bob"],
+      [5, "edit", "", "bob"],
+      [6, "leave", "deleted user left", "deleted user"],
+    ]);
+    expect(held[0]!.editedAt).toBe(at(3));
+    expect(held[1]).toMatchObject({ deletedAt: at(4) });
+    expect(held[1]!.editedAt).toBeUndefined();
+    // The objects handed to subscribers are never changed.
+    expect(first.text).toBe("helo");
+    expect(first.sender.username).toBe("mina");
+  });
+});

@@ -1,3 +1,4 @@
+import { amended, asKept, isAmendment } from "../../lib/chat/amendments.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 
 /**
@@ -48,7 +49,8 @@ export class RecentMessages {
     return this.totalBytes;
   }
 
-  push(msg: ChatMessage): void {
+  push(line: ChatMessage): void {
+    let msg = line;
     const roomId = msg.roomId;
     const prev = this.latest.get(roomId);
     if (prev !== undefined && msg.seq <= prev) return; // handed over twice: already here
@@ -62,6 +64,9 @@ export class RecentMessages {
     // nothing before this message is known.
     else ring = { messages: [], head: 0, bytes: 0, coveredFrom: prev ?? msg.seq - 1 };
     this.rings.set(roomId, ring);
+    // Held lines read as the backlog stores them: an edit, a delete or a deleted account's leave
+    // changes the earlier lines it names, so a replay from memory and one from the backlog agree.
+    if (isAmendment(msg)) msg = this.amend(ring, msg);
     const size = approxBytes(msg);
     ring.messages.push(msg);
     ring.bytes += size;
@@ -103,6 +108,22 @@ export class RecentMessages {
     const out: ChatMessage[] = [];
     for (let i = lo; i < list.length && list[i]!.seq <= uptoSeq; i++) out.push(list[i]!);
     return out;
+  }
+
+  /** Applies an amendment to the ring's earlier lines (copies, never the objects delivered); the amendment as kept. */
+  private amend(ring: Ring, by: ChatMessage): ChatMessage {
+    let target: ChatMessage | undefined;
+    for (let i = ring.head; i < ring.messages.length; i++) {
+      const line = ring.messages[i]!;
+      if (by.target !== undefined && line.seq === by.target.seq) target = line;
+      const next = amended(line, by);
+      if (!next) continue;
+      const delta = approxBytes(next) - approxBytes(line);
+      ring.messages[i] = next;
+      ring.bytes += delta;
+      this.totalBytes += delta;
+    }
+    return asKept(by, target);
   }
 
   private dropOldest(ring: Ring): boolean {
