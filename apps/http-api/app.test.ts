@@ -125,7 +125,7 @@ describe("methods", () => {
     expect(res.body.error.code).toBe("method_not_allowed");
     expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
     const one = await api.call("PUT", `/api/rooms/${MISSING_ROOM}`);
-    expect(one.headers.get("allow")).toBe("DELETE, GET, HEAD");
+    expect(one.headers.get("allow")).toBe("DELETE, GET, HEAD, PATCH");
     expect((await api.call("GET", "/api/nowhere")).status).toBe(404);
     // A literal path is not taken for another method's {id}.
     const discover = await api.call("DELETE", "/api/rooms/discover");
