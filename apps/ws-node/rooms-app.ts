@@ -7,6 +7,7 @@ import {
   parseSignalDestination,
   USER_EVENTS_DESTINATION,
 } from "../../lib/chat/destinations.ts";
+import { STOMP_REFUSAL_CODES } from "../../lib/chat/errors.ts";
 import { type Chat, ChatError } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import type { Logger } from "../../lib/log/index.ts";
@@ -314,21 +315,11 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-/** STOMP refusal codes for the domain's kinds of refusal (docs/protocol.md lists them). */
-const refusalCodes = {
-  invalid: "invalid_message",
-  gone: "forbidden",
-  forbidden: "forbidden",
-  not_found: "forbidden",
-  conflict: "invalid_message",
-  unavailable: "unavailable",
-} as const;
-
 /**
  * A domain refusal as the SEND's refusal (a notice, or ERROR), with what it says about the message
  * (`outcome`: not_written, or unknown when the bus may have stored it); anything else as it is.
  */
 function refusal(err: unknown): unknown {
   if (!(err instanceof ChatError)) return err;
-  return new RefusedError(refusalCodes[err.kind], err.message, err.details);
+  return new RefusedError(STOMP_REFUSAL_CODES[err.kind], err.message, err.details);
 }

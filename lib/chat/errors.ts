@@ -22,6 +22,16 @@ export class ChatError extends Error {
   }
 }
 
+/** The STOMP refusal code (SEND notice or ERROR) for each kind of domain refusal; docs/protocol.md lists them. */
+export const STOMP_REFUSAL_CODES = {
+  invalid: "invalid_message",
+  gone: "forbidden",
+  forbidden: "forbidden",
+  not_found: "forbidden",
+  conflict: "invalid_message",
+  unavailable: "unavailable",
+} as const satisfies Record<ChatErrorKind, string>;
+
 export const roomNotFound = () => new ChatError("not_found", "room_not_found", "no such room");
 export const notMember = () => new ChatError("forbidden", "not_member", "you are not a member of this room");
 export const notOwner = (what: string) =>

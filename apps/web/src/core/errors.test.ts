@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Glob } from "bun";
+import { STOMP_REFUSAL_CODES } from "../../../../lib/chat/errors.ts";
 import { ApiError, describeError, describeSendRefusal } from "./errors.ts";
 
 /** Every error code the server's source can produce, read from the source itself. */
@@ -16,6 +17,8 @@ async function serverCodes(): Promise<{ http: Set<string>; stomp: Set<string> }>
     for (const m of src.matchAll(/jsonError\(\s*\d+,\s*"([a-z_]+)"/g)) http.add(m[1]!);
     for (const m of src.matchAll(/RefusedError\(\s*"([a-z_]+)"/g)) stomp.add(m[1]!);
   }
+  // The chat domain's refusals reach STOMP clients through one mapping.
+  for (const code of Object.values(STOMP_REFUSAL_CODES)) stomp.add(code);
   for (const prefix of ["token", "refresh_token"])
     for (const reason of ["missing", "expired", "invalid"]) http.add(`${prefix}_${reason}`);
   for (const code of ["payload_too_large", "unsupported_media_type", "bad_request"]) http.add(code);
