@@ -9,12 +9,14 @@ let h: WsHarness;
 let room: Room;
 let alice: string;
 let bob: string;
+let aliceActor: { userId: string; username: string };
 beforeAll(async () => {
   h = await startWsHarness({ SEND_RATE_PER_SEC: "100", SEND_BURST: "100" });
   const a = await h.user("alice");
   const b = await h.user("bob");
   alice = a.token;
   bob = b.token;
+  aliceActor = { userId: a.user.id, username: a.user.username };
   room = await h.room(a.user.id);
   await h.join(room.id, b.user.id);
 });
@@ -76,6 +78,52 @@ describe("@stomp/stompjs 7", () => {
     const messages = await got.done;
     expect(messages.map((m) => JSON.parse(m.body).text)).toEqual([0, 1, 2, 3, 4].map((i) => `hello ${i}`));
     expect(messages[0]!.headers.subscription).toBeTruthy();
+    await a.deactivate();
+    await b.deactivate();
+  });
+
+  test("the chat-feature destinations, unchanged: typing, read receipts, the live room list, edit lines", async () => {
+    const a = await stompjs(alice);
+    const b = await stompjs(bob);
+    const subscribe = (c: Client, destination: string, push: (m: IMessage) => void) => {
+      const receipt = `sub-${destination}`;
+      const done = new Promise<void>((resolve) => c.watchForReceipt(receipt, () => resolve()));
+      c.subscribe(destination, push, { receipt });
+      return done;
+    };
+    const typing = collect(1);
+    const receipts = collect(1);
+    const events = collect(1);
+    const lines = collect(2);
+    await subscribe(b, `/topic/rooms/${room.id}/typing`, (m) => typing.push(m));
+    await subscribe(b, `/topic/rooms/${room.id}/receipts`, (m) => receipts.push(m));
+    await subscribe(b, "/user/queue/events", (m) => events.push(m));
+    const [list] = await events.done;
+    expect(JSON.parse(list!.body)).toMatchObject({ type: "rooms" });
+    expect(JSON.parse(list!.body).rooms.map((r: Room) => r.id)).toContain(room.id);
+    expect(JSON.parse((await receipts.done)[0]!.body)).toMatchObject({ type: "receipts" });
+
+    a.publish({ destination: `/topic/rooms/${room.id}/typing`, body: JSON.stringify({ typing: true }) });
+    expect(JSON.parse((await typing.done)[0]!.body)).toMatchObject({ type: "typing", count: 1 });
+
+    // An edit reaches a stompjs subscriber as one more line of the room, naming its target.
+    await subscribe(b, `/topic/rooms/${room.id}`, (m) => {
+      const line = JSON.parse(m.body);
+      if (line.text === "helo" || line.type === "edit") lines.push(m);
+    });
+    const stored = new Promise<string>((resolve) =>
+      a.watchForReceipt("typo", (f) => resolve(f.headers.seq ?? "")),
+    );
+    a.publish({
+      destination: `/topic/rooms/${room.id}`,
+      body: JSON.stringify({ text: "helo" }),
+      headers: { receipt: "typo" },
+    });
+    const seq = Number(await stored);
+    await h.node.chat.messages.edit(aliceActor, room.id, seq, { text: "hello" });
+    const [sent, edit] = (await lines.done).map((m) => JSON.parse(m.body));
+    expect(sent).toMatchObject({ type: "message", seq, text: "helo" });
+    expect(edit).toMatchObject({ type: "edit", text: "hello", target: { seq } });
     await a.deactivate();
     await b.deactivate();
   });
