@@ -226,10 +226,22 @@ export interface RoomStore {
   getReadPosition(roomId: string, userId: string): Promise<number | null>;
   /** Moves the read position forward only (max of old and new). */
   advanceReadPosition(roomId: string, userId: string, seq: number): Promise<void>;
+  /**
+   * Many read positions forward at once, in one statement per chunk and one transaction: what a node
+   * saves once a second for every member who read something. Pairs that are not memberships are skipped.
+   */
+  advanceReadPositions(positions: readonly ReadPosition[]): Promise<void>;
   /** Read positions of all the user's rooms (for unread counts). */
   readPositions(userId: string): Promise<Map<string, number>>;
   /** Every member's read position in the room, by user id (for read receipts). */
   readPositionsIn(roomId: string): Promise<Map<string, number>>;
+}
+
+/** A member's read position in a room. */
+export interface ReadPosition {
+  roomId: string;
+  userId: string;
+  seq: number;
 }
 
 export interface Stores {

@@ -325,6 +325,40 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       expect(await s.rooms.getReadPosition(r1.id, stranger.id)).toBeNull();
     });
 
+    test("many read positions in one call: forward only, memberships only, past one statement's rows", async () => {
+      const owner = await newUser();
+      const stranger = await newUser();
+      const r1 = await s.rooms.createRoom({ name: "a", ownerId: owner.id, maxMembers: 2 });
+      const r2 = await s.rooms.createRoom({ name: "b", ownerId: owner.id, maxMembers: 2 });
+      await s.rooms.advanceReadPosition(r1.id, owner.id, 10);
+      await s.rooms.advanceReadPositions([
+        { roomId: r1.id, userId: owner.id, seq: 7 },
+        { roomId: r2.id, userId: owner.id, seq: 4 },
+        { roomId: r1.id, userId: stranger.id, seq: 99 },
+      ]);
+      expect(await s.rooms.readPositions(owner.id)).toEqual(
+        new Map([
+          [r1.id, 10],
+          [r2.id, 4],
+        ]),
+      );
+      expect(await s.rooms.getReadPosition(r1.id, stranger.id)).toBeNull();
+      // 600 members of one room: more rows than one SQLite statement takes (500).
+      const big = await s.rooms.createRoom({ name: "big", ownerId: owner.id, maxMembers: 700 });
+      const members: User[] = [];
+      for (let i = 0; i < 600; i += 100) {
+        members.push(...(await Promise.all(Array.from({ length: 100 }, () => newUser("rp")))));
+      }
+      for (let i = 0; i < members.length; i += 100)
+        await Promise.all(members.slice(i, i + 100).map((m) => s.rooms.join(big.id, m.id, 0)));
+      await s.rooms.advanceReadPositions(
+        members.map((m, i) => ({ roomId: big.id, userId: m.id, seq: i + 1 })),
+      );
+      expect(await s.rooms.getReadPosition(big.id, members[0]!.id)).toBe(1);
+      expect(await s.rooms.getReadPosition(big.id, members[599]!.id)).toBe(600);
+      await s.rooms.advanceReadPositions([]);
+    });
+
     test("1,000 concurrent joins through two independent clients into a room with 5 free places admit exactly 5", async () => {
       const other = await fx.openAnother();
       try {

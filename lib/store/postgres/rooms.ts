@@ -289,6 +289,19 @@ export function postgresRoomStore(sql: Sql): RoomStore {
       return new Map(rows.map((r) => [r.user_id, toSeq(r.read_seq)]));
     },
 
+    async advanceReadPositions(positions) {
+      if (positions.length === 0) return;
+      // One statement whatever the count: the rows travel as three arrays.
+      await sql`
+        UPDATE memberships m SET read_seq = GREATEST(m.read_seq, v.seq)
+        FROM unnest(
+          ${positions.map((p) => p.roomId)}::text[],
+          ${positions.map((p) => p.userId)}::text[],
+          ${positions.map((p) => p.seq)}::bigint[]
+        ) AS v(room_id, user_id, seq)
+        WHERE m.room_id = v.room_id AND m.user_id = v.user_id`;
+    },
+
     async readPositions(userId) {
       const rows = await sql<{ room_id: string; read_seq: string }[]>`
         SELECT room_id, read_seq FROM memberships WHERE user_id = ${userId}`;

@@ -41,6 +41,8 @@ const toRoom = (r: RoomRow): Room => ({
 });
 
 const notOwner = () => new ForbiddenError("not_owner", "only the owner can do this");
+/** Rows per multi-row read-position UPDATE: 3 parameters each, well under SQLite's 32,766. */
+const READ_POSITIONS_PER_STATEMENT = 500;
 
 /**
  * Rooms on bun:sqlite. Every read-modify-write runs in BEGIN IMMEDIATE, which takes the database's
@@ -347,6 +349,22 @@ export function sqliteRoomStore(db: Database): RoomStore {
         .query("SELECT user_id, read_seq FROM memberships WHERE room_id = $roomId")
         .all({ roomId }) as { user_id: string; read_seq: number }[];
       return new Map(rows.map((r) => [r.user_id, r.read_seq]));
+    },
+    async advanceReadPositions(positions) {
+      if (positions.length === 0) return;
+      db.transaction(() => {
+        for (let at = 0; at < positions.length; at += READ_POSITIONS_PER_STATEMENT) {
+          const chunk = positions.slice(at, at + READ_POSITIONS_PER_STATEMENT);
+          const args: (string | number)[] = [];
+          for (const p of chunk) args.push(p.roomId, p.userId, p.seq);
+          // One statement for the chunk (prepared once per chunk size, cached by bun:sqlite).
+          db.query(
+            `UPDATE memberships SET read_seq = MAX(memberships.read_seq, v.column3)
+             FROM (VALUES ${"(?,?,?),".repeat(chunk.length).slice(0, -1)}) AS v
+             WHERE memberships.room_id = v.column1 AND memberships.user_id = v.column2`,
+          ).run(...args);
+        }
+      })();
     },
     async readPositions(userId) {
       const rows = db
