@@ -31,22 +31,34 @@ export class ConfirmedReads {
 
   /**
    * Asks every connection with live auto-ack subscriptions that have received new messages to confirm
-   * them; resolves when all have answered or ended. `all` asks those already asked too (a drain wants
-   * the latest answer, not an older one).
+   * them; resolves when all have answered or ended. Only rooms that got something since the last pass
+   * are visited (the hub keeps them), so a pass costs what changed, not every subscription on the node.
+   * `all` visits every room and asks those already asked too (a drain wants the latest answer, not an
+   * older one).
    */
   confirmAll(all = false): Promise<void> {
     const bySession = new Map<AppSession<unknown>, Read[]>();
-    for (const [roomId, room] of this.hub.localRooms()) {
+    const visit = (roomId: string, subs: Iterable<RoomSub>) => {
       const latest = this.hub.latestSeq(roomId);
-      if (latest === undefined) continue;
-      for (const rs of room.subs) {
+      if (latest === undefined) return;
+      for (const rs of subs) {
         if (rs.sub.ack !== "auto" || rs.mode !== "live" || latest <= (this.confirmedUpTo.get(rs) ?? 0))
           continue;
-        if (!all && this.confirming.has(rs.session)) continue;
+        if (!all && this.confirming.has(rs.session)) {
+          // Its connection is still answering an earlier ping: this room comes up again next pass.
+          this.hub.markChanged(roomId);
+          continue;
+        }
         const reads = bySession.get(rs.session) ?? [];
         reads.push({ roomId, userId: rs.userId, seq: latest, rs });
         bySession.set(rs.session, reads);
       }
+    };
+    if (all) {
+      this.hub.takeChanged();
+      for (const [roomId, room] of this.hub.localRooms()) visit(roomId, room.subs);
+    } else {
+      for (const roomId of this.hub.takeChanged()) visit(roomId, this.hub.subsOf(roomId));
     }
     return Promise.all([...bySession].map(([session, reads]) => this.confirm(session, reads))).then(() => {});
   }

@@ -219,7 +219,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
         }),
       );
       readPositions.start();
-      // One pass over local subscriptions and a ping per connection with news, once a second (as
+      // A pass over the rooms with news and a ping per connection with news, once a second (as
       // often as positions are saved): a connection that drops, or a crash, replays about that much.
       deliveredTimer = setInterval(() => void reads.confirmAll(), 1_000);
       // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.

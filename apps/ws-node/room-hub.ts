@@ -84,6 +84,11 @@ function messageHeaders(msg: ChatMessage, replay: boolean): (readonly [string, s
  */
 export class RoomHub {
   private readonly rooms = new Map<string, LocalRoom>();
+  /**
+   * Rooms that got a message (or a newly live subscriber) since the last `takeChanged`: the periodic
+   * read confirmation visits only these, never every subscription on the node.
+   */
+  private changed = new Set<string>();
   readonly recent: RecentMessages;
   delivered = 0;
 
@@ -148,6 +153,7 @@ export class RoomHub {
     }
     group.members++;
     rs.session.ws.subscribe(rs.topic);
+    this.changed.add(rs.roomId);
   }
 
   remove(rs: RoomSub): void {
@@ -167,6 +173,18 @@ export class RoomHub {
     return this.rooms.get(roomId)?.subs ?? new Set();
   }
 
+  /** The rooms changed since the last call (see `changed`), and a fresh start. */
+  takeChanged(): ReadonlySet<string> {
+    const out = this.changed;
+    this.changed = new Set();
+    return out;
+  }
+
+  /** Keeps a room for the next `takeChanged` (its confirmation could not be asked this time). */
+  markChanged(roomId: string): void {
+    if (this.rooms.has(roomId)) this.changed.add(roomId);
+  }
+
   /** Every room with subscribers on this node. */
   localRooms(): IterableIterator<[string, LocalRoom]> {
     return this.rooms.entries();
@@ -177,6 +195,7 @@ export class RoomHub {
     this.recent.push(msg);
     const room = this.rooms.get(msg.roomId);
     if (!room) return;
+    this.changed.add(msg.roomId);
     const body = JSON.stringify(toChatMessage(msg));
     const destination = roomDestination(msg.roomId);
     const extraHeaders = messageHeaders(msg, false);

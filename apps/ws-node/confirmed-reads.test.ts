@@ -1,0 +1,108 @@
+import { describe, expect, test } from "bun:test";
+import type { ChatMessage } from "../../lib/chat/message.ts";
+import { silentLogger } from "../../lib/log/index.ts";
+import type { ReadPosition, RoomStore } from "../../lib/store/types.ts";
+import { ConfirmedReads } from "./confirmed-reads.ts";
+import { ReadPositionWriter } from "./read-positions.ts";
+import { RoomHub, type RoomSub } from "./room-hub.ts";
+
+/** A connection as the hub and the confirmation see it; it counts the pings it is asked to answer. */
+function fakeSession(id: string) {
+  const answers: ((ok: boolean) => void)[] = [];
+  return {
+    id,
+    version: "1.2",
+    state: "connected",
+    pings: 0,
+    /** Holds the answers until `answer()` when true. */
+    slow: false,
+    ws: { subscribe() {}, unsubscribe() {} },
+    sendRaw() {},
+    fail() {},
+    confirmReceived(): Promise<boolean> {
+      this.pings++;
+      if (!this.slow) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => answers.push(resolve));
+    },
+    answer() {
+      for (const a of answers.splice(0)) a(true);
+    },
+  };
+}
+
+const message = (roomId: string, seq: number): ChatMessage => ({
+  id: crypto.randomUUID(),
+  roomId,
+  seq,
+  type: "message",
+  sender: { id: "s", username: "s" },
+  text: "hi",
+  sentAt: new Date(0).toISOString(),
+});
+
+function setUp(rooms: string[]) {
+  const hub = new RoomHub(() => {}, {
+    maxHeld: 100,
+    maxHeldBytes: 1 << 20,
+    maxPending: 100,
+    recent: { perRoom: 10, maxBytes: 1 << 20 },
+  });
+  const saved: ReadPosition[] = [];
+  const store = {
+    advanceReadPositions: async (positions: readonly ReadPosition[]) => void saved.push(...positions),
+  } as unknown as RoomStore;
+  const writer = new ReadPositionWriter(store, silentLogger);
+  const reads = new ConfirmedReads(hub, writer);
+  const sessions = new Map<string, ReturnType<typeof fakeSession>>();
+  for (const roomId of rooms) {
+    const session = fakeSession(`c-${roomId}`);
+    sessions.set(roomId, session);
+    const rs = hub.add(
+      session as unknown as RoomSub["session"],
+      { id: "sub-0", destination: `/topic/rooms/${roomId}`, ack: "auto", headers: {} },
+      roomId,
+      `u-${roomId}`,
+    );
+    hub.endReplay(rs);
+  }
+  return { hub, reads, writer, saved, sessions };
+}
+
+describe("confirmed reads visit only rooms with news", () => {
+  test("a pass pings the connections of rooms that got messages since the last pass, and no others", async () => {
+    const { hub, reads, writer, saved, sessions } = setUp(["a", "b", "c"]);
+    await reads.confirmAll(); // going live counts as news; nothing to confirm yet
+    hub.deliver(message("a", 1));
+    hub.deliver(message("b", 1));
+    await reads.confirmAll();
+    expect([...sessions.values()].map((s) => s.pings)).toEqual([1, 1, 0]);
+    hub.deliver(message("a", 2));
+    await reads.confirmAll();
+    expect([...sessions.values()].map((s) => s.pings)).toEqual([2, 1, 0]);
+    await reads.confirmAll();
+    expect([...sessions.values()].map((s) => s.pings)).toEqual([2, 1, 0]);
+    await writer.flush();
+    expect(saved.map((p) => [p.roomId, p.seq]).sort()).toEqual([
+      ["a", 2],
+      ["b", 1],
+    ]);
+  });
+
+  test("a room whose connection was still answering comes up again on the next pass", async () => {
+    const { hub, reads, writer, saved, sessions } = setUp(["a"]);
+    const a = sessions.get("a")!;
+    a.slow = true;
+    hub.deliver(message("a", 1));
+    const first = reads.confirmAll();
+    hub.deliver(message("a", 2));
+    await reads.confirmAll(); // skipped: the first ping is unanswered
+    expect(a.pings).toBe(1);
+    a.answer();
+    await first;
+    a.slow = false;
+    await reads.confirmAll(); // no new message, but the room was kept for this pass
+    expect(a.pings).toBe(2);
+    await writer.flush();
+    expect(saved.map((p) => p.seq)).toEqual([2]);
+  });
+});
