@@ -18,6 +18,22 @@ describe("sqlite-log bus contract (file)", () => {
 });
 
 describe("sqlite-log bus", () => {
+  test("a consumer woken by an append lingers: appends of the next moments reach it as one batch", async () => {
+    const bus = createSqliteBus(join(dir, "linger.db"), { consumeLingerMs: 300 });
+    const batches: number[] = [];
+    const stop = await bus.consume("g", async (batch) => {
+      batches.push(batch.length);
+    });
+    for (let i = 0; i < 20; i++) {
+      await bus.publish(newDraft("r", "message", alice, `${i}`));
+      await Bun.sleep(0); // each in a turn of its own: without the linger, each its own batch
+    }
+    await eventually(() => batches.reduce((a, n) => a + n, 0) === 20, "all twenty consumed");
+    expect(batches.length).toBeLessThanOrEqual(2);
+    await stop();
+    await bus.close();
+  });
+
   test("the log and committed positions survive closing and reopening the file", async () => {
     const path = join(dir, "reopen.db");
     const first = createSqliteBus(path);

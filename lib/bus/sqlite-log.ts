@@ -9,6 +9,12 @@ import { type BusListener, BusUnavailableError, type MessageBus, type Unsubscrib
 export interface SqliteBusOptions {
   /** Most messages handed to a consume() handler at once. */
   batchSize?: number;
+  /**
+   * How long an idle consumer, woken by an append, waits for more before it reads: its handler (the
+   * backlog writer) then writes one transaction for what arrived meanwhile, not one per message on
+   * the event loop. Live delivery does not wait for it; only consumers (history) lag by this much.
+   */
+  consumeLingerMs?: number;
   /** First and longest wait before a failed consume() batch is retried. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -189,7 +195,13 @@ function newStop(): Stop {
  * file. `path` is a file or ":memory:"; handles opened on one path in one process share the log.
  */
 export function createSqliteBus(path: string, options: SqliteBusOptions = {}): MessageBus {
-  const { batchSize = 500, retryMinMs = 50, retryMaxMs = 5_000, log = silentLogger } = options;
+  const {
+    batchSize = 500,
+    consumeLingerMs = 20,
+    retryMinMs = 50,
+    retryMaxMs = 5_000,
+    log = silentLogger,
+  } = options;
   const shared = openLog(path);
   const mine = new Set<Listener<LoggedMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
@@ -257,6 +269,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
       const rows = shared.readFrom.all(position, batchSize);
       if (rows.length === 0) {
         await shared.nextAppend();
+        if (consumeLingerMs > 0) await Promise.race([Bun.sleep(consumeLingerMs), stop.signal]);
         continue;
       }
       const batch = rows.map((row) => ({
