@@ -190,21 +190,27 @@ export function chatSection(
 }
 
 /**
- * Where ChatTalk's tail came from when profiled (kept with the table it explains; re-profile with the
- * command it gives after changing the paths it names).
+ * Where ChatTalk's tail came from when profiled, and what has been done about it (kept with the table
+ * it explains; re-profile with the command it gives after changing the paths it names).
  */
 const TAIL_DIAGNOSIS = [
-  "Where ChatTalk's tail comes from, as profiled on 2026-12-01 (`BENCH_QUICK=1 BENCH_CHAT_SIZES=1000",
+  "Where ChatTalk's tail came from, as profiled on 2026-12-01 (`BENCH_QUICK=1 BENCH_CHAT_SIZES=1000",
   "BENCH_PEERS=chat BENCH_ONLY=ChatTalk BENCH_PROFILE=/tmp/prof bun bench/peers.ts`, then",
   "`bun bench/support/cpu-profile.ts /tmp/prof/*.cpuprofile --from <s>` over the chat steps): about 70% of",
-  "the JavaScript thread's samples are SQLite calls on the event loop — the embedded bus's consumer loop",
-  "waking on every append to read and commit (`lib/bus/memory.ts`, `consumeLoop`: `readFrom.all`,",
-  "`commit.run`; 27%), the backlog writer's insert transaction (`lib/backlog/sqlite.ts`, `appendAll`; 24%),",
-  "the bus append of each SEND (`lib/bus/memory.ts`, `Log.append`; 16%), and read positions written one",
-  "UPDATE per (room, user) per flush (`apps/ws-node/read-positions.ts` → `lib/store/sqlite/rooms.ts`,",
-  "`advanceReadPosition`; 5%, its flush a 16 ms stretch once a second at 1,000 members). Three write",
-  "transactions per message, each its own WAL commit; busy stretches of 8–38 ms came from them, and",
-  "`recordDelivered` (`apps/ws-node/rooms-app.ts`, every 250 ms over every live subscription) adds its pass.",
+  "the JavaScript thread's samples were SQLite calls on the event loop — the embedded bus's consumer loop",
+  "waking on every append to read and commit (`lib/bus/sqlite-log.ts`, `consumeLoop`; 27%), the backlog",
+  "writer's insert transaction (`lib/backlog/sqlite.ts`, `appendAll`; 24%), the bus append of each SEND",
+  "(`Log.append`; 16%), and read positions written one UPDATE per (room, user) per flush",
+  "(`apps/ws-node/read-positions.ts`; 5%, a 16 ms stretch once a second at 1,000 members); and a pass over",
+  "every live subscription to confirm reads. Since then: read positions are one multi-row UPDATE per flush",
+  "(`advanceReadPositions`), the confirmation pass visits only rooms that got something",
+  "(`RoomHub.takeChanged`), and the bus's consumer lingers 20 ms after a wake-up, so the backlog writer",
+  "commits once per batch, not per message. Still on the event loop: the bus append of each SEND, one WAL",
+  "commit each (`Log.append`): a SEND's session waits for its append before its next frame, so appending",
+  "once per event-loop turn would hold a client pipelining SENDs to one per turn (it was tried, and cut",
+  "clients sending 64+ at once); it needs SENDs pipelined in the session, or the log in a worker with group",
+  "commit. ChatTalk is one JavaScript thread: on a machine busy with other work it is scheduled out more",
+  "than Go's several threads, which this table also measures.",
   "",
 ];
 
