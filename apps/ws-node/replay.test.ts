@@ -103,8 +103,8 @@ describe("DISCONNECT saves what was received", () => {
     const bob = await sub(b.token);
     // A store as slow as a loaded Postgres: messages keep arriving while positions are written.
     const rooms = h.backends.stores.rooms;
-    const write = rooms.advanceReadPosition.bind(rooms);
-    rooms.advanceReadPosition = async (...args) => {
+    const write = rooms.advanceReadPositions.bind(rooms);
+    rooms.advanceReadPositions = async (...args) => {
       await Bun.sleep(30);
       return write(...args);
     };
@@ -120,7 +120,7 @@ describe("DISCONNECT saves what was received", () => {
     await bob.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === "bye");
     const before = bob.take("MESSAGE").map((f) => JSON.parse(bob.body(f)).seq as number);
     const highest = Math.max(0, ...before);
-    rooms.advanceReadPosition = write;
+    rooms.advanceReadPositions = write;
     expect(await rooms.getReadPosition(room.id, b.user.id)).toBeGreaterThanOrEqual(highest);
     await talking;
     await sendAll(alice, ["after"]);
