@@ -143,3 +143,16 @@ describe("sqlite-log bus", () => {
     );
   });
 });
+
+test("a consumer stopped while it lingers still hands over what was appended before the stop", async () => {
+  const bus = createSqliteBus(":memory:", { consumeLingerMs: 500 });
+  const got: number[] = [];
+  const stop = await bus.consume("linger-stop", async (batch) => {
+    for (const m of batch) got.push(m.seq);
+  });
+  await bus.publish(newDraft("r", "message", { id: "u", username: "u" }, "one"));
+  await Bun.sleep(20); // the consumer is woken and lingering
+  await stop();
+  expect(got).toEqual([1]);
+  await bus.close();
+});

@@ -265,9 +265,12 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
   ) => {
     let position = shared.committed.get(group)?.seq ?? 0;
     let delay = retryMinMs;
-    while (!stop.stopped) {
+    // Asked to stop, it still hands over what is already in the log (a graceful stop leaves the
+    // history complete, whatever the linger below had not read yet), but retries nothing.
+    for (;;) {
       const rows = shared.readFrom.all(position, batchSize);
       if (rows.length === 0) {
+        if (stop.stopped) return;
         await shared.nextAppend();
         if (consumeLingerMs > 0) await Promise.race([Bun.sleep(consumeLingerMs), stop.signal]);
         continue;
@@ -280,6 +283,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
       try {
         await handler(batch);
       } catch (err) {
+        if (stop.stopped) return;
         log("warn", "bus consumer batch failed, will retry", {
           group,
           ...errorFields(err),
