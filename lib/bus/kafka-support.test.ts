@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import type { ISocketFactory } from "kafkajs";
-import { kafkaSockets } from "./kafka-support.ts";
+import { kafkaSockets, retryRetriable } from "./kafka-support.ts";
 
 /** A server that accepts each connection and resets it: what toxiproxy does in front of a stopped broker. */
 let server: net.Server;
@@ -61,5 +61,29 @@ describe("kafkaSockets", () => {
     for (let i = 0; i < 5; i++) socket.unref();
     expect(socket.listenerCount("connect")).toBeLessThanOrEqual(before + 1);
     await new Promise((resolve) => socket.once("close", resolve));
+  });
+});
+
+describe("retryRetriable", () => {
+  test("retries a retriable error until it succeeds; a non-retriable one fails at once", async () => {
+    let calls = 0;
+    const flaky = async () => {
+      if (++calls < 3) throw Object.assign(new Error("not the leader"), { retriable: true });
+      return "ok";
+    };
+    expect(await retryRetriable(flaky, 5_000)).toBe("ok");
+    expect(calls).toBe(3);
+    let fatal = 0;
+    const broken = async () => {
+      fatal++;
+      throw Object.assign(new Error("bad request"), { retriable: false });
+    };
+    await expect(retryRetriable(broken, 5_000)).rejects.toThrow("bad request");
+    expect(fatal).toBe(1);
+    await expect(
+      retryRetriable(async () => {
+        throw Object.assign(new Error("still loading"), { retriable: true });
+      }, 300),
+    ).rejects.toThrow("still loading");
   });
 });

@@ -83,3 +83,20 @@ export function kafkaSockets(base: ISocketFactory = plainSockets): ISocketFactor
     return socket;
   };
 }
+
+/**
+ * Runs an admin lookup again while Kafka answers with a retriable error (a partition without a
+ * leader yet, a coordinator loading: a freshly started or restarted broker), for at most `withinMs`.
+ */
+export async function retryRetriable<T>(call: () => Promise<T>, withinMs = 15_000): Promise<T> {
+  const deadline = performance.now() + withinMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
+    try {
+      return await call();
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || performance.now() + wait > deadline) throw err;
+      await Bun.sleep(wait);
+    }
+  }
+}

@@ -7,7 +7,14 @@ import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
 import { BatchingProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
-import { durableGroupId, ensureTopics, kafkaLogCreator, kafkaSockets, parseRecord } from "./kafka-support.ts";
+import {
+  durableGroupId,
+  ensureTopics,
+  kafkaLogCreator,
+  kafkaSockets,
+  parseRecord,
+  retryRetriable,
+} from "./kafka-support.ts";
 import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import type { BusListener, MessageBus, Unsubscribe } from "./types.ts";
@@ -185,11 +192,13 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     };
     const progress = new ReaderProgress(watermarks);
     // With a past to read: where it starts (by timestamp) and where it ends (the ends now).
-    const ends = pastMs > 0 ? await watermarks() : new Map<number, number>();
+    const ends = pastMs > 0 ? await retryRetriable(watermarks) : new Map<number, number>();
     const starts =
       pastMs > 0
         ? new Map(
-            (await admin.fetchTopicOffsetsByTimestamp(readTopic, Date.now() - pastMs)).map((o) => {
+            (
+              await retryRetriable(() => admin.fetchTopicOffsetsByTimestamp(readTopic, Date.now() - pastMs))
+            ).map((o) => {
               // -1: nothing as recent as that (read from the end).
               const end = ends.get(o.partition) ?? 0;
               const at = Number(o.offset);
