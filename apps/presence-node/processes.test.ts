@@ -74,7 +74,13 @@ function stompjs(url: string, token: string): Promise<Client> {
 
 describe.skipIf(skipWithout("redis"))("ws-node and presence-node as processes", () => {
   const dir = mkdtempSync(join(tmpdir(), "chattalk-presence-procs-"));
-  const env = { DATA_DIR: dir, JWT_SECRET, REDIS_URL: serviceUrl("redis") ?? "" };
+  const env = {
+    DATA_DIR: dir,
+    JWT_SECRET,
+    REDIS_URL: serviceUrl("redis") ?? "",
+    // Presence of its own in the shared Redis, never under the default (empty) prefix.
+    REDIS_KEY_PREFIX: `presence-procs-${crypto.randomUUID().slice(0, 8)}:`,
+  };
   const procs: Subprocess[] = [];
   let stores: Stores;
 

@@ -8,6 +8,9 @@
  *   --members K     members of every room, the owner included (default 2)
  *   --unread U      messages each member has not read, per room (default 100)
  *   --prefix P      usernames P-u1..P-uK (password "seed-password") and room names (default seed-<time>)
+ *   --once          with --prefix: if this prefix's rooms already hold the whole history, do nothing;
+ *                   if an earlier run stopped part way, write it again into the same rooms (appends
+ *                   are idempotent). CI seeds the default databases this way before every run.
  *
  * Where it writes is the apps' own configuration, from the environment: MONGO_URL + MONGO_DB (else
  * SQLite at ${DATA_DIR}/backlog.db) and DATABASE_URL (else SQLite at ${DATA_DIR}/chattalk.db).
@@ -18,7 +21,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openBacklog, openStores } from "../../lib/backends.ts";
 import { loadConfig } from "../../lib/config/index.ts";
-import { seedMessages, seedReadPositions, seedRooms } from "./seed.ts";
+import { findSeededRooms, historyComplete, seedMessages, seedReadPositions, seedRooms } from "./seed.ts";
 
 const say = (msg: string) => process.stderr.write(`[seed-backlog] ${msg}\n`);
 
@@ -46,6 +49,7 @@ const { values } = (() => {
         members: { type: "string" },
         unread: { type: "string" },
         prefix: { type: "string" },
+        once: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -60,6 +64,10 @@ const rooms = count(values.rooms, "rooms", 1000);
 const members = count(values.members, "members", 2);
 const unread = count(values.unread, "unread", 100);
 const prefix = values.prefix ?? `seed-${Date.now().toString(36)}`;
+if (values.once && !values.prefix) {
+  say("--once needs --prefix (it finds the earlier run by its names)");
+  usage();
+}
 if (rooms < 1 || members < 1) {
   say("--rooms and --members must be at least 1");
   usage();
@@ -69,10 +77,17 @@ const config = loadConfig();
 const stores = await openStores(config);
 const backlog = await openBacklog(config);
 const where = `${config.MONGO_URL ? `MongoDB ${config.MONGO_DB}` : `SQLite in ${config.DATA_DIR}`}, store ${config.DATABASE_URL ? "Postgres" : `SQLite in ${config.DATA_DIR}`}`;
-try {
+async function seed(): Promise<void> {
   const t0 = performance.now();
-  say(`creating ${rooms} rooms with ${members} members each (${where})`);
-  const seeded = await seedRooms(stores, { rooms, members, prefix, password: "seed-password" });
+  const earlier = values.once ? await findSeededRooms(stores, { rooms, members, prefix }) : undefined;
+  if (earlier && (await historyComplete(backlog, earlier, messages))) {
+    say(`${prefix}: ${messages} messages over ${rooms} rooms already seeded (${where}), nothing to do`);
+    process.stdout.write(`${JSON.stringify({ prefix, rooms, members, messages, alreadySeeded: true })}\n`);
+    return;
+  }
+  if (earlier) say(`${prefix}: an earlier run stopped part way; writing its history again (${where})`);
+  else say(`creating ${rooms} rooms with ${members} members each (${where})`);
+  const seeded = earlier ?? (await seedRooms(stores, { rooms, members, prefix, password: "seed-password" }));
   const t1 = performance.now();
   let last = 0;
   await seedMessages(backlog, seeded, { from: 0, to: messages }, (written) => {
@@ -98,6 +113,10 @@ try {
       login: { username: `${prefix}-u1`, password: "seed-password" },
     })}\n`,
   );
+}
+
+try {
+  await seed();
 } finally {
   await backlog.close();
   await stores.close();

@@ -43,6 +43,47 @@ export async function seedRooms(
 }
 
 /**
+ * The rooms and members an earlier run with this prefix created, in the order it created them, or
+ * undefined when it created none (or fewer users or rooms than asked: then it was not this layout).
+ */
+export async function findSeededRooms(
+  stores: Stores,
+  opts: { rooms: number; members: number; prefix: string },
+): Promise<SeededRoom[] | undefined> {
+  const users: User[] = [];
+  for (let i = 0; i < opts.members; i++) {
+    const user = await stores.users.findByUsername(`${opts.prefix}-u${i + 1}`);
+    if (!user) return undefined;
+    users.push({ id: user.id, username: user.username, createdAt: user.createdAt });
+  }
+  const byName = new Map((await stores.rooms.listForMember(users[0]!.id)).map((r) => [r.name, r.id]));
+  const seeded: SeededRoom[] = [];
+  for (let r = 0; r < opts.rooms; r++) {
+    const id = byName.get(`${opts.prefix} room ${r + 1}`);
+    if (!id) return undefined;
+    seeded.push({ id, members: users });
+  }
+  return seeded;
+}
+
+/**
+ * True when the backlog holds the whole history of `total` messages over these rooms: the room that
+ * got the last message has it (rooms are written in parallel, so each room's last one is checked).
+ */
+export async function historyComplete(
+  backlog: Backlog,
+  rooms: SeededRoom[],
+  total: number,
+): Promise<boolean> {
+  for (const [r, room] of rooms.entries()) {
+    if (r >= total) break;
+    const last = seqOf(r + Math.floor((total - 1 - r) / rooms.length) * rooms.length);
+    if ((await backlog.lastSeq(room.id)) !== last) return false;
+  }
+  return true;
+}
+
+/**
  * The seq of message `index` (0-based) when messages are dealt round-robin over `roomCount` rooms:
  * one log numbered 1, 2, 3, ... as a single partition would be, so each room's seqs rise with gaps.
  */
