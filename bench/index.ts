@@ -31,6 +31,7 @@ const parts: Record<string, Part> = {
   connections: { path: "./connections-100k.ts", optIn: true },
   soak: { path: "./soak.ts", optIn: true },
   "history-queries": { path: "./history-queries.ts", optIn: true },
+  "history-scaling": { path: "./history-scaling.ts", optIn: true },
 };
 
 const DOC = new URL("../docs/benchmarks.md", import.meta.url);
