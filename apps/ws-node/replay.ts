@@ -4,6 +4,7 @@ import type { MessageBus } from "../../lib/bus/types.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
+import { type PageSizeOptions, PageSizer } from "./page-size.ts";
 import type { ReplayGate, ReplayTicket } from "./replay-gate.ts";
 import type { RoomHub, RoomSub } from "./room-hub.ts";
 
@@ -18,11 +19,8 @@ export interface ReplayDeps {
 }
 
 export interface ReplayOptions {
-  /**
-   * Backlog page sizes: a replay starts at `initial` and adapts to how long a page takes, doubling
-   * below half of `targetMs` and halving above twice it, within [min, max].
-   */
-  page: { initial: number; min: number; max: number; targetMs: number };
+  /** Backlog page sizes: a replay starts at `initial` and adapts to how long a page takes (PageSizer). */
+  page: PageSizeOptions;
   /** How long to wait for this node's bus reader to reach what was published before the subscription. */
   waitForBusMs: number;
   /** How long to wait for a lagging backlog writer when memory does not hold the rest either. */
@@ -138,13 +136,12 @@ async function fromBacklog(
 ): Promise<void> {
   const roomId = rs.roomId;
   const deadline = performance.now() + opts.waitForBacklogMs;
-  const { min, max, targetMs } = opts.page;
-  let pageSize = opts.page.initial;
+  const sizer = new PageSizer(opts.page);
   while (live(rs) && rs.lastSent < target) {
     if (hub.recent.covers(roomId, rs.lastSent)) return fromMemory();
     let page: ChatMessage[];
     let took = 0;
-    const size = pageSize;
+    const size = sizer.next;
     try {
       // In its turn; a subscription that ended while waiting reads nothing.
       page = await ticket.read(async () => {
@@ -158,8 +155,7 @@ async function fromBacklog(
       log("warn", "backlog unavailable during replay", { roomId, ...errorFields(err) });
       return;
     }
-    if (page.length === size && took < targetMs / 2) pageSize = Math.min(max, size * 2);
-    else if (took > targetMs * 2) pageSize = Math.max(min, Math.floor(size / 2));
+    sizer.record(size, page.length, took);
     for (const m of page) {
       if (!live(rs)) return;
       if (m.seq > target) {

@@ -1,0 +1,35 @@
+import { expect, test } from "bun:test";
+import { PageSizer } from "./page-size.ts";
+
+const options = { initial: 200, min: 25, max: 500, targetMs: 20 };
+
+/** Sizes a replay asks for on a backend where a page of n takes fixedMs + perMessageMs * n. */
+function sizes(fixedMs: number, perMessageMs: number, pages: number): number[] {
+  const sizer = new PageSizer(options);
+  const asked: number[] = [];
+  for (let i = 0; i < pages; i++) {
+    const n = sizer.next;
+    asked.push(n);
+    sizer.record(n, n, fixedMs + perMessageMs * n);
+  }
+  return asked;
+}
+
+test("pages grow while they are quick and shrink while they are slow in proportion to their size", () => {
+  expect(sizes(1, 0.01, 4)).toEqual([200, 400, 500, 500]);
+  // Cost mostly per message: halving halves the time, down to what meets the target.
+  expect(sizes(1, 1, 5)).toEqual([200, 100, 50, 25, 25]);
+});
+
+test("pages stop shrinking once a smaller one costs much more per message (a fixed cost per query)", () => {
+  // FerretDB-like: 100 ms per query whatever its size, 0.25 ms per document.
+  expect(sizes(100, 0.25, 5)).toEqual([200, 100, 200, 200, 200]);
+});
+
+test("a short page (the end of the history) neither grows the next nor counts as a cost sample", () => {
+  const sizer = new PageSizer(options);
+  sizer.record(200, 7, 1);
+  expect(sizer.next).toBe(200);
+  sizer.record(200, 7, 100);
+  expect(sizer.next).toBe(100);
+});
