@@ -26,6 +26,15 @@ test("pages stop shrinking once a smaller one costs much more per message (a fix
   expect(sizes(100, 0.25, 5)).toEqual([200, 100, 200, 200, 200]);
 });
 
+test("the size kept is never above the initial one", () => {
+  const sizer = new PageSizer(options);
+  sizer.record(200, 200, 1); // quick: 400
+  sizer.record(400, 400, 2); // quick: 500
+  sizer.record(500, 500, 100); // slow: 250
+  sizer.record(250, 250, 100); // twice as dear per message: keep a larger size, but not 500
+  expect(sizer.next).toBe(200);
+});
+
 test("a short page (the end of the history) neither grows the next nor counts as a cost sample", () => {
   const sizer = new PageSizer(options);
   sizer.record(200, 7, 1);

@@ -11,7 +11,8 @@ export interface PageSizeOptions {
  * `targetMs`, halved after one that took over twice it — but only while halving pays. On a backend
  * whose query has a large fixed cost (FerretDB reads a directory and decodes every document per
  * page), half a page takes nearly as long as a whole one and only multiplies queries: once a halved
- * full page costs half as much again per message, the larger size is kept for the rest of the replay.
+ * full page costs half as much again per message, the larger size (at most the initial one) is kept
+ * for the rest of the replay.
  */
 export class PageSizer {
   private size: number;
@@ -35,7 +36,9 @@ export class PageSizer {
       const previous = this.last;
       this.last = { size: asked, perMessage };
       if (previous && asked < previous.size && perMessage > previous.perMessage * 1.5) {
-        this.floor = Math.min(this.o.max, previous.size);
+        // Never above the initial size: a page read may block the event loop (bun:sqlite is
+        // synchronous), and one slow sample on a busy machine must not pin large pages.
+        this.floor = Math.min(this.o.initial, previous.size);
         this.size = this.floor;
         return;
       }
