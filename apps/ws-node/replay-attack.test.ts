@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { parseExposition, sumSamples } from "../../lib/metrics/index.ts";
 import {
+  type AttackResult,
   type AttackStage,
   HealthyChat,
   probeHealth,
@@ -47,14 +48,22 @@ test("replay amplification: bounded memory, /healthz answers, other members' mes
   }, 100);
   const health = probeHealth(stage.node.url, 200);
 
-  // One connection with 60 SUBSCRIBEs, and nine more of the same member with 6 each.
-  const attacker = await startAttacker(stage, [60, 6, 6, 6, 6, 6, 6, 6, 6, 6]);
-  await Bun.sleep(8_000);
-  const attack = await attacker.stop();
-
-  clearInterval(sampler);
-  const healthSamples = await health.stop();
-  const delivered = await chat.stop();
+  // Stopped on every path: a sampler left running after a failure would fail the tests after it.
+  const stopProbes = async () => {
+    clearInterval(sampler);
+    return [await health.stop(), await chat.stop()] as const;
+  };
+  let attack: AttackResult;
+  try {
+    // One connection with 60 SUBSCRIBEs, and nine more of the same member with 6 each.
+    const attacker = await startAttacker(stage, [60, 6, 6, 6, 6, 6, 6, 6, 6, 6]);
+    await Bun.sleep(8_000);
+    attack = await attacker.stop();
+  } catch (err) {
+    await stopProbes();
+    throw err;
+  }
+  const [healthSamples, delivered] = await stopProbes();
 
   // The attack ran (replays sent data), and all but the 8 replays a member may run were refused.
   expect(attack.bytes).toBeGreaterThan(1_000_000);
