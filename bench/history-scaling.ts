@@ -39,6 +39,7 @@ interface Row {
     max: number;
     steadyP99: number;
     sent: number;
+    unanswered: number;
     lost: number;
     reconnects: number;
   };
@@ -98,11 +99,31 @@ async function measureStep(stage: HistoryStage, stored: number): Promise<Row> {
       max: Math.max(...live.latencies),
       steadyP99: percentile(live.steady, 99),
       sent: live.sent,
+      unanswered: live.unanswered,
       lost: live.lostAtSteady,
       reconnects: live.reconnects,
     },
     sources: { memory: fromMemory.memory ?? 0, store: fromStore.store ?? 0 },
   };
+}
+
+/**
+ * After a bulk load a server keeps busy for a while (Postgres analyses and vacuums the tables FerretDB
+ * just filled): waits until a page read stops getting faster, at most 60 s, so a step measures what
+ * the stored history costs rather than the load that put it there.
+ */
+async function settle(stage: HistoryStage, room: SeededRoom): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  let best = Number.POSITIVE_INFINITY;
+  let steady = 0;
+  while (steady < 3 && performance.now() < deadline) {
+    const t = performance.now();
+    await stage.backlog.after(room.id, 0, 200);
+    const took = performance.now() - t;
+    steady = took > best * 0.85 ? steady + 1 : 0;
+    best = Math.min(best, took);
+    await Bun.sleep(1_000);
+  }
 }
 
 async function measure(stage: HistoryStage, steps: number[]): Promise<{ rows: Row[]; seedRate: number }> {
@@ -125,6 +146,7 @@ async function measure(stage: HistoryStage, steps: number[]): Promise<{ rows: Ro
     seedMs += performance.now() - t;
     stored = step;
     console.error(`bench: history-scaling ${stage.label}: ${fmtInt(stored)} stored`);
+    await settle(stage, others[0]!);
     rows.push(await measureStep(stage, stored));
   }
   for (const room of others) await stage.stores.rooms.deleteRoom(room.id);
@@ -140,11 +162,11 @@ function table(label: string, m: { rows: Row[]; seedRate: number }): string[] {
   return [
     `**${label}** — other rooms' history seeded at ${fmtInt(m.seedRate)} messages/s`,
     "",
-    "| stored in other rooms | replay of 1,000 missed, from memory | from the store (to the last missed) | live p50 / p99 / max (30 msg/s, 20 reconnecting); steady member's p99 | live sent, lost | replays counted memory / store |",
+    "| stored in other rooms | replay of 1,000 missed, from memory | from the store (to the last missed) | live p50 / p99 / max (30 msg/s, 20 reconnecting); steady member's p99 | live sent, not receipted, lost | replays counted memory / store |",
     "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ...m.rows.map(
       (r) =>
-        `| ${fmtInt(r.stored)} | ${med(r.memory)} (${ratio(median(r.memory), median(base.memory))}) | ${med(r.store)} (${med(r.storeAll)}) (${ratio(median(r.store), median(base.store))}) | ${ms(r.live.p50)} / ${ms(r.live.p99)} / ${ms(r.live.max)} ms (p99 ${ratio(r.live.p99, base.live.p99)}); ${ms(r.live.steadyP99)} ms | ${fmtInt(r.live.sent)}, ${r.live.lost} | ${r.sources.memory} / ${r.sources.store} |`,
+        `| ${fmtInt(r.stored)} | ${med(r.memory)} (${ratio(median(r.memory), median(base.memory))}) | ${med(r.store)} (${med(r.storeAll)}) (${ratio(median(r.store), median(base.store))}) | ${ms(r.live.p50)} / ${ms(r.live.p99)} / ${ms(r.live.max)} ms (p99 ${ratio(r.live.p99, base.live.p99)}); ${ms(r.live.steadyP99)} ms | ${fmtInt(r.live.sent)}, ${r.live.unanswered}, ${r.live.lost} | ${r.sources.memory} / ${r.sources.store} |`,
     ),
     "",
   ];
@@ -174,7 +196,7 @@ export default async function run(): Promise<string> {
     "the last column is the node's `chattalk_replays_total` by source, which shows each replay came",
     `from where it says. Live: ${LIVE.ratePerSec} msg/s for ${LIVE.durationMs / 1000} s, latency from the send to every member that got it live`,
     `(not marked x-replay) — and apart, the p99 at the one member who stays connected — while ${LIVE.reconnecting} of the members reconnect every ${LIVE.everyMs / 1000} s with \`x-since-seq\`; lost = live`,
-    "messages a steady member never got. Targets: replay ≤ 300 ms embedded, ≤ 1 s real; live p99 ≤ 100 ms;",
+    "messages a steady member had not got 15 s after the last was sent. Targets: replay ≤ 300 ms embedded, ≤ 1 s real; live p99 ≤ 100 ms;",
     "both within 1.5× between 0 and 1M stored.",
     "",
   ];

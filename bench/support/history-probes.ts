@@ -112,7 +112,10 @@ export interface LiveResult {
   latencies: number[];
   steady: number[];
   sent: number;
-  /** Live messages the steady receiver did not get. */
+  /** SENDs the node answered with a RECEIPT; and with an ERROR, or never. */
+  accepted: number;
+  unanswered: number;
+  /** Live messages the steady receiver had not got 15 s after the last was sent. */
   lostAtSteady: number;
   reconnects: number;
 }
@@ -195,18 +198,20 @@ export async function liveUnderReconnects(
   for (const m of members) await m.connect();
 
   let sent = 0;
+  let accepted = 0;
   let running = true;
   const start = performance.now();
   const sending = (async () => {
     while (running) {
       out.sendFrame(
         "SEND",
-        { destination: dest(room.id) },
+        { destination: dest(room.id), receipt: `l${sent}` },
         JSON.stringify({ text: `live ${sent} ${performance.now()}` }),
       );
       sent++;
       const next = start + (sent * 1000) / opts.ratePerSec;
       await Bun.sleep(Math.max(0, next - performance.now()));
+      accepted += out.take("RECEIPT").length;
       out.frames.splice(0);
       steadyMember.drain();
       for (const m of members) m.drain();
@@ -224,10 +229,21 @@ export async function liveUnderReconnects(
   await sending;
   await Promise.all(cycling);
   // What is still in flight arrives within a moment; a message missing after that was lost.
-  const deadline = performance.now() + 5_000;
-  while (steadySeen.size < sent && performance.now() < deadline) await Bun.sleep(20);
+  const deadline = performance.now() + 15_000;
+  while ((steadySeen.size < sent || accepted < sent) && performance.now() < deadline) {
+    await Bun.sleep(20);
+    accepted += out.take("RECEIPT").length;
+  }
   const reconnects = members.reduce((s, m) => s + m.reconnects, 0);
   for (const m of [steadyMember, ...members]) m.close();
   out.close();
-  return { latencies, steady: steadyLatencies, sent, lostAtSteady: sent - steadySeen.size, reconnects };
+  return {
+    latencies,
+    steady: steadyLatencies,
+    sent,
+    accepted,
+    unanswered: sent - accepted,
+    lostAtSteady: sent - steadySeen.size,
+    reconnects,
+  };
 }
