@@ -1,39 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { RecordingSocket } from "../../../testkit/recording-socket.ts";
 import { silentLogger } from "../../log/index.ts";
-import type { Frame } from "../codec/frame.ts";
-import { FrameParser } from "../codec/parser.ts";
-import type { SessionSocket, StompApp } from "./app.ts";
+import type { StompApp } from "./app.ts";
 import { type HoldLimits, userLedger } from "./holdings.ts";
 import { type SessionHost, type SessionOptions, StompSession } from "./session.ts";
 import { newStats } from "./stats.ts";
-
-/** A socket keeping what the session sends, parsed. */
-class RecordingSocket implements SessionSocket {
-  readonly frames: Frame[] = [];
-  closedWith: number | undefined;
-  private readonly parser = new FrameParser({
-    maxBufferedBytes: 1 << 20,
-    maxHeaders: 64,
-    maxHeaderLineBytes: 8192,
-    maxBodyBytes: 1 << 20,
-  });
-  send(data: string | Uint8Array): number {
-    this.frames.push(...this.parser.push(data));
-    return 1;
-  }
-  close(code?: number): void {
-    this.closedWith = code;
-  }
-  terminate(): void {}
-  getBufferedAmount(): number {
-    return 0;
-  }
-  ping(): number {
-    return 1;
-  }
-  subscribe(): void {}
-  unsubscribe(): void {}
-}
 
 /** An app whose SENDs wait until the test lets the bus answer: a stalled bus. */
 function stalledApp() {

@@ -1,48 +1,12 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { RecordingSocket } from "../../../testkit/recording-socket.ts";
 import { silentLogger } from "../../log/index.ts";
-import type { Frame } from "../codec/frame.ts";
-import { FrameParser } from "../codec/parser.ts";
-import type { SessionSocket, StompApp } from "./app.ts";
+import type { StompApp } from "./app.ts";
 import { RefusedError, StompError } from "./errors.ts";
 import { type HeldKind, type HoldLimits, userLedger } from "./holdings.ts";
 import { type SessionHost, StompSession } from "./session.ts";
 import { newStats } from "./stats.ts";
-
-/**
- * Random frame sequences driven at one session, as a client could send them: whatever arrives, the
- * session never throws, never hangs (it settles), answers every frame that asked for a receipt
- * (RECEIPT, a refusal notice or an ERROR naming it) unless an earlier ERROR closed the connection,
- * never closes without an ERROR unless the client sent DISCONNECT, and holds in its ledger exactly what its
- * state says — all of which it gives back when it closes.
- */
-class RecordingSocket implements SessionSocket {
-  readonly frames: Frame[] = [];
-  closedWith: number | undefined;
-  private readonly parser = new FrameParser({
-    maxBufferedBytes: 1 << 20,
-    maxHeaders: 64,
-    maxHeaderLineBytes: 8192,
-    maxBodyBytes: 1 << 20,
-  });
-  send(data: string | Uint8Array): number {
-    if (this.closedWith !== undefined) throw new Error("sent after close");
-    this.frames.push(...this.parser.push(data));
-    return 1;
-  }
-  close(code?: number): void {
-    this.closedWith ??= code ?? 1005;
-  }
-  terminate(): void {}
-  ping(): number {
-    return 1;
-  }
-  getBufferedAmount(): number {
-    return 0;
-  }
-  subscribe(): void {}
-  unsubscribe(): void {}
-}
 
 /** Subscribes to /a and /b; SEND to /forbidden is refused; ACK ids are "ok" only. Some steps are async. */
 const app: StompApp<Set<string>> = {
@@ -128,7 +92,7 @@ test("random frame sequences: no throw, no hang, every receipt answered, state a
       fc.array(frameArb, { maxLength: 40 }),
       fc.integer({ min: 1, max: 6 }),
       async (frames, chunking) => {
-        const socket = new RecordingSocket();
+        const socket = new RecordingSocket(true);
         const user = userLedger(holds);
         const host: SessionHost = { stats: newStats(), admit: () => user };
         const session = new StompSession("p", socket, host, app, {
