@@ -36,11 +36,15 @@ export class PasswordThreads {
     const thread = this.take();
     const id = this.nextId++;
     try {
+      // Held only while it works: an idle thread never keeps the process alive (a script that hashed
+      // a password would otherwise never exit).
+      thread.worker.ref();
       return await new Promise<string | boolean>((resolve, reject) => {
         thread.waiter = { id, resolve, reject };
         thread.worker.postMessage({ ...job, id } satisfies PasswordJob);
       });
     } finally {
+      thread.worker.unref();
       thread.waiter = undefined;
       if (!thread.dead) this.idle.push(thread);
     }

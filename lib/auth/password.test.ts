@@ -103,3 +103,17 @@ describe("password pool", () => {
     expect(await niceOf(String(process.pid))).toBe(0);
   });
 });
+
+test("a process that hashed a password exits on its own: idle password threads hold nothing", async () => {
+  const code = `
+    import { createPasswordHasher } from "${import.meta.dir}/password.ts";
+    const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1 });
+    const hash = await hasher.hash("correct horse battery staple");
+    console.log(await hasher.verify("correct horse battery staple", hash));
+  `;
+  const child = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "inherit" });
+  const exited = await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")]);
+  if (exited === "still running") child.kill();
+  expect(exited).toBe(0);
+  expect((await new Response(child.stdout).text()).trim()).toBe("true");
+});
