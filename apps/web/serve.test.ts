@@ -22,7 +22,12 @@ describe("the web mount", () => {
     const html = await home.text();
     expect(html).toMatch(/src="\/app\.[0-9a-z]+\.js"/);
     expect(html).toMatch(/href="\/app\.[0-9a-z]+\.css"/);
-    for (const path of ["/rooms/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "/rooms/anything/", "/index.html"]) {
+    for (const path of [
+      "/rooms/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+      "/rooms/anything/",
+      "/invite",
+      "/index.html",
+    ]) {
       expect(await (await get(path)).text()).toBe(html);
     }
   });

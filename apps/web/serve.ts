@@ -9,8 +9,8 @@ export interface WebFile {
   immutable: boolean;
 }
 
-/** Paths the client routes itself: each answers with index.html, so reloads and deep links work. */
-const CLIENT_ROUTE = /^\/(?:rooms\/[^/]+\/?)?$/;
+/** Paths the client routes itself (a room, an invite link): each answers with index.html, so reloads and deep links work. */
+const CLIENT_ROUTE = /^\/(?:rooms\/[^/]+\/?|invite\/?)?$/;
 export const isClientRoute = (path: string) => CLIENT_ROUTE.test(path);
 
 const here = new URL(".", import.meta.url).pathname;

@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { Store } from "./store.ts";
 
 export type NotifyState = "unsupported" | "off" | "on" | "blocked";

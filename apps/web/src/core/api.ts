@@ -1,16 +1,58 @@
-import type { ChatMessage, UserRef } from "../../../../lib/chat/message.ts";
-import type { Member, Room } from "../../../../lib/store/types.ts";
+import type { ChatMessage as StoredMessage, UserRef } from "../../../../lib/chat/message.ts";
+import type { Member, Room as StoredRoom } from "../../../../lib/store/types.ts";
 import { ApiError } from "./errors.ts";
 import { readApiError, type Session, type Tokens, tokensFrom } from "./session.ts";
 
-// The wire types are the server's own (type-only imports: nothing of lib/ reaches the bundle).
-export type { ChatMessage, Member, Room, UserRef };
+// The wire types are the server's own (type-only imports: nothing of lib/ reaches the bundle),
+// widened by the fields of the chat features (issue 12) the client reads when they are there.
+export type { Member, UserRef };
 
-/** A room as GET /api/rooms lists it for a member. */
-export interface MyRoom extends Room {
+/** What the chat features add to a room: optional here, so an older server's rooms still read. */
+interface RoomFeatures {
+  description: string;
+  kind: "group" | "dm";
+  /** Not discoverable; joined by invite link only. */
+  private: boolean;
+}
+export type Room = StoredRoom & Partial<RoomFeatures>;
+
+/** A room as GET /api/rooms and the live room list give it to a member. */
+export type MyRoom = Room & {
   /** Highest seq this user has seen in the room. */
   readPosition: number;
   unreadCount: number;
+  /** The room's highest seq (0 when empty). */
+  lastSeq?: number;
+  /** DMs: the other person. */
+  peer?: UserRef;
+};
+
+/** A line of a room's log: messages, join/leave/update lines, and edits and deletes of earlier messages. */
+export type ChatMessage = Omit<StoredMessage, "type"> & {
+  type: "message" | "join" | "leave" | "update" | "edit" | "delete";
+  editedAt?: string;
+  deletedAt?: string;
+  /** edit, delete: the message they change. */
+  target?: { id: string; seq: number };
+  /** leave: the owner who removed or banned the member. */
+  by?: UserRef;
+};
+
+export interface Ban {
+  id: string;
+  username: string;
+  bannedAt: string;
+}
+
+export interface Settings {
+  readReceipts: boolean;
+}
+
+export interface RoomChanges {
+  name?: string;
+  description?: string;
+  maxMembers?: number;
+  private?: boolean;
 }
 
 export type HistoryQuery = { before: number } | { after: number } | { latest: true };
@@ -38,6 +80,39 @@ export class Api {
   join = (id: string) => this.call<{ room: Room }>("POST", `/api/rooms/${id}/join`).then((r) => r.room);
   leave = (id: string) => this.call<void>("POST", `/api/rooms/${id}/leave`);
   deleteRoom = (id: string) => this.call<void>("DELETE", `/api/rooms/${id}`);
+
+  // Room admin (owner only)
+  updateRoom = (id: string, changes: RoomChanges) =>
+    this.call<{ room: Room }>("PATCH", `/api/rooms/${id}`, changes).then((r) => r.room);
+  removeMember = (id: string, userId: string) =>
+    this.call<void>("DELETE", `/api/rooms/${id}/members/${userId}`);
+  ban = (id: string, userId: string) => this.call<void>("POST", `/api/rooms/${id}/bans`, { userId });
+  unban = (id: string, userId: string) => this.call<void>("DELETE", `/api/rooms/${id}/bans/${userId}`);
+  bans = (id: string) => this.call<{ bans: Ban[] }>("GET", `/api/rooms/${id}/bans`).then((r) => r.bans);
+  transfer = (id: string, userId: string) =>
+    this.call<{ room: Room }>("POST", `/api/rooms/${id}/owner`, { userId }).then((r) => r.room);
+  createInvite = (id: string) =>
+    this.call<{ token: string; expiresAt: string }>("POST", `/api/rooms/${id}/invites`, {});
+  revokeInvites = (id: string) => this.call<void>("DELETE", `/api/rooms/${id}/invites`);
+  acceptInvite = (token: string) =>
+    this.call<{ room: Room }>("POST", "/api/invites/accept", { token }).then((r) => r.room);
+
+  // Messages
+  editMessage = (id: string, seq: number, text: string) =>
+    this.call<unknown>("PATCH", `/api/rooms/${id}/messages/${seq}`, { text });
+  deleteMessage = (id: string, seq: number) =>
+    this.call<unknown>("DELETE", `/api/rooms/${id}/messages/${seq}`);
+
+  // People, DMs, the account
+  searchUsers = (prefix: string) =>
+    this.call<{ users: UserRef[] }>("GET", `/api/users?prefix=${encodeURIComponent(prefix)}&limit=10`).then(
+      (r) => r.users,
+    );
+  openDm = (userId: string) =>
+    this.call<{ room: MyRoom; created: boolean }>("POST", "/api/dms", { userId }).then((r) => r.room);
+  settings = () => this.call<Settings>("GET", "/api/me/settings");
+  updateSettings = (s: Partial<Settings>) => this.call<Settings>("PATCH", "/api/me/settings", s);
+  deleteAccount = (password: string) => this.call<void>("DELETE", "/api/me", { password });
 
   history(id: string, q: HistoryQuery, limit: number): Promise<ChatMessage[]> {
     const where = "before" in q ? `&before=${q.before}` : "after" in q ? `&after=${q.after}` : "";

@@ -2,21 +2,59 @@ import type { MyRoom, Room } from "./api.ts";
 import { Store } from "./store.ts";
 
 /**
- * Changes to the rooms a user has. Today they come from this tab's own actions and, through a
- * BroadcastChannel, from the user's other tabs; the per-user STOMP destination of the chat-features
- * issue (`/user/queue/events`) will deliver the same events from anywhere, into the same `apply`.
+ * Changes to the rooms a user has: from this tab's own actions, from the user's other tabs (a
+ * BroadcastChannel), and from the server's live room list (`/user/queue/events`, see `fromServer`).
  */
 export type RoomEvent =
   | { type: "room-joined"; room: MyRoom }
-  | { type: "room-left"; roomId: string }
+  | { type: "room-left"; roomId: string; reason?: "left" | "removed" | "banned" }
   | { type: "room-deleted"; roomId: string }
   | { type: "room-updated"; room: Room }
   | { type: "unread"; roomId: string; unreadCount: number };
+
+/** A MESSAGE body of `/user/queue/events` (docs/protocol.md, "Your room list"). */
+export type UserEvent =
+  | { type: "rooms"; rooms: MyRoom[] }
+  | { type: "joined" | "dm"; room: MyRoom }
+  | { type: "left"; roomId: string; reason: "left" | "removed" | "banned" }
+  | { type: "deleted"; roomId: string }
+  | { type: "updated"; room: Room }
+  | { type: "unread"; roomId: string; unreadCount: number; lastSeq: number };
+
+/** The room-list change a server event means (null for the whole list, which replaces it). */
+export function fromServer(ev: UserEvent): RoomEvent | null {
+  switch (ev.type) {
+    case "rooms":
+      return null;
+    case "joined":
+    case "dm":
+      return { type: "room-joined", room: ev.room };
+    case "left":
+      return { type: "room-left", roomId: ev.roomId, reason: ev.reason };
+    case "deleted":
+      return { type: "room-deleted", roomId: ev.roomId };
+    case "updated":
+      return { type: "room-updated", room: ev.room };
+    case "unread":
+      return { type: "unread", roomId: ev.roomId, unreadCount: ev.unreadCount };
+  }
+}
+
+/** How a room is named on screen: a DM by the other person. */
+export function roomTitle(room: Pick<MyRoom, "name" | "kind"> & { peer?: MyRoom["peer"] }): string {
+  if (room.kind === "dm") return room.peer?.username ?? (room.name || "Direct message");
+  return room.name;
+}
+
+/** Rooms anyone may find: not private, not a DM. */
+const discoverable = (r: Room) => !r.private && r.kind !== "dm";
 
 export interface DirectoryState {
   mine: MyRoom[];
   discover: Room[];
   loaded: boolean;
+  /** The server's live room list is subscribed: `mine` follows it, polls refresh only Discover. */
+  live: boolean;
   error: string | null;
 }
 
@@ -24,16 +62,56 @@ const newestFirst = (a: Room, b: Room) => b.createdAt.localeCompare(a.createdAt)
 
 /** The sidebar's data: my rooms with unread counts, and rooms to discover. */
 export class Directory {
-  readonly state = new Store<DirectoryState>({ mine: [], discover: [], loaded: false, error: null });
+  readonly state = new Store<DirectoryState>(Directory.empty());
+  private openRoomId: string | null = null;
 
-  /** Replaces both lists with the server's view (on start, focus, reconnect, and every so often). */
-  set(mine: MyRoom[], discover: Room[], openRoomId: string | null): void {
+  static empty(): DirectoryState {
+    return { mine: [], discover: [], loaded: false, live: false, error: null };
+  }
+
+  /** The room on screen: read as it arrives, so it never shows an unread count. */
+  opened(roomId: string | null): void {
+    this.openRoomId = roomId;
+    if (roomId) this.apply({ type: "unread", roomId, unreadCount: 0 });
+  }
+
+  /**
+   * Replaces both lists with the server's view (on start, focus, reconnect, and every so often).
+   * While the live list is subscribed, `mine` is its to keep (a fetch may be older than its events).
+   */
+  set(mine: MyRoom[], discover: Room[]): void {
+    const s = this.state.get();
+    const kept = s.live ? s.mine : this.seen(mine);
+    const ids = new Set(kept.map((r) => r.id));
     this.state.set({
-      mine: mine.map((r) => (r.id === openRoomId ? { ...r, unreadCount: 0 } : r)),
-      discover,
+      ...s,
+      mine: kept,
+      discover: discover.filter((r) => !ids.has(r.id)),
       loaded: true,
       error: null,
     });
+  }
+
+  /** The live list's first message: the whole list, from now on kept by events. */
+  setLive(mine: MyRoom[]): void {
+    const ids = new Set(mine.map((r) => r.id));
+    this.state.update((s) => ({
+      ...s,
+      mine: this.seen(mine).sort(newestFirst),
+      discover: s.discover.filter((r) => !ids.has(r.id)),
+      loaded: true,
+      live: true,
+      error: null,
+    }));
+  }
+
+  /** The live list's connection dropped: polls keep `mine` fresh until it is back. */
+  notLive(): void {
+    this.state.update((s) => (s.live ? { ...s, live: false } : s));
+  }
+
+  private seen(mine: MyRoom[]): MyRoom[] {
+    return mine.map((r) => (r.id === this.openRoomId ? { ...r, unreadCount: 0 } : r));
   }
 
   failed(error: string): void {
@@ -57,7 +135,7 @@ export class Directory {
         case "room-deleted": {
           const left = s.mine.find((r) => r.id === ev.roomId);
           const discover =
-            ev.type === "room-left" && left && left.memberCount > 1
+            ev.type === "room-left" && left && left.memberCount > 1 && discoverable(left)
               ? [{ ...left, memberCount: left.memberCount - 1 }, ...s.discover].sort(newestFirst)
               : s.discover.filter((r) => r.id !== ev.roomId);
           return { ...s, mine: s.mine.filter((r) => r.id !== ev.roomId), discover };
@@ -66,13 +144,18 @@ export class Directory {
           return {
             ...s,
             mine: s.mine.map((r) => (r.id === ev.room.id ? { ...r, ...ev.room } : r)),
-            discover: s.discover.map((r) => (r.id === ev.room.id ? ev.room : r)),
+            discover: s.discover
+              .map((r) => (r.id === ev.room.id ? ev.room : r))
+              .filter((r) => r.id !== ev.room.id || discoverable(r)),
           };
-        case "unread":
+        case "unread": {
+          const unreadCount = ev.roomId === this.openRoomId ? 0 : ev.unreadCount;
+          if (!s.mine.some((r) => r.id === ev.roomId && r.unreadCount !== unreadCount)) return s;
           return {
             ...s,
-            mine: s.mine.map((r) => (r.id === ev.roomId ? { ...r, unreadCount: ev.unreadCount } : r)),
+            mine: s.mine.map((r) => (r.id === ev.roomId ? { ...r, unreadCount } : r)),
           };
+        }
       }
     });
   }

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, test } from "bun:test";
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { Outbox, type OutboxClock, type OutboxItem } from "./outbox.ts";
 
 /** A clock the test moves, and a transport that records SENDs. */

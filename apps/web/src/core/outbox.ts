@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { backoffDelay } from "./backoff.ts";
 import { describeSendRefusal, transientRefusals } from "./errors.ts";
 import { uuid } from "./ids.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { Roster } from "./roster.ts";
 
 const u = (name: string) => ({ id: name, username: name });

@@ -1,4 +1,4 @@
-import type { ChatMessage, UserRef } from "../../../../lib/chat/message.ts";
+import type { ChatMessage, UserRef } from "./api.ts";
 import { Store } from "./store.ts";
 
 export interface RosterState {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { FIRST_INDEX, Timeline } from "./timeline.ts";
 
 const msg = (seq: number, sender = "other"): ChatMessage => ({
@@ -76,5 +76,54 @@ describe("timeline", () => {
     t.prepend(range(1, 3), false);
     expect(t.state.get().messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(t.maxSeq).toBe(7);
+  });
+});
+
+const line = (seq: number, type: "edit" | "delete", target: number, text = ""): ChatMessage => ({
+  ...msg(seq, "me"),
+  id: `l${seq}`,
+  type,
+  text,
+  target: { id: `m${target}`, seq: target },
+});
+
+describe("edits and deletes", () => {
+  test("live lines change their target in place and are not shown; later edits of a deleted message change nothing", () => {
+    const t = new Timeline("r", 0, 0);
+    t.setInitial([msg(1, "me"), msg(2, "me")], false);
+    t.add(line(3, "edit", 1, "fixed"), false);
+    t.add(line(4, "delete", 2), false);
+    t.add(line(5, "edit", 2, "too late"), false);
+    const [first, second] = t.state.get().messages;
+    expect(t.state.get().messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(first).toMatchObject({ text: "fixed", editedAt: line(3, "edit", 1).sentAt });
+    expect(second).toMatchObject({ text: "", deletedAt: line(4, "delete", 2).sentAt });
+    expect(second!.editedAt).toBeUndefined();
+    // The stream continues after the last line received, shown or not.
+    expect(t.maxSeq).toBe(5);
+  });
+
+  test("a replay or a page with the lines among the messages ends in the same view as live delivery", () => {
+    const t = new Timeline("r", 0, 0);
+    t.setInitial([msg(1, "me"), msg(2, "me"), line(3, "edit", 1, "fixed"), line(4, "delete", 2)], false);
+    expect(t.state.get().messages.map((m) => [m.seq, m.text, !!m.deletedAt])).toEqual([
+      [1, "fixed", false],
+      [2, "", true],
+    ]);
+    // Applying a line again (a duplicate in a replay) changes nothing.
+    const before = t.state.get();
+    expect(t.add(line(3, "edit", 1, "fixed"), true)).toBe(false);
+    expect(t.state.get()).toBe(before);
+  });
+
+  test("a page of nothing but edit lines still moves paging back", () => {
+    const t = new Timeline("r", 0, 0);
+    t.setInitial([msg(60), ...Array.from({ length: 10 }, (_, i) => line(61 + i, "edit", 60, `v${i}`))], true);
+    t.prepend(
+      Array.from({ length: 10 }, (_, i) => line(40 + i, "edit", 30, "x")),
+      true,
+    );
+    expect(t.minSeq).toBe(40);
+    expect(t.state.get().messages.map((m) => m.text)).toEqual(["v9"]);
   });
 });

@@ -1,13 +1,22 @@
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "./api.ts";
 import { Store } from "./store.ts";
 
 /**
- * A message as the client shows it. `editedAt` and `deleted` are the seams for edit and delete
- * (chat-features issue): the server sends neither yet, so they are never set today.
+ * A line as the client shows it: a message (in its current state: `editedAt` once edited, `deletedAt`
+ * and no text once deleted) or a join/leave/update line. Edit and delete lines are not shown: they
+ * change the message they target.
  */
-export interface TimelineMessage extends ChatMessage {
-  editedAt?: string;
-  deleted?: boolean;
+export type TimelineMessage = ChatMessage;
+
+const isAmendment = (m: ChatMessage) => m.type === "edit" || m.type === "delete";
+
+/** A message after an edit or delete line: the same object when the line changes nothing. */
+export function amend(target: ChatMessage, line: ChatMessage): ChatMessage {
+  if (target.type !== "message" || target.deletedAt) return target;
+  if (line.type === "delete") return { ...target, text: "", deletedAt: line.sentAt };
+  if (line.type !== "edit" || (target.editedAt && target.editedAt > line.sentAt)) return target;
+  if (target.text === line.text && target.editedAt === line.sentAt) return target;
+  return { ...target, text: line.text, editedAt: line.sentAt };
 }
 
 export interface TimelineState {
@@ -45,6 +54,9 @@ export const FIRST_INDEX = 10_000_000;
 export class Timeline {
   readonly state: Store<TimelineState>;
   private seqs = new Set<number>();
+  /** The lowest and highest seq of every line received, shown or not (edit and delete lines too). */
+  private lowest = 0;
+  private highest = 0;
   /** Seq of the first live (not replayed) message: from there on, nothing counts as unread-at-open. */
   private liveFrom = Number.POSITIVE_INFINITY;
 
@@ -68,20 +80,21 @@ export class Timeline {
     });
   }
 
+  /** Where the room's stream continues from (x-since-seq): amendment lines count, they were received. */
   get maxSeq(): number {
-    const m = this.state.get().messages;
-    return m.length ? m[m.length - 1]!.seq : 0;
+    return this.highest;
   }
 
+  /** Where older pages continue from. */
   get minSeq(): number {
-    return this.state.get().messages[0]?.seq ?? 0;
+    return this.lowest;
   }
 
   /** The first pages, loaded when the room opens. */
   setInitial(messages: ChatMessage[], hasOlder: boolean): void {
     const fresh = this.unseen(messages);
     this.commit((s) => {
-      const messages = [...s.messages, ...fresh].sort((a, b) => a.seq - b.seq);
+      const messages = applyAmendments([...s.messages, ...fresh].sort((a, b) => a.seq - b.seq));
       return {
         ...s,
         messages,
@@ -102,7 +115,7 @@ export class Timeline {
     const min = this.minSeq;
     const fresh = this.unseen(messages.filter((m) => min === 0 || m.seq < min));
     this.commit((s) => {
-      const messages = [...fresh, ...s.messages];
+      const messages = applyAmendments([...fresh, ...s.messages]);
       const hidden = hiddenFor(messages, hasOlder);
       const shownBefore = s.messages.length - s.hidden;
       const shownNow = messages.length - hidden;
@@ -125,7 +138,19 @@ export class Timeline {
   /** A message from the subscription; `replay` for the missed ones it sends first. False for a duplicate. */
   add(m: ChatMessage, replay: boolean): boolean {
     if (this.seqs.has(m.seq)) return false;
-    this.seqs.add(m.seq);
+    this.track(m.seq);
+    if (isAmendment(m)) {
+      this.state.update((s) => {
+        const i = s.messages.findIndex((x) => x.seq === m.target?.seq);
+        if (i < 0) return s;
+        const changed = amend(s.messages[i]!, m);
+        if (changed === s.messages[i]) return s;
+        const messages = s.messages.slice();
+        messages[i] = changed;
+        return { ...s, messages };
+      });
+      return true;
+    }
     if (!replay && this.liveFrom === Number.POSITIVE_INFINITY) this.liveFrom = m.seq;
     this.commit((s) => {
       const last = s.messages[s.messages.length - 1];
@@ -157,11 +182,38 @@ export class Timeline {
     return anchored ? first.seq : null;
   }
 
+  private track(seq: number): void {
+    this.seqs.add(seq);
+    if (this.lowest === 0 || seq < this.lowest) this.lowest = seq;
+    if (seq > this.highest) this.highest = seq;
+  }
+
   private unseen(messages: ChatMessage[]): ChatMessage[] {
     const fresh = messages.filter((m) => !this.seqs.has(m.seq));
-    for (const m of fresh) this.seqs.add(m.seq);
+    for (const m of fresh) this.track(m.seq);
     return fresh.sort((a, b) => a.seq - b.seq);
   }
+}
+
+/**
+ * Lines sorted by seq with the edit and delete lines among them applied to their targets and taken
+ * out. History already holds each message in its current state, so this matters only for lines that
+ * arrived in one batch with their target (a replay, a page): applying them again changes nothing.
+ */
+function applyAmendments(lines: ChatMessage[]): ChatMessage[] {
+  if (!lines.some(isAmendment)) return lines;
+  const out: ChatMessage[] = [];
+  const at = new Map<number, number>();
+  for (const m of lines) {
+    if (!isAmendment(m)) {
+      at.set(m.seq, out.length);
+      out.push(m);
+      continue;
+    }
+    const i = m.target ? at.get(m.target.seq) : undefined;
+    if (i !== undefined) out[i] = amend(out[i]!, m);
+  }
+  return out;
 }
 
 const hiddenFor = (messages: ChatMessage[], hasOlder: boolean) => (hasOlder && messages.length > 1 ? 1 : 0);

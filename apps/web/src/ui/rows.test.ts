@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
+import type { ChatMessage } from "../core/api.ts";
 import { type Row, rowMeta } from "./rows.ts";
 
 const me = { id: "me", username: "me" };
