@@ -1,12 +1,12 @@
-import type { ChatMessage } from "../../../../lib/chat/message.ts";
 import { Alerts } from "./alerts.ts";
-import { Api, type MyRoom, type Room } from "./api.ts";
-import { Directory, type RoomEvent } from "./directory.ts";
+import { Api, type ChatMessage, type MyRoom, type Room, type RoomChanges } from "./api.ts";
+import { Directory, fromServer, type RoomEvent, type UserEvent } from "./directory.ts";
 import { ApiError, describeError, describeSendRefusal } from "./errors.ts";
 import { type IFrame, type IMessage, type Notice, StompLink, type StompSubscription } from "./link.ts";
 import { CLIENT_MSG_ID_HEADER, Outbox } from "./outbox.ts";
 import { type PresenceBody, Roster } from "./roster.ts";
 import { Session } from "./session.ts";
+import { type ReceiptsBody, RoomSignals, type TypingBody, TypingSender } from "./signals.ts";
 import { Store } from "./store.ts";
 import { Timeline } from "./timeline.ts";
 
@@ -17,6 +17,8 @@ export interface RoomView {
   room: Room | null;
   timeline: Timeline | null;
   roster: Roster | null;
+  /** Who types, who has read how far. */
+  signals: RoomSignals | null;
   /** Set when the room can no longer be read here (left in another tab, removed, deleted). */
   closed: string | null;
   error: string | null;
@@ -33,8 +35,12 @@ const UNREAD_PAGE = 100;
 const PAGE = 50;
 /** More unread than this: open at the newest, the divider shows up when scrolling back to it. */
 const MAX_UNREAD_JUMP = 300;
-/** Stand-in for the per-user event destination: the room list is refetched this often while visible. */
+/**
+ * Discover is refetched this often while visible (the live room list covers only the user's own rooms,
+ * and those too while it is not connected).
+ */
 const ROOMS_POLL_MS = 30_000;
+const USER_EVENTS = "/user/queue/events";
 
 /**
  * The client's state and everything that changes it: the session, the two STOMP links, the outbox,
@@ -52,6 +58,10 @@ export class ChatClient {
   readonly outbox: Outbox;
 
   private roomSub: StompSubscription | null = null;
+  /** The open room's typing and receipts subscriptions. */
+  private signalSubs: StompSubscription[] = [];
+  private typingSender: TypingSender | null = null;
+  private signalReceipts = 0;
   private presenceSub: StompSubscription | null = null;
   private channel: BroadcastChannel | null = null;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -66,12 +76,16 @@ export class ChatClient {
   constructor() {
     this.chat = new StompLink("/ws", this.session, {
       onConnect: () => {
+        this.subscribeUserEvents();
         this.subscribeRoom();
         this.outbox.connected();
         void this.refreshRooms();
       },
       onDisconnect: () => {
         this.roomSub = null;
+        this.signalSubs = [];
+        this.view.get()?.signals?.typingLost();
+        this.directory.notLive();
         this.outbox.disconnected();
       },
       onNotice: (n, receipt) => this.onNotice(n, receipt),
@@ -134,7 +148,7 @@ export class ChatClient {
     this.roomSub = null;
     this.presenceSub = null;
     this.outbox.close();
-    this.directory.state.set({ mine: [], discover: [], loaded: false, error: null });
+    this.directory.state.set(Directory.empty());
     await Promise.all([this.chat.stop(), this.presence.stop()]);
   }
 
@@ -152,7 +166,7 @@ export class ChatClient {
       return this.refreshing;
     }
     this.refreshing = Promise.all([this.api.myRooms(), this.api.discover()])
-      .then(([mine, discover]) => this.directory.set(mine, discover, this.view.get()?.roomId ?? null))
+      .then(([mine, discover]) => this.directory.set(mine, discover))
       .catch((err) => this.directory.failed(describeError(err)))
       .finally(() => {
         this.refreshing = null;
@@ -210,6 +224,7 @@ export class ChatClient {
     const current = this.view.get();
     if (current?.roomId === roomId && current.kind !== "error") return;
     this.closeCurrent();
+    this.directory.opened(roomId);
     if (!roomId) return this.view.set(null);
     const ticket = ++this.opening;
     const stale = () => ticket !== this.opening;
@@ -235,8 +250,9 @@ export class ChatClient {
       }
     }
     const timeline = new Timeline(roomId, room.readPosition, room.unreadCount);
-    this.view.set({ ...blankView(roomId, "member"), room, timeline, roster: new Roster() });
-    this.directory.apply({ type: "unread", roomId, unreadCount: 0 });
+    const signals = new RoomSignals(this.me ?? "");
+    this.view.set({ ...blankView(roomId, "member"), room, timeline, roster: new Roster(), signals });
+    this.typingSender = new TypingSender((typing) => this.signal(roomId, typing));
     this.subscribePresence();
     try {
       const unread = room.unreadCount > 0 && room.unreadCount <= MAX_UNREAD_JUMP;
@@ -282,7 +298,54 @@ export class ChatClient {
   send(text: string): void {
     const v = this.view.get();
     if (!v?.timeline || v.closed) return;
+    this.typingSender?.sent();
     this.outbox.enqueue(v.roomId, text, v.timeline.maxSeq);
+  }
+
+  /** The message box changed: tells the room this user types (or stopped, when `empty`). */
+  typing(empty: boolean): void {
+    this.typingSender?.input(empty);
+  }
+
+  // ---- messages, rooms, people and the account ------------------------------------------------
+
+  /** Both arrive as lines of the room's stream, which changes what is shown. */
+  editMessage = (roomId: string, seq: number, text: string) => this.api.editMessage(roomId, seq, text);
+  deleteMessage = (roomId: string, seq: number) => this.api.deleteMessage(roomId, seq);
+
+  async updateRoom(roomId: string, changes: RoomChanges): Promise<Room> {
+    const room = await this.api.updateRoom(roomId, changes);
+    this.publishRoomEvent({ type: "room-updated", room });
+    return room;
+  }
+
+  async transfer(roomId: string, userId: string): Promise<Room> {
+    const room = await this.api.transfer(roomId, userId);
+    this.publishRoomEvent({ type: "room-updated", room });
+    return room;
+  }
+
+  /** An invite link's token: joined through POST /api/invites/accept. */
+  async acceptInvite(token: string): Promise<Room> {
+    const room = await this.api.acceptInvite(token);
+    this.refused.delete(room.id);
+    this.publishRoomEvent({ type: "room-joined", room: { ...room, readPosition: 0, unreadCount: 0 } });
+    return room;
+  }
+
+  /** The DM with a user, created the first time. */
+  async openDm(userId: string): Promise<MyRoom> {
+    const room = await this.api.openDm(userId);
+    this.refused.delete(room.id);
+    this.publishRoomEvent({ type: "room-joined", room });
+    return room;
+  }
+
+  /** Deletes the account (the password again) and ends the session everywhere. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.api.deleteAccount(password);
+    await this.stop();
+    this.session.end("Your account was deleted.");
   }
 
   toast(text: string): void {
@@ -293,6 +356,8 @@ export class ChatClient {
 
   private closeCurrent(): void {
     const v = this.view.get();
+    this.typingSender?.stop();
+    this.typingSender = null;
     this.unsubscribe();
     if (v) this.outbox.forgetSent(v.roomId);
     this.opening++;
@@ -301,11 +366,13 @@ export class ChatClient {
   private unsubscribe(): void {
     try {
       this.roomSub?.unsubscribe();
+      for (const sub of this.signalSubs) sub.unsubscribe();
       this.presenceSub?.unsubscribe();
     } catch {
       // The connection went away meanwhile: nothing to unsubscribe from.
     }
     this.roomSub = null;
+    this.signalSubs = [];
     this.presenceSub = null;
   }
 
@@ -331,6 +398,37 @@ export class ChatClient {
       (m) => this.onRoomMessage(v.roomId, m),
       headers,
     );
+    const signals = v.signals;
+    if (!this.roomSub || !signals) return;
+    const receipt = { receipt: `room:${v.roomId}` };
+    const typing = this.chat.subscribe(
+      `/topic/rooms/${v.roomId}/typing`,
+      (m) => signals.onTyping(parse<TypingBody>(m.body)),
+      receipt,
+    );
+    const receipts = this.chat.subscribe(
+      `/topic/rooms/${v.roomId}/receipts`,
+      (m) => signals.onReceipts(parse<ReceiptsBody>(m.body)),
+      receipt,
+    );
+    this.signalSubs = [typing, receipts].filter((x) => x !== null);
+  }
+
+  /** Typing on or off; refusals (a rate limit) are not worth a word: the next keystroke says it again. */
+  private signal(roomId: string, typing: boolean): boolean {
+    return this.chat.publish(`/topic/rooms/${roomId}/typing`, JSON.stringify({ typing }), {
+      receipt: `signal-${++this.signalReceipts}`,
+    });
+  }
+
+  /** The user's live room list, on every connection: the whole list first, then its changes. */
+  private subscribeUserEvents(): void {
+    this.chat.subscribe(USER_EVENTS, (m) => {
+      const ev = parse<UserEvent>(m.body);
+      if (ev.type === "rooms") return this.directory.setLive(ev.rooms);
+      const change = fromServer(ev);
+      if (change) this.applyRoomEvent(change, "server");
+    });
   }
 
   private subscribePresence(): void {
@@ -357,10 +455,13 @@ export class ChatClient {
     const m = JSON.parse(frame.body) as ChatMessage;
     const replay = frame.headers["x-replay"] === "true";
     if (!v.timeline.add(m, replay)) return;
-    if (m.sender.id === this.me) this.outbox.echo(m, frame.headers[CLIENT_MSG_ID_HEADER]);
+    if (m.sender.id === this.me && m.type === "message") {
+      this.outbox.echo(m, frame.headers[CLIENT_MSG_ID_HEADER]);
+    }
     if (!replay) {
       v.roster?.membership(m);
-      if (m.type !== "message") this.memberCountChanged(roomId, m.type === "join" ? 1 : -1);
+      if (m.type === "join" || m.type === "leave")
+        this.memberCountChanged(roomId, m.type === "join" ? 1 : -1);
       if (m.sender.id !== this.me && m.type === "message") this.alerts.incoming(m, v.room?.name ?? "");
     }
   }
@@ -377,6 +478,7 @@ export class ChatClient {
 
   private onNotice(n: Notice, receipt: string | undefined): void {
     if (receipt?.startsWith("send-")) this.outbox.refused(receipt, n.code, n.retryAfterMs);
+    else if (receipt?.startsWith("signal-")) return;
     else if (n.code === "subscription_revoked") void this.revoked(n.roomId);
     else if (n.code === "replay_incomplete") {
       this.toast("Some missed messages could not be loaded. Scroll up to see the room's history.");
@@ -422,9 +524,13 @@ export class ChatClient {
     const why =
       ev.type === "room-deleted"
         ? "This room was deleted."
-        : from === "another tab"
-          ? "You left this room in another tab."
-          : "You're no longer a member of this room.";
+        : ev.reason === "removed"
+          ? "The room's owner removed you from this room."
+          : ev.reason === "banned"
+            ? "The room's owner removed you from this room and you can't join it again."
+            : from === "another tab" || ev.reason === "left"
+              ? "You left this room in another tab or device."
+              : "You're no longer a member of this room.";
     this.view.set({ ...v, closed: why });
   }
 
@@ -446,5 +552,9 @@ export class ChatClient {
 }
 
 function blankView(roomId: string, kind: RoomView["kind"]): RoomView {
-  return { roomId, kind, room: null, timeline: null, roster: null, closed: null, error: null };
+  return { roomId, kind, room: null, timeline: null, roster: null, signals: null, closed: null, error: null };
+}
+
+function parse<T>(body: string): T {
+  return JSON.parse(body) as T;
 }

@@ -7,10 +7,10 @@ const MAX_HEIGHT_PX = 160;
 
 /**
  * The message box. Enter sends, Shift+Enter starts a new line. Sending never waits: the text goes
- * to the outbox, which shows it at once and delivers it when it can. `onTyping` is where a typing
- * indicator will hook in once the server relays one.
+ * to the outbox, which shows it at once and delivers it when it can. Typing tells the room (see
+ * TypingSender: a signal every few seconds at most, not one per keystroke).
  */
-export function Composer(props: { roomName: string; disabled: boolean; onTyping?: () => void }) {
+export function Composer(props: { roomName: string; disabled: boolean }) {
   const { client } = useApp();
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -63,7 +63,7 @@ export function Composer(props: { roomName: string; disabled: boolean; onTyping?
         onChange={(e) => {
           setText(e.target.value);
           grow();
-          props.onTyping?.();
+          client.typing(e.target.value === "");
         }}
         onKeyDown={onKeyDown}
       />

@@ -40,7 +40,10 @@ export function MessageList({ view }: { view: RoomView }) {
 function LoadedList({ view, s }: { view: RoomView; s: TimelineState }) {
   const { client } = useApp();
   const outbox = useStore(client.outbox.items);
+  const dir = useStore(client.directory.state);
   const me = client.session.user!;
+  const room = dir.mine.find((r) => r.id === view.roomId) ?? view.room;
+  const moderator = room !== null && room.kind !== "dm" && room.ownerId === me.id;
   const list = useRef<VirtuosoHandle>(null);
   // Opening at the first unread message is not at the bottom. The ref is what followOutput reads:
   // measured on every scroll, it is right even after a smooth scroll, where Virtuoso's own flag lags.
@@ -114,6 +117,7 @@ function LoadedList({ view, s }: { view: RoomView; s: TimelineState }) {
           <MessageRow
             row={row}
             roomName={context.roomName}
+            moderator={moderator}
             meta={rowMeta(row, all[index - s.firstItemIndex + s.hidden - 1], {
               dividerSeq: s.dividerSeq,
               hasOlder: s.hasOlder,

@@ -1,11 +1,18 @@
-import { memo } from "react";
+import { memo, useState } from "react";
 import type { UserRef } from "../core/api.ts";
 import type { OutboxItem } from "../core/outbox.ts";
 import { useApp, useStore } from "./context.ts";
 import { formatFull, formatTime } from "./format.ts";
+import { MessageActions, MessageEditor } from "./MessageActions.tsx";
 import type { Row, RowMeta } from "./rows.ts";
 
-export const MessageRow = memo(function MessageRow(props: { row: Row; meta: RowMeta; roomName: string }) {
+export const MessageRow = memo(function MessageRow(props: {
+  row: Row;
+  meta: RowMeta;
+  roomName: string;
+  /** The user may delete others' messages here (the owner of a group room). */
+  moderator: boolean;
+}) {
   const { row, meta } = props;
   return (
     <div className="row">
@@ -21,7 +28,7 @@ export const MessageRow = memo(function MessageRow(props: { row: Row; meta: RowM
           {row.m.text} · <Time at={row.m.sentAt} />
         </p>
       ) : (
-        <Message row={row} grouped={meta.grouped} />
+        <Message row={row} grouped={meta.grouped} moderator={props.moderator} />
       )}
     </div>
   );
@@ -35,14 +42,18 @@ function Time({ at, className }: { at: string; className?: string }) {
   );
 }
 
-function Message({ row, grouped }: { row: Row; grouped: boolean }) {
+function Message({ row, grouped, moderator }: { row: Row; grouped: boolean; moderator: boolean }) {
   const { client } = useApp();
+  const [editing, setEditing] = useState(false);
   const session = useStore(client.session.state);
   const me = session.status === "in" ? session.user : { id: "", username: "" };
   const sender = row.kind === "message" ? row.m.sender : me;
   const at = row.kind === "message" ? row.m.sentAt : row.item.createdAt;
   const state = row.kind === "outbox" ? row.item.state : null;
-  const cls = ["msg", grouped && "grouped", sender.id === me.id && "mine", state && `out-${state}`]
+  const mine = sender.id === me.id;
+  const m = row.kind === "message" ? row.m : null;
+  const deleted = Boolean(m?.deletedAt);
+  const cls = ["msg", grouped && "grouped", mine && "mine", state && `out-${state}`, deleted && "deleted"]
     .filter(Boolean)
     .join(" ");
   return (
@@ -54,18 +65,28 @@ function Message({ row, grouped }: { row: Row; grouped: boolean }) {
             <span className="who">{sender.username}</span> <Time at={at} />
           </p>
         )}
-        {row.kind === "message" ? (
+        {m && editing ? (
+          <MessageEditor message={m} onDone={() => setEditing(false)} />
+        ) : m ? (
           <p className="text">
-            {row.m.deleted ? <em>This message was deleted.</em> : row.m.text}
-            {row.m.editedAt && !row.m.deleted && <span className="edited"> (edited)</span>}
+            {deleted ? <em>This message was deleted.</em> : m.text}
+            {m.editedAt && !deleted && (
+              <span className="edited" title={`Edited ${formatFull(m.editedAt)}`}>
+                {" "}
+                (edited)
+              </span>
+            )}
           </p>
-        ) : (
+        ) : row.kind === "outbox" ? (
           <>
             <p className="text">{row.item.text}</p>
             <OutboxStatus item={row.item} />
           </>
-        )}
+        ) : null}
       </div>
+      {m && !deleted && !editing && (mine || moderator) && (
+        <MessageActions message={m} canEdit={mine} onEdit={() => setEditing(true)} />
+      )}
     </article>
   );
 }

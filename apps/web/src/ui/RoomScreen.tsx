@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { RoomView } from "../core/chat.ts";
+import { roomTitle } from "../core/directory.ts";
 import { describeError } from "../core/errors.ts";
 import { Composer } from "./Composer.tsx";
 import { coarsePointer, useApp, useStore } from "./context.ts";
@@ -7,6 +8,8 @@ import { ConfirmDialog, Dialog } from "./Dialog.tsx";
 import { navigate } from "./links.ts";
 import { MessageList } from "./MessageList.tsx";
 import { PeoplePanel } from "./PeoplePanel.tsx";
+import { RoomSettingsDialog } from "./RoomSettingsDialog.tsx";
+import { RoomStatus } from "./RoomStatus.tsx";
 
 export function RoomScreen({ roomId }: { roomId: string }) {
   const { client } = useApp();
@@ -84,12 +87,15 @@ function OpenRoom({ view }: { view: RoomView }) {
   const dir = useStore(client.directory.state);
   const roster = useStore(view.roster!.state);
   const room = dir.mine.find((r) => r.id === view.roomId) ?? view.room!;
+  const title = roomTitle(room);
+  const dm = room.kind === "dm";
   const [drawer, setDrawer] = useState(false);
+  const [settings, setSettings] = useState(false);
   const [confirm, setConfirm] = useState<"leave" | "delete" | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  const isOwner = room.ownerId === client.me;
+  const isOwner = room.ownerId === client.me && !dm;
   const memberCount = roster.loaded ? roster.members.length : room.memberCount;
 
   // Land where the user can act: the message box, or on a phone (where that would pop up the
@@ -121,10 +127,13 @@ function OpenRoom({ view }: { view: RoomView }) {
           <BackLink />
           <div className="room-title">
             <h1 id="room-title" ref={heading} tabIndex={-1}>
-              {room.name}
+              {title}
             </h1>
             <span className="meta">
-              {memberCount} {memberCount === 1 ? "member" : "members"} · {roster.here.size} here
+              {dm ? "Direct message" : `${memberCount} ${memberCount === 1 ? "member" : "members"}`} ·{" "}
+              {roster.here.size} here
+              {room.private && !dm ? " · private" : ""}
+              {room.description ? <span className="description"> · {room.description}</span> : null}
             </span>
           </div>
           <div className="room-actions">
@@ -136,6 +145,16 @@ function OpenRoom({ view }: { view: RoomView }) {
             >
               People
             </button>
+            {!view.closed && isOwner && (
+              <button
+                type="button"
+                className="secondary small"
+                aria-haspopup="dialog"
+                onClick={() => setSettings(true)}
+              >
+                Settings
+              </button>
+            )}
             {!view.closed && (
               <button type="button" className="secondary small" onClick={() => setConfirm("leave")}>
                 Leave
@@ -161,7 +180,8 @@ function OpenRoom({ view }: { view: RoomView }) {
           </p>
         )}
         <MessageList view={view} />
-        <Composer roomName={room.name} disabled={view.closed !== null} />
+        <RoomStatus view={view} />
+        <Composer roomName={title} disabled={view.closed !== null} />
       </section>
       <aside className="people" aria-label="People in this room">
         <PeoplePanel roster={roster} />
@@ -176,23 +196,28 @@ function OpenRoom({ view }: { view: RoomView }) {
           </div>
         </Dialog>
       )}
+      {settings && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
       {confirm === "leave" && (
         <ConfirmDialog
-          title={`Leave ${room.name}?`}
+          title={dm ? `Leave your conversation with ${title}?` : `Leave ${title}?`}
           confirm="Leave room"
           busy={busy}
           error={error}
           onConfirm={() => void act("leave")}
           onClose={() => setConfirm(null)}
         >
-          <p>You'll stop getting its messages. You can join again later if there's room.</p>
+          {dm ? (
+            <p>It leaves your list. Starting a conversation with {title} again brings it back.</p>
+          ) : (
+            <p>You'll stop getting its messages. You can join again later if there's room.</p>
+          )}
           {isOwner && <p>You own this room: the longest-standing member becomes its owner.</p>}
-          {memberCount === 1 && <p>You're its last member, so the room will be deleted.</p>}
+          {memberCount === 1 && !dm && <p>You're its last member, so the room will be deleted.</p>}
         </ConfirmDialog>
       )}
       {confirm === "delete" && (
         <ConfirmDialog
-          title={`Delete ${room.name}?`}
+          title={`Delete ${title}?`}
           confirm="Delete room"
           busy={busy}
           error={error}

@@ -1,6 +1,8 @@
 import { useEffect } from "react";
+import { roomTitle } from "../core/directory.ts";
 import { ConnectionBanner } from "./ConnectionBanner.tsx";
 import { useApp, useStore } from "./context.ts";
+import { InviteScreen } from "./InviteScreen.tsx";
 import { RoomScreen } from "./RoomScreen.tsx";
 import { Sidebar } from "./Sidebar.tsx";
 
@@ -19,11 +21,17 @@ export function Shell() {
   usePageTitle();
 
   return (
-    <div className="shell" data-screen={roomId ? "room" : "rooms"}>
+    <div className="shell" data-screen={route.name === "home" ? "rooms" : "room"}>
       <ConnectionBanner />
       <Sidebar />
       <main className="main" aria-label={roomId ? undefined : "Room"}>
-        {roomId ? <RoomScreen key={roomId} roomId={roomId} /> : <NoRoom />}
+        {roomId ? (
+          <RoomScreen key={roomId} roomId={roomId} />
+        ) : route.name === "invite" ? (
+          <InviteScreen token={route.token} />
+        ) : (
+          <NoRoom />
+        )}
       </main>
       <Toasts />
       <Announcer />
@@ -47,7 +55,8 @@ function usePageTitle() {
   const view = useStore(client.view);
   const unseen = useStore(client.alerts.unseen);
   const unread = dir.mine.reduce((n, r) => n + r.unreadCount, 0) + unseen;
-  const name = view?.room?.name;
+  const open = view ? (dir.mine.find((r) => r.id === view.roomId) ?? view.room) : null;
+  const name = open ? roomTitle(open) : undefined;
   useEffect(() => {
     document.title = `${unread > 0 ? `(${unread}) ` : ""}${name ? `${name} · ` : ""}ChatTalk`;
   }, [unread, name]);
