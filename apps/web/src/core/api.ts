@@ -1,59 +1,27 @@
-import type { ChatMessage as StoredMessage, UserRef } from "../../../../lib/chat/message.ts";
-import type { Member, Room as StoredRoom } from "../../../../lib/store/types.ts";
+import type { ChatMessage, UserRef } from "../../../../lib/chat/message.ts";
+import type {
+  Ban,
+  Member,
+  Room,
+  RoomChanges,
+  UserSettings as Settings,
+} from "../../../../lib/store/types.ts";
 import { ApiError } from "./errors.ts";
 import { readApiError, type Session, type Tokens, tokensFrom } from "./session.ts";
 
-// The wire types are the server's own (type-only imports: nothing of lib/ reaches the bundle),
-// widened by the fields of the chat features (issue 12) the client reads when they are there.
-export type { Member, UserRef };
-
-/** What the chat features add to a room: optional here, so an older server's rooms still read. */
-interface RoomFeatures {
-  description: string;
-  kind: "group" | "dm";
-  /** Not discoverable; joined by invite link only. */
-  private: boolean;
-}
-export type Room = StoredRoom & Partial<RoomFeatures>;
+// The wire types are the server's own (type-only imports: nothing of lib/ reaches the bundle).
+export type { Ban, ChatMessage, Member, Room, RoomChanges, Settings, UserRef };
 
 /** A room as GET /api/rooms and the live room list give it to a member. */
 export type MyRoom = Room & {
   /** Highest seq this user has seen in the room. */
   readPosition: number;
   unreadCount: number;
-  /** The room's highest seq (0 when empty). */
+  /** The room's highest seq (0 when empty); not known for a room this tab has just joined. */
   lastSeq?: number;
   /** DMs: the other person. */
   peer?: UserRef;
 };
-
-/** A line of a room's log: messages, join/leave/update lines, and edits and deletes of earlier messages. */
-export type ChatMessage = Omit<StoredMessage, "type"> & {
-  type: "message" | "join" | "leave" | "update" | "edit" | "delete";
-  editedAt?: string;
-  deletedAt?: string;
-  /** edit, delete: the message they change. */
-  target?: { id: string; seq: number };
-  /** leave: the owner who removed or banned the member. */
-  by?: UserRef;
-};
-
-export interface Ban {
-  id: string;
-  username: string;
-  bannedAt: string;
-}
-
-export interface Settings {
-  readReceipts: boolean;
-}
-
-export interface RoomChanges {
-  name?: string;
-  description?: string;
-  maxMembers?: number;
-  private?: boolean;
-}
 
 export type HistoryQuery = { before: number } | { after: number } | { latest: true };
 

@@ -15,6 +15,8 @@ async function serverCodes(): Promise<{ http: Set<string>; stomp: Set<string> }>
     for (const m of src.matchAll(/ConflictError\("([a-z_]+)"/g)) http.add(m[1]!);
     for (const m of src.matchAll(/notFound\("([a-z_]+)"\)/g)) http.add(`${m[1]}_not_found`);
     for (const m of src.matchAll(/jsonError\(\s*\d+,\s*"([a-z_]+)"/g)) http.add(m[1]!);
+    for (const m of src.matchAll(/ChatError\(\s*"[a-z_]+",\s*"([a-z_]+)"/g)) http.add(m[1]!);
+    for (const m of src.matchAll(/ForbiddenError\("([a-z_]+)"/g)) http.add(m[1]!);
     for (const m of src.matchAll(/RefusedError\(\s*"([a-z_]+)"/g)) stomp.add(m[1]!);
   }
   // The chat domain's refusals reach STOMP clients through one mapping.
