@@ -165,7 +165,9 @@ export class ChatClient {
       this.refreshAgain = true;
       return this.refreshing;
     }
-    this.refreshing = Promise.all([this.api.myRooms(), this.api.discover()])
+    // While the live room list is subscribed, it keeps the user's own rooms: only Discover is fetched.
+    const live = this.directory.state.get().live;
+    this.refreshing = Promise.all([live ? null : this.api.myRooms(), this.api.discover()])
       .then(([mine, discover]) => this.directory.set(mine, discover))
       .catch((err) => this.directory.failed(describeError(err)))
       .finally(() => {
@@ -521,6 +523,8 @@ export class ChatClient {
     const v = this.view.get();
     if (!v || (ev.type !== "room-left" && ev.type !== "room-deleted") || ev.roomId !== v.roomId) return;
     this.unsubscribe();
+    // The live room list says why (removed, banned); a revoked subscription, told too, knows less.
+    if (v.closed && ev.type === "room-left" && !ev.reason) return;
     const why =
       ev.type === "room-deleted"
         ? "This room was deleted."

@@ -79,9 +79,9 @@ export class Directory {
    * Replaces both lists with the server's view (on start, focus, reconnect, and every so often).
    * While the live list is subscribed, `mine` is its to keep (a fetch may be older than its events).
    */
-  set(mine: MyRoom[], discover: Room[]): void {
+  set(mine: MyRoom[] | null, discover: Room[]): void {
     const s = this.state.get();
-    const kept = s.live ? s.mine : this.seen(mine);
+    const kept = s.live || !mine ? s.mine : this.seen(mine);
     const ids = new Set(kept.map((r) => r.id));
     this.state.set({
       ...s,

@@ -17,11 +17,15 @@ export function AccountDialog({ onClose }: { onClose: () => void }) {
     client.api.settings().then(setSettings, (err) => setError(describeError(err)));
   }, [client]);
 
+  // Shown changed at once; put back if the server refuses.
   async function setReceipts(readReceipts: boolean) {
+    const before = settings;
     setError(null);
+    setSettings((s) => (s ? { ...s, readReceipts } : s));
     try {
       setSettings(await client.api.updateSettings({ readReceipts }));
     } catch (err) {
+      setSettings(before);
       setError(describeError(err));
     }
   }

@@ -196,7 +196,9 @@ function OpenRoom({ view }: { view: RoomView }) {
           </div>
         </Dialog>
       )}
-      {settings && <RoomSettingsDialog room={room} onClose={() => setSettings(false)} />}
+      {settings && (
+        <RoomSettingsDialog room={room} members={roster.members} onClose={() => setSettings(false)} />
+      )}
       {confirm === "leave" && (
         <ConfirmDialog
           title={dm ? `Leave your conversation with ${title}?` : `Leave ${title}?`}

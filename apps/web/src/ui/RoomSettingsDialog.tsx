@@ -1,18 +1,22 @@
 import { type FormEvent, useEffect, useId, useState } from "react";
-import type { Ban, Member, Room, RoomChanges } from "../core/api.ts";
+import type { Ban, Room, RoomChanges, UserRef } from "../core/api.ts";
 import { ApiError, describeError } from "../core/errors.ts";
 import { inviteUrl } from "../core/router.ts";
 import { useApp } from "./context.ts";
 import { ConfirmDialog, Dialog } from "./Dialog.tsx";
 import { Field } from "./Field.tsx";
 
-/** The owner's dialog: the room's details, invite links, members (remove, ban, hand over) and bans. */
-export function RoomSettingsDialog({ room, onClose }: { room: Room; onClose: () => void }) {
+/**
+ * The owner's dialog: the room's details, invite links, members (remove, ban, hand over) and bans.
+ * `members` is the open room's live member list (it follows joins and leaves as they happen).
+ */
+export function RoomSettingsDialog(props: { room: Room; members: UserRef[]; onClose: () => void }) {
+  const { room, onClose } = props;
   return (
     <Dialog title={`${room.name} settings`} className="dialog wide-dialog" onClose={onClose}>
       <DetailsForm room={room} />
       <InviteLinks room={room} />
-      <Members room={room} onHandedOver={onClose} />
+      <Members room={room} members={props.members} onHandedOver={onClose} />
       <div className="dialog-actions">
         <button type="button" className="secondary" onClick={onClose}>
           Close
@@ -192,11 +196,11 @@ function InviteLinks({ room }: { room: Room }) {
   );
 }
 
-type MemberAction = { kind: "remove" | "ban" | "owner"; member: Member };
+type MemberAction = { kind: "remove" | "ban" | "owner"; member: UserRef };
 
-function Members({ room, onHandedOver }: { room: Room; onHandedOver: () => void }) {
+function Members(props: { room: Room; members: UserRef[]; onHandedOver: () => void }) {
+  const { room, members, onHandedOver } = props;
   const { client } = useApp();
-  const [members, setMembers] = useState<Member[] | null>(null);
   const [bans, setBans] = useState<Ban[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<MemberAction | null>(null);
@@ -205,14 +209,7 @@ function Members({ room, onHandedOver }: { room: Room; onHandedOver: () => void 
   const membersId = useId();
   const bansId = useId();
 
-  const load = () =>
-    Promise.all([client.api.members(room.id), client.api.bans(room.id)]).then(
-      ([m, b]) => {
-        setMembers(m);
-        setBans(b);
-      },
-      (err) => setError(describeError(err)),
-    );
+  const load = () => client.api.bans(room.id).then(setBans, (err) => setError(describeError(err)));
   // biome-ignore lint/correctness/useExhaustiveDependencies: loaded once per room
   useEffect(() => void load(), [room.id]);
 
@@ -233,7 +230,7 @@ function Members({ room, onHandedOver }: { room: Room; onHandedOver: () => void 
     }
   }
 
-  const others = (members ?? []).filter((m) => m.id !== client.me);
+  const others = members.filter((m) => m.id !== client.me);
   return (
     <>
       <section className="settings-section" aria-labelledby={membersId}>
@@ -243,7 +240,7 @@ function Members({ room, onHandedOver }: { room: Room; onHandedOver: () => void 
             {error}
           </p>
         )}
-        {members && others.length === 0 && <p className="hint">Nobody else has joined yet.</p>}
+        {others.length === 0 && <p className="hint">Nobody else has joined yet.</p>}
         <ul className="member-list">
           {others.map((m) => (
             <li key={m.id}>
