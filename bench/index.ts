@@ -27,6 +27,7 @@ const parts: Record<string, Part> = {
   replicas: { path: "./replicas.ts" },
   login: { path: "./login-rush.ts" },
   "attacks-replay": { path: "./attacks-replay.ts" },
+  "web-bundle": { path: "./web-bundle.ts" },
   cluster: { path: "./cluster.ts", optIn: true },
   connections: { path: "./connections-100k.ts", optIn: true },
   soak: { path: "./soak.ts", optIn: true },
