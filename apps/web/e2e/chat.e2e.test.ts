@@ -268,7 +268,10 @@ describe.skipIf(!haveChromium)("chat", () => {
     await other.getByLabel("Message shared").waitFor();
     await sam.page.getByRole("button", { name: "Leave", exact: true }).click();
     await sam.page.getByRole("dialog").getByRole("button", { name: "Leave room" }).click();
-    await other.getByRole("alert").filter({ hasText: "You left this room in another tab." }).waitFor();
+    await other
+      .getByRole("alert")
+      .filter({ hasText: "You left this room in another tab or on another device." })
+      .waitFor();
     await other.getByRole("link", { name: /shared/ }).waitFor({ state: "detached" });
     await sam.closeAll();
   }, 60_000);

@@ -71,6 +71,8 @@ export class ChatClient {
   /** Rooms whose SUBSCRIBE the server refused (not a member, deleted): not tried again until joined. */
   private refused = new Set<string>();
   private toastSeq = 0;
+  /** How telling the open room's "closed" explanation is (see applyRoomEvent). */
+  private closedRank = -1;
   private started = false;
 
   constructor() {
@@ -255,6 +257,7 @@ export class ChatClient {
     const signals = new RoomSignals(this.me ?? "");
     this.view.set({ ...blankView(roomId, "member"), room, timeline, roster: new Roster(), signals });
     this.typingSender = new TypingSender((typing) => this.signal(roomId, typing));
+    this.directory.read(roomId);
     this.subscribePresence();
     try {
       const unread = room.unreadCount > 0 && room.unreadCount <= MAX_UNREAD_JUMP;
@@ -523,18 +526,21 @@ export class ChatClient {
     const v = this.view.get();
     if (!v || (ev.type !== "room-left" && ev.type !== "room-deleted") || ev.roomId !== v.roomId) return;
     this.unsubscribe();
-    // The live room list says why (removed, banned); a revoked subscription, told too, knows less.
-    if (v.closed && ev.type === "room-left" && !ev.reason) return;
-    const why =
+    // Several sources tell of one end (another tab, the live room list, a revoked subscription), in
+    // any order: the most telling explanation stays (the owner's removal, then the user's own leave —
+    // which also deletes a room they were the last member of — then a deletion, then "not a member").
+    const [rank, why] =
       ev.type === "room-deleted"
-        ? "This room was deleted."
+        ? [1, "This room was deleted."]
         : ev.reason === "removed"
-          ? "The room's owner removed you from this room."
+          ? [3, "The room's owner removed you from this room."]
           : ev.reason === "banned"
-            ? "The room's owner removed you from this room and you can't join it again."
+            ? [3, "The room's owner removed you from this room and you can't join it again."]
             : from === "another tab" || ev.reason === "left"
-              ? "You left this room in another tab or device."
-              : "You're no longer a member of this room.";
+              ? [2, "You left this room in another tab or on another device."]
+              : [0, "You're no longer a member of this room."];
+    if (v.closed && rank <= this.closedRank) return;
+    this.closedRank = rank;
     this.view.set({ ...v, closed: why });
   }
 

@@ -63,16 +63,29 @@ const newestFirst = (a: Room, b: Room) => b.createdAt.localeCompare(a.createdAt)
 /** The sidebar's data: my rooms with unread counts, and rooms to discover. */
 export class Directory {
   readonly state = new Store<DirectoryState>(Directory.empty());
+  /** The room being read on screen: its count stays 0. */
   private openRoomId: string | null = null;
 
   static empty(): DirectoryState {
     return { mine: [], discover: [], loaded: false, live: false, error: null };
   }
 
-  /** The room on screen: read as it arrives, so it never shows an unread count. */
+  /**
+   * Another room (or none) goes on screen. Its count is left as it is until `read`: opening the room
+   * needs it first, to place the "new" divider.
+   */
   opened(roomId: string | null): void {
+    if (roomId !== this.openRoomId) this.openRoomId = null;
+  }
+
+  /** The open room's messages are on screen: nothing in it is unread, now or as they arrive. */
+  read(roomId: string): void {
     this.openRoomId = roomId;
-    if (roomId) this.apply({ type: "unread", roomId, unreadCount: 0 });
+    this.state.update((s) =>
+      s.mine.some((r) => r.id === roomId && r.unreadCount !== 0)
+        ? { ...s, mine: s.mine.map((r) => (r.id === roomId ? { ...r, unreadCount: 0 } : r)) }
+        : s,
+    );
   }
 
   /**
