@@ -165,7 +165,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
   test("direct messages: found by username, opened from the sidebar; the other person's list gets it live, with its unread count", async () => {
     const mina = await Person.signUp(browser, server.url, "dm-mina");
     const joon = await Person.signUp(browser, server.url, "dm-joon");
-    await mina.page.getByRole("button", { name: "New message" }).click();
+    await mina.page.getByRole("button", { name: "New direct message" }).click();
     const dialog = mina.page.getByRole("dialog", { name: "New direct message" });
     await dialog.getByLabel("Find someone by username").fill("dm-j");
     await dialog.getByRole("button", { name: "Message dm-joon" }).waitFor();
@@ -191,7 +191,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
     );
     expect(discover.rooms.map((r) => r.id)).not.toContain(dmId);
     await mina.page.goto("/");
-    await mina.page.getByRole("button", { name: "New message" }).click();
+    await mina.page.getByRole("button", { name: "New direct message" }).click();
     await mina.page.getByLabel("Find someone by username").fill("dm-joon");
     await mina.page.getByRole("button", { name: "Message dm-joon" }).click();
     await waitForText(mina.page, "psst");

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import {
   apiCall,
+  apiLogIn,
   apiSignUp,
   expectAccessible,
   haveChromium,
@@ -16,6 +17,7 @@ import {
   type TestServer,
   waitForText,
 } from "../../../testkit/browser.ts";
+import { RawStomp } from "../../../testkit/raw-stomp.ts";
 
 /**
  * Every screen, light and dark, desktop and phone: axe reports nothing serious or critical; the
@@ -58,7 +60,36 @@ beforeAll(async () => {
   await seedMessages(server.url, "sora", room.id, [
     "Tried it with the server restarting — it came back on its own and sent what I'd typed. 🎉",
   ]);
+  // An edited message, and a direct message waiting for sora.
+  const { messages } = await apiCall<{ messages: { seq: number; text: string }[] }>(
+    server.url,
+    "joon",
+    "GET",
+    `/api/rooms/${room.id}/messages`,
+  );
+  const presence = messages.find((m) => m.text === "Presence looks right too.")!;
+  await apiCall(server.url, "joon", "PATCH", `/api/rooms/${room.id}/messages/${presence.seq}`, {
+    text: "Presence looks right too, and typing shows who's writing.",
+  });
+  const dm = await apiCall<{ room: { id: string } }>(server.url, "joon", "POST", "/api/dms", {
+    userId: sora.user.id,
+  });
+  await seedMessages(server.url, "joon", dm.room.id, ["Lunch after the review? 🍜"]);
 }, 60_000);
+
+/** Joon types in the room (over STOMP) until the returned function is called. */
+async function joonTypes(): Promise<() => void> {
+  const c = await RawStomp.connect(
+    `${server.url.replace(/^http/, "ws")}/ws`,
+    await apiLogIn(server.url, "joon"),
+  );
+  c.sendFrame(
+    "SEND",
+    { destination: `/topic/rooms/${roomId}/typing`, "content-type": "application/json" },
+    JSON.stringify({ typing: true }),
+  );
+  return () => c.close();
+}
 afterAll(async () => {
   await browser?.close();
   await server?.dispose();
@@ -115,7 +146,10 @@ describe.skipIf(!haveChromium)("screens", () => {
         .getByText("sora (you)")
         .waitFor();
       await expectAccessible(sora.page, `room (${scheme})`, scheme === "dark");
+      const stop = await joonTypes();
+      await sora.page.getByText("joon is typing…").waitFor();
       await screenshot(sora.page, `desktop-${scheme}`);
+      stop();
 
       await sora.page.getByRole("button", { name: "New room" }).click();
       await sora.page.getByRole("dialog").getByRole("button", { name: "Create room" }).click();
@@ -143,6 +177,21 @@ describe.skipIf(!haveChromium)("screens", () => {
       await sora.page.getByRole("heading", { level: 1, name: "Room not found" }).waitFor();
       if (scheme === "light") await expectAccessible(sora.page, "room not found");
       await sora.closeAll();
+    }
+  }, 60_000);
+
+  test("the owner's room settings, light and dark: axe; screenshot", async () => {
+    for (const scheme of ["light", "dark"] as const) {
+      const mina = await login("mina", { colorScheme: scheme });
+      await waitForText(mina.page, "came back on its own");
+      await mina.page.getByRole("button", { name: "Settings", exact: true }).click();
+      const dialog = mina.page.getByRole("dialog", { name: "design review settings" });
+      await dialog.getByRole("button", { name: "Make an invite link" }).click();
+      await dialog.getByLabel("Link to share").waitFor();
+      await dialog.getByRole("button", { name: "Remove joon" }).waitFor();
+      await expectAccessible(mina.page, `room settings (${scheme})`, scheme === "dark");
+      if (scheme === "light") await screenshot(mina.page, "desktop-settings-light");
+      await mina.closeAll();
     }
   }, 60_000);
 

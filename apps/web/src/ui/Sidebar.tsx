@@ -62,9 +62,10 @@ export function Sidebar() {
             type="button"
             className="secondary small"
             aria-haspopup="dialog"
+            aria-label="New direct message"
             onClick={() => setDialog("dm")}
           >
-            New message
+            New
           </button>
         </div>
         {dir.loaded && dms.length === 0 && <p className="hint">No conversations yet.</p>}
