@@ -193,6 +193,18 @@ describe.skipIf(!haveChromium)("screens", () => {
       if (scheme === "light") await screenshot(mina.page, "desktop-settings-light");
       await mina.closeAll();
     }
+    // On a phone the owner's header keeps room for the title; deleting is in the settings.
+    const owner = await login("mina", { viewport: PHONE, isMobile: true, colorScheme: "dark" }, "/");
+    await owner.page.getByRole("link", { name: /design review/ }).click();
+    await waitForText(owner.page, "came back on its own");
+    const title = await owner.page.getByRole("heading", { level: 1, name: "design review" }).boundingBox();
+    expect(title!.width).toBeGreaterThan(100);
+    expect(await owner.page.getByRole("button", { name: "Delete", exact: true }).isVisible()).toBe(false);
+    await owner.page.getByRole("button", { name: "Settings", exact: true }).click();
+    await owner.page.getByRole("button", { name: "Delete this room…" }).click();
+    await owner.page.getByRole("dialog", { name: "Delete design review?" }).waitFor();
+    await owner.page.keyboard.press("Escape");
+    await owner.closeAll();
   }, 60_000);
 
   test("phone: room list and room are two screens, people in a drawer, the composer stays above the keyboard", async () => {

@@ -163,7 +163,7 @@ function OpenRoom({ view }: { view: RoomView }) {
             {!view.closed && isOwner && (
               <button
                 type="button"
-                className="secondary danger-text small"
+                className="secondary danger-text small delete-room"
                 onClick={() => setConfirm("delete")}
               >
                 Delete
@@ -197,7 +197,15 @@ function OpenRoom({ view }: { view: RoomView }) {
         </Dialog>
       )}
       {settings && (
-        <RoomSettingsDialog room={room} members={roster.members} onClose={() => setSettings(false)} />
+        <RoomSettingsDialog
+          room={room}
+          members={roster.members}
+          onClose={() => setSettings(false)}
+          onDelete={() => {
+            setSettings(false);
+            setConfirm("delete");
+          }}
+        />
       )}
       {confirm === "leave" && (
         <ConfirmDialog

@@ -10,13 +10,24 @@ import { Field } from "./Field.tsx";
  * The owner's dialog: the room's details, invite links, members (remove, ban, hand over) and bans.
  * `members` is the open room's live member list (it follows joins and leaves as they happen).
  */
-export function RoomSettingsDialog(props: { room: Room; members: UserRef[]; onClose: () => void }) {
+export function RoomSettingsDialog(props: {
+  room: Room;
+  members: UserRef[];
+  onClose: () => void;
+  /** Asks to delete the room (the room screen's confirmation). */
+  onDelete: () => void;
+}) {
   const { room, onClose } = props;
   return (
     <Dialog title={`${room.name} settings`} className="dialog wide-dialog" onClose={onClose}>
       <DetailsForm room={room} />
       <InviteLinks room={room} />
       <Members room={room} members={props.members} onHandedOver={onClose} />
+      <section className="settings-section danger-zone" aria-label="Delete the room">
+        <button type="button" className="secondary danger-text" onClick={props.onDelete}>
+          Delete this room…
+        </button>
+      </section>
       <div className="dialog-actions">
         <button type="button" className="secondary" onClick={onClose}>
           Close
