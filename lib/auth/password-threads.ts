@@ -16,8 +16,11 @@ export type PasswordResult =
   | { id: number; ok: true; value: string | boolean }
   | { id: number; ok: false; error: string };
 
+/** Bun's Worker, with the ref/unref its own docs describe (the DOM type lacks them). */
+type RefWorker = Worker & { ref(): void; unref(): void };
+
 interface Thread {
-  worker: Worker;
+  worker: RefWorker;
   dead: boolean;
   waiter?: { id: number; resolve(v: string | boolean): void; reject(e: Error): void };
 }
@@ -55,7 +58,7 @@ export class PasswordThreads {
     if (idle) return idle;
     if (this.alive >= this.size) throw new Error("no idle password thread: the pool let too many jobs in");
     this.alive++;
-    const thread: Thread = { worker: new Worker(WORKER, { smol: true }), dead: false };
+    const thread: Thread = { worker: new Worker(WORKER, { smol: true }) as RefWorker, dead: false };
     thread.worker.onmessage = (event: MessageEvent<PasswordResult>) => {
       const r = event.data;
       const w = thread.waiter;
