@@ -148,8 +148,15 @@ describe.skipIf(!haveChromium)("chat", () => {
     await reader.page.$eval(".messages", (s) => {
       s.scrollTop = 0;
     });
-    await reader.page.waitForTimeout(300);
-    const before = (await scroller(reader.page)).top;
+    // Scrolled to the top, the list may load an older page and keep its place: wait until the list
+    // has stood still for half a second (a loaded machine takes longer than any fixed pause).
+    let before = (await scroller(reader.page)).top;
+    for (let still = 0; still < 5; ) {
+      await reader.page.waitForTimeout(100);
+      const now = (await scroller(reader.page)).top;
+      still = now === before ? still + 1 : 0;
+      before = now;
+    }
     await seedMessages(server.url, "writer", room.id, ["live 3", "live 4"]);
     const pill = reader.page.getByRole("button", { name: /^2 new/ });
     await pill.waitFor();
