@@ -7,7 +7,7 @@
  * on the same server, up to 100k (on FerretDB v1 its cost grows with everything stored).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { createMongoBacklog, type MongoLayout, pickLayout } from "../lib/backlog/mongo.ts";
@@ -15,7 +15,7 @@ import { createSqliteBacklog } from "../lib/backlog/sqlite.ts";
 import type { Backlog } from "../lib/backlog/types.ts";
 import { type SeededRoom, seedMessages, seqOf } from "../scripts/seed-backlog.d/seed.ts";
 import { fmtInt, median } from "./support/child.ts";
-import { writeSection } from "./support/doc-section.ts";
+import { loadNote, writeSection } from "./support/doc-section.ts";
 
 export const TITLE = "### History queries (one room's reads vs. what other rooms hold)";
 const STEPS = [0, 10_000, 100_000, 1_000_000];
@@ -228,11 +228,7 @@ export default async function run(): Promise<string> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const [one, , fifteen] = loadavg();
-  sections.push(
-    `Load average at the end: ${one!.toFixed(1)} (1 min), ${fifteen!.toFixed(1)} (15 min) on ${navigator.hardwareConcurrency} cores: other work shares the machine, so single figures are noisy.`,
-    "",
-  );
+  sections.push(loadNote(), "");
   const section = sections.join("\n");
   writeSection(TITLE, section);
   return section;

@@ -12,11 +12,10 @@
  * HISTORY_SCALING_REAL_MAX caps the real services' steps (seeding FerretDB runs ~9k messages/s);
  * HISTORY_SCALING_MAX caps both (a quick look; the document is written all the same).
  */
-import { loadavg } from "node:os";
 import { type SeededRoom, seedMessages } from "../scripts/seed-backlog.d/seed.ts";
 import { RawStomp } from "../testkit/raw-stomp.ts";
 import { fmtInt, median } from "./support/child.ts";
-import { writeSection } from "./support/doc-section.ts";
+import { loadNote, writeSection } from "./support/doc-section.ts";
 import { liveUnderReconnects, replayOnce } from "./support/history-probes.ts";
 import { embeddedStage, type HistoryStage, realStage } from "./support/history-stage.ts";
 
@@ -223,11 +222,7 @@ export default async function run(): Promise<string> {
       "",
     );
   }
-  const [one, , fifteen] = loadavg();
-  sections.push(
-    `Load average at the end: ${one!.toFixed(1)} (1 min), ${fifteen!.toFixed(1)} (15 min) on ${navigator.hardwareConcurrency} cores: other work shares the machine, so single figures are noisy.`,
-    "",
-  );
+  sections.push(loadNote(), "");
   const section = sections.join("\n");
   writeSection(TITLE, section);
   return section;

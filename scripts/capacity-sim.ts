@@ -12,6 +12,7 @@
  * fewest nodes that keep the busiest node under its budget. Costs are inputs (measured on the 2-core
  * benchmark machine, see docs/scaling.md); the model is a design aid, not a measurement.
  */
+import { rng } from "./loadgen.d/stats.ts";
 
 export interface Costs {
   /** Resident memory per idle authenticated connection (KiB). */
@@ -72,18 +73,6 @@ const SIZE_MIX: [number, number, number][] = [
   [6, 50, 0.3],
   [51, 1_000, 0.1],
 ];
-
-/** Small deterministic PRNG (mulberry32), so runs are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Rooms {
   /** members[r] = user ids of room r (flattened: offsets into `memberUsers`). */
