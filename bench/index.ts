@@ -28,6 +28,7 @@ const parts: Record<string, Part> = {
   login: { path: "./login-rush.ts" },
   "attacks-replay": { path: "./attacks-replay.ts" },
   "web-bundle": { path: "./web-bundle.ts" },
+  typing: { path: "./typing.ts" },
   cluster: { path: "./cluster.ts", optIn: true },
   connections: { path: "./connections-100k.ts", optIn: true },
   soak: { path: "./soak.ts", optIn: true },
