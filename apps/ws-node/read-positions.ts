@@ -29,12 +29,20 @@ export class ReadPositionWriter {
     else if (seq > cur.seq) cur.seq = seq;
   }
 
-  /** Writes everything pending; concurrent calls share one pass. */
-  flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+  /**
+   * Resolves once everything pending at the call has been written (or failed and re-queued). A pass
+   * already under way may have taken its batch before the caller's positions, so it is waited for and
+   * one more pass runs; concurrent callers share passes.
+   */
+  async flush(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (!this.flushing) {
+      const pass: Promise<void> = this.write().finally(() => {
+        if (this.flushing === pass) this.flushing = undefined;
+      });
+      this.flushing = pass;
+    }
+    await this.flushing;
   }
 
   /** True while a position of this user in this room waits to be (re)written. */

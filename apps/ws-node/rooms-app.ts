@@ -229,8 +229,6 @@ export class RoomsApp implements StompApp<RoomsState> {
         this.d.readPositions.advance(rs.roomId, rs.userId, latest);
       }
     }
-    // A pass already under way may have taken its batch before these: the second one writes them.
-    await this.d.readPositions.flush();
     await this.d.readPositions.flush();
     // The RECEIPT promises the positions are saved; when the store refused, say so instead (ERROR and
     // close): the client then knows a resume from its stored position may repeat messages.
@@ -264,8 +262,6 @@ export class RoomsApp implements StompApp<RoomsState> {
         this.d.hub.remove(rs);
       }
     }
-    // A pass already under way may have taken its batch before these: the second one writes them.
-    await this.d.readPositions.flush();
     await this.d.readPositions.flush();
   }
 
