@@ -21,15 +21,15 @@ export interface EmbeddedApp extends AppProcess {
   rss(): number;
 }
 
+/** Settings that keep a process on embedded adapters whatever service URLs the test run exports. */
+export const EMBEDDED_ONLY = { KAFKA_BROKERS: "", DATABASE_URL: "", MONGO_URL: "", REDIS_URL: "" } as const;
+
 let n = 0;
 
 export async function startEmbeddedApp(env: Record<string, string> = {}): Promise<EmbeddedApp> {
   const app = await startAppProcess("apps/main.ts", {
     JWT_SECRET: "embedded-app-test-secret-long-enough-hs256",
-    KAFKA_BROKERS: "",
-    DATABASE_URL: "",
-    MONGO_URL: "",
-    REDIS_URL: "",
+    ...EMBEDDED_ONLY,
     LOG_LEVEL: "error",
     WEB_DIR: "",
     ...env,

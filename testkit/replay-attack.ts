@@ -11,6 +11,7 @@ import { tokenServiceFromConfig } from "../lib/auth/index.ts";
 import { openBacklog, openStores } from "../lib/backends.ts";
 import { parseConfig } from "../lib/config/index.ts";
 import { type AppProcess, startAppProcess } from "./app-process.ts";
+import { EMBEDDED_ONLY } from "./embedded-app.ts";
 import { RawStomp } from "./raw-stomp.ts";
 import { seedRoomHistory } from "./seed-history.ts";
 
@@ -38,10 +39,7 @@ export async function startAttackStage(
     SEND_RATE_PER_SEC: "100",
     SEND_BURST: "100",
     // The embedded stack, whatever service URLs this process has (the child inherits its environment).
-    KAFKA_BROKERS: "",
-    DATABASE_URL: "",
-    MONGO_URL: "",
-    REDIS_URL: "",
+    ...EMBEDDED_ONLY,
     ...env,
   };
   const config = parseConfig(settings);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseExposition, sumSamples } from "../../lib/metrics/index.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
+import { EMBEDDED_ONLY } from "../../testkit/embedded-app.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { RawStomp } from "../../testkit/raw-stomp.ts";
 
@@ -18,10 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), "chattalk-epoch-app-"));
 const env = {
   DATA_DIR: dir,
   JWT_SECRET: "log-epoch-test-secret-long-enough-for-hs256",
-  KAFKA_BROKERS: "",
-  DATABASE_URL: "",
-  MONGO_URL: "",
-  REDIS_URL: "",
+  ...EMBEDDED_ONLY,
   LOG_LEVEL: "silent",
 };
 let app: AppProcess | undefined;

@@ -7,6 +7,7 @@ import { openStores } from "../../lib/backends.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
+import { EMBEDDED_ONLY } from "../../testkit/embedded-app.ts";
 import { RawStomp } from "../../testkit/raw-stomp.ts";
 
 /**
@@ -20,10 +21,7 @@ const env = {
   JWT_SECRET: "crash-resume-secret-long-enough-for-hs256",
   SEND_RATE_PER_SEC: "1000",
   SEND_BURST: "1000",
-  KAFKA_BROKERS: "",
-  DATABASE_URL: "",
-  MONGO_URL: "",
-  REDIS_URL: "",
+  ...EMBEDDED_ONLY,
 };
 let node: AppProcess | undefined;
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { openBacklog, openStores } from "../../lib/backends.ts";
 import { newDraft } from "../../lib/chat/message.ts";
 import { parseConfig } from "../../lib/config/index.ts";
 import { type AppProcess, startAppProcess } from "../../testkit/app-process.ts";
+import { EMBEDDED_ONLY } from "../../testkit/embedded-app.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { OwnKafka } from "../../testkit/fixtures/own-kafka.ts";
 import { ResumingReceiver, RetryingSender } from "../../testkit/retrying-client.ts";
@@ -142,10 +143,7 @@ describe("exactly once through a crash of the one-process node (embedded bus)", 
     JWT_SECRET: "exactly-once-secret-long-enough-for-hs256",
     SEND_RATE_PER_SEC: "1000",
     SEND_BURST: "1000",
-    KAFKA_BROKERS: "",
-    DATABASE_URL: "",
-    MONGO_URL: "",
-    REDIS_URL: "",
+    ...EMBEDDED_ONLY,
   };
   let node: AppProcess | undefined;
   afterAll(async () => {
