@@ -8,7 +8,7 @@ import type { RoomStore } from "../../lib/store/types.ts";
 export class ReadPositionWriter {
   private pending = new Map<string, { roomId: string; userId: string; seq: number }>();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private flushing: Promise<void> | undefined;
+  private flushing: Promise<boolean> | undefined;
 
   constructor(
     private readonly rooms: RoomStore,
@@ -30,24 +30,20 @@ export class ReadPositionWriter {
   }
 
   /**
-   * Resolves once everything pending at the call has been written (or failed and re-queued). A pass
-   * already under way may have taken its batch before the caller's positions, so it is waited for and
-   * one more pass runs; concurrent callers share passes.
+   * Resolves once everything pending at the call has been written: true, or false when the store
+   * refused (those positions are queued again). A pass already under way may have taken its batch
+   * before the caller's positions, so it is waited for and one more pass runs; concurrent callers
+   * share passes.
    */
-  async flush(): Promise<void> {
+  async flush(): Promise<boolean> {
     if (this.flushing) await this.flushing;
     if (!this.flushing) {
-      const pass: Promise<void> = this.write().finally(() => {
+      const pass: Promise<boolean> = this.write().finally(() => {
         if (this.flushing === pass) this.flushing = undefined;
       });
       this.flushing = pass;
     }
-    await this.flushing;
-  }
-
-  /** True while a position of this user in this room waits to be (re)written. */
-  isPending(roomId: string, userId: string): boolean {
-    return this.pending.has(`${roomId}\u0000${userId}`);
+    return this.flushing;
   }
 
   async stop(): Promise<void> {
@@ -57,18 +53,20 @@ export class ReadPositionWriter {
     if (this.pending.size > 0) await this.write();
   }
 
-  private async write(): Promise<void> {
-    if (this.pending.size === 0) return;
+  private async write(): Promise<boolean> {
+    if (this.pending.size === 0) return true;
     const batch = [...this.pending.values()];
     this.pending = new Map();
     try {
       // One statement (per chunk) in one transaction, not one UPDATE per (room, user): at a thousand
       // members a pass of single UPDATEs held the event loop for 15–20 ms once a second.
       await this.rooms.advanceReadPositions(batch);
-      this.onSaved(batch);
     } catch (err) {
       for (const p of batch) this.advance(p.roomId, p.userId, p.seq); // retried on the next pass
       this.log("warn", "read positions not saved; will retry", { failed: batch.length, ...errorFields(err) });
+      return false;
     }
+    this.onSaved(batch);
+    return true;
   }
 }
