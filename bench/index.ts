@@ -34,6 +34,7 @@ const parts: Record<string, Part> = {
   soak: { path: "./soak.ts", optIn: true },
   "history-queries": { path: "./history-queries.ts", optIn: true },
   "history-scaling": { path: "./history-scaling.ts", optIn: true },
+  "cluster-backlog": { path: "./cluster-backlog.ts", optIn: true },
 };
 
 const DOC = new URL("../docs/benchmarks.md", import.meta.url);

@@ -33,6 +33,9 @@ export const LAYOUT = {
 export interface Stack {
   dir: string;
   servicesEnv: Record<string, string>;
+  /** The settings the cluster's apps run with (service URLs, topic, database): tools that write
+   * into the same stores (scripts/seed-backlog) use them too. */
+  appEnv: Record<string, string>;
   clusterDir: string;
   url: string;
   toxiproxy?: Toxiproxy;
@@ -162,6 +165,7 @@ export async function startStack(o: {
   return {
     dir,
     servicesEnv: env,
+    appEnv: clusterEnv,
     clusterDir,
     url,
     toxiproxy,
