@@ -1,4 +1,4 @@
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,23 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * One server and one browser for a whole test file: started before its first test, stopped after
+ * its last (nothing is started without Chromium; the file's tests skip themselves then).
+ */
+export function serverAndBrowser(): { server: TestServer; browser: Browser } {
+  const shared = {} as { server: TestServer; browser: Browser };
+  beforeAll(async () => {
+    if (!haveChromium) return;
+    [shared.server, shared.browser] = await Promise.all([startServer(), launchBrowser()]);
+  }, 60_000);
+  afterAll(async () => {
+    await shared.browser?.close();
+    await shared.server?.dispose();
+  });
+  return shared;
 }
 
 export interface PersonOptions {

@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
 import {
   apiCall,
   apiSignUp,
   haveChromium,
-  launchBrowser,
   PASSWORD,
   Person,
   roomIdOf,
   seedMessages,
-  startServer,
-  type TestServer,
+  serverAndBrowser,
   waitForText,
 } from "../../../testkit/browser.ts";
 
 /** Everyday use on a desktop: rooms, presence, unread, navigation, dialogs, errors. */
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!haveChromium) return;
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const shared = serverAndBrowser();
 
 const people = (page: Page, list: "here" | "away") =>
   page.$$eval(`.room-layout > .people .${list}-list li`, (lis) => lis.map((li) => li.textContent ?? ""));
@@ -35,9 +23,9 @@ const scroller = (page: Page) =>
 
 describe.skipIf(!haveChromium)("chat", () => {
   test("two people chat; presence tells who is in the room now from the other members, current members only", async () => {
-    const alice = await Person.signUpWithForm(browser, server.url, "mina");
+    const alice = await Person.signUpWithForm(shared.browser, shared.server.url, "mina");
     await alice.createRoom("garden");
-    const bob = await Person.signUp(browser, server.url, "joon");
+    const bob = await Person.signUp(shared.browser, shared.server.url, "joon");
     await bob.page.getByRole("button", { name: "Join garden" }).click();
     await bob.page.getByRole("heading", { level: 1, name: "garden" }).waitFor();
 
@@ -85,21 +73,27 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 60_000);
 
   test("unread: badge and title, the divider where you left off (never during live chat), then pinned to the bottom or a 'N new' pill", async () => {
-    await apiSignUp(server.url, "writer");
-    const { room } = await apiCall<{ room: { id: string } }>(server.url, "writer", "POST", "/api/rooms", {
-      name: "news",
-      maxMembers: 10,
-    });
-    const reader = await Person.signUp(browser, server.url, "subscriber");
+    await apiSignUp(shared.server.url, "writer");
+    const { room } = await apiCall<{ room: { id: string } }>(
+      shared.server.url,
+      "writer",
+      "POST",
+      "/api/rooms",
+      {
+        name: "news",
+        maxMembers: 10,
+      },
+    );
+    const reader = await Person.signUp(shared.browser, shared.server.url, "subscriber");
     await reader.page.getByRole("button", { name: "Join news" }).click();
     await reader.page.getByRole("heading", { level: 1, name: "news" }).waitFor();
-    await seedMessages(server.url, "writer", room.id, ["old 1", "old 2"]);
+    await seedMessages(shared.server.url, "writer", room.id, ["old 1", "old 2"]);
     await waitForText(reader.page, "old 2");
     await reader.page.goto("/");
     await reader.page.getByRole("heading", { level: 1, name: "Pick a room" }).waitFor();
 
     const missed = Array.from({ length: 40 }, (_, i) => `missed ${i + 1}`);
-    await seedMessages(server.url, "writer", room.id, missed);
+    await seedMessages(shared.server.url, "writer", room.id, missed);
     // The room list refreshes when the window gets focus (and every 30 s).
     await reader.page.evaluate(() => dispatchEvent(new Event("focus")));
     await reader.page.getByRole("link", { name: /news.*40 unread/ }).waitFor();
@@ -124,14 +118,14 @@ describe.skipIf(!haveChromium)("chat", () => {
       .waitFor();
 
     // Live messages never add a divider.
-    await seedMessages(server.url, "writer", room.id, ["live 1"]);
+    await seedMessages(shared.server.url, "writer", room.id, ["live 1"]);
     await reader.page.getByRole("button", { name: /new — jump to the latest/ }).click();
     await waitForText(reader.page, "live 1");
     await reader.page.waitForFunction(() => {
       const s = document.querySelector(".messages")!;
       return s.scrollHeight - s.clientHeight - s.scrollTop < 5;
     });
-    await seedMessages(server.url, "writer", room.id, ["live 2"]);
+    await seedMessages(shared.server.url, "writer", room.id, ["live 2"]);
     await waitForText(reader.page, "live 2");
     // The one divider (if still rendered) is the one above the first missed message.
     const dividers = await reader.page.$$eval(".unread-sep", (els) =>
@@ -157,7 +151,7 @@ describe.skipIf(!haveChromium)("chat", () => {
       still = now === before ? still + 1 : 0;
       before = now;
     }
-    await seedMessages(server.url, "writer", room.id, ["live 3", "live 4"]);
+    await seedMessages(shared.server.url, "writer", room.id, ["live 3", "live 4"]);
     const pill = reader.page.getByRole("button", { name: /^2 new/ });
     await pill.waitFor();
     expect(Math.abs((await scroller(reader.page)).top - before)).toBeLessThan(400);
@@ -175,7 +169,7 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 60_000);
 
   test("a URL per room: Back and Forward, reload keeps the room, a deep link survives login", async () => {
-    const pat = await Person.signUp(browser, server.url, "pat");
+    const pat = await Person.signUp(shared.browser, shared.server.url, "pat");
     const first = await pat.createRoom("first room");
     const second = await pat.createRoom("second room");
     expect(new URL(pat.page.url()).pathname).toBe(`/rooms/${second}`);
@@ -189,8 +183,8 @@ describe.skipIf(!haveChromium)("chat", () => {
 
     // Someone follows a link to the room while logged out: log in, land in the room (as a preview
     // with a Join button, since they are not a member yet).
-    await apiSignUp(server.url, "quinn");
-    const quinn = await Person.open(browser, server.url, "quinn");
+    await apiSignUp(shared.server.url, "quinn");
+    const quinn = await Person.open(shared.browser, shared.server.url, "quinn");
     await quinn.page.goto(`/rooms/${second}`);
     await quinn.page.getByRole("heading", { name: "Log in to ChatTalk" }).waitFor();
     await quinn.logIn();
@@ -206,7 +200,7 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 60_000);
 
   test("create-room dialog validates inline; a full room, delete for owners, every error in plain words", async () => {
-    const owner = await Person.signUp(browser, server.url, "rina");
+    const owner = await Person.signUp(shared.browser, shared.server.url, "rina");
     await owner.page.getByRole("button", { name: "New room" }).click();
     const dialog = owner.page.getByRole("dialog", { name: "New room" });
     await dialog.getByRole("button", { name: "Create room" }).click();
@@ -226,15 +220,15 @@ describe.skipIf(!haveChromium)("chat", () => {
     const tinyId = roomIdOf(owner.page);
 
     // Fill it up; a third person is told, in words, that it is full.
-    await apiSignUp(server.url, "guest1");
-    await apiCall(server.url, "guest1", "POST", `/api/rooms/${tinyId}/join`);
-    const late = await Person.signUp(browser, server.url, "late");
+    await apiSignUp(shared.server.url, "guest1");
+    await apiCall(shared.server.url, "guest1", "POST", `/api/rooms/${tinyId}/join`);
+    const late = await Person.signUp(shared.browser, shared.server.url, "late");
     await late.page.goto(`/rooms/${tinyId}`);
     await late.page.getByRole("main").getByRole("button", { name: "Join tiny" }).click();
     await late.page.getByRole("alert").filter({ hasText: "This room is full." }).waitFor();
 
     // The owner deletes it; a member watching it is told, and it leaves their list.
-    const member = await Person.signUp(browser, server.url, "member2");
+    const member = await Person.signUp(shared.browser, shared.server.url, "member2");
     const big = await owner.createRoom("to delete");
     await member.page.goto(`/rooms/${big}`);
     await member.page.getByRole("main").getByRole("button", { name: "Join to delete" }).click();
@@ -252,7 +246,7 @@ describe.skipIf(!haveChromium)("chat", () => {
     await member.page.getByRole("link", { name: /to delete/ }).waitFor({ state: "detached" });
 
     // Wrong password: a sentence, not a code.
-    const stranger = await Person.open(browser, server.url, "rina");
+    const stranger = await Person.open(shared.browser, shared.server.url, "rina");
     await stranger.page.goto("/");
     await stranger.page.getByLabel("Username").fill("rina");
     await stranger.page.getByLabel("Password").fill("not the password");
@@ -265,7 +259,7 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 60_000);
 
   test("another tab of the same user follows rooms joined and left in this one", async () => {
-    const sam = await Person.signUp(browser, server.url, "sam");
+    const sam = await Person.signUp(shared.browser, shared.server.url, "sam");
     const other = await sam.newTab();
     await other.goto("/");
     await other.getByRole("navigation", { name: "Rooms" }).waitFor();
@@ -284,8 +278,8 @@ describe.skipIf(!haveChromium)("chat", () => {
   }, 60_000);
 
   test("desktop notifications: asked for on a click, shown only while the tab is hidden; unseen count in the title", async () => {
-    const uma = await Person.open(browser, server.url, "uma");
-    // A stand-in for the browser's Notification that records what the page shows.
+    const uma = await Person.open(shared.browser, shared.server.url, "uma");
+    // A stand-in for the shared.browser's Notification that records what the page shows.
     await uma.context.addInitScript(() => {
       const shown: { title: string; body?: string }[] = [];
       class RecordingNotification {
@@ -311,9 +305,9 @@ describe.skipIf(!haveChromium)("chat", () => {
     await uma.page.getByRole("button", { name: "Turn on desktop notifications" }).click();
     await uma.page.getByRole("button", { name: "Desktop notifications: on" }).waitFor();
 
-    await apiSignUp(server.url, "vic");
-    await apiCall(server.url, "vic", "POST", `/api/rooms/${id}/join`);
-    await seedMessages(server.url, "vic", id, ["while you look"]);
+    await apiSignUp(shared.server.url, "vic");
+    await apiCall(shared.server.url, "vic", "POST", `/api/rooms/${id}/join`);
+    await seedMessages(shared.server.url, "vic", id, ["while you look"]);
     await waitForText(uma.page, "while you look");
     expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([]);
 
@@ -323,7 +317,7 @@ describe.skipIf(!haveChromium)("chat", () => {
         document.dispatchEvent(new Event("visibilitychange"));
       }, state);
     await setVisibility("hidden");
-    await seedMessages(server.url, "vic", id, ["while you are away"]);
+    await seedMessages(shared.server.url, "vic", id, ["while you are away"]);
     await uma.page.waitForFunction(() => (window as unknown as { __shown: unknown[] }).__shown.length === 1);
     expect(await uma.page.evaluate(() => (window as unknown as { __shown: unknown[] }).__shown)).toEqual([
       { title: "vic in bells", body: "while you are away" },

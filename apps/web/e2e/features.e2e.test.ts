@@ -1,41 +1,29 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
 import {
   apiCall,
   apiSignUp,
   expectAccessible,
   haveChromium,
-  launchBrowser,
   PASSWORD,
   Person,
   roomIdOf,
   seedMessages,
-  startServer,
-  type TestServer,
+  serverAndBrowser,
   waitForText,
 } from "../../../testkit/browser.ts";
 
 /**
- * The chat features (issue 12) in the browser, two people each: typing, edit and delete, "seen by",
+ * The chat features (issue 12) in the shared.browser, two people each: typing, edit and delete, "seen by",
  * direct messages, the owner's room settings and invite links, the live room list, account deletion.
  */
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!haveChromium) return;
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const shared = serverAndBrowser();
 
 /** Two people in one room: `owner` made it, `member` joined; both have it open. */
 async function twoInRoom(owner: string, member: string, room: string): Promise<[Person, Person, string]> {
-  const a = await Person.signUp(browser, server.url, owner);
+  const a = await Person.signUp(shared.browser, shared.server.url, owner);
   const id = await a.createRoom(room);
-  const b = await Person.signUp(browser, server.url, member);
+  const b = await Person.signUp(shared.browser, shared.server.url, member);
   await b.page.getByRole("button", { name: `Join ${room}` }).click();
   await b.page.getByRole("heading", { level: 1, name: room }).waitFor();
   return [a, b, id];
@@ -119,7 +107,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
     await waitForText(joon.page, "a typo there");
     expect(await view(joon.page)).toEqual(expected);
     const history = await apiCall<{ messages: { text: string; type: string }[] }>(
-      server.url,
+      shared.server.url,
       "ed-joon",
       "GET",
       `/api/rooms/${id}/messages`,
@@ -163,8 +151,8 @@ describe.skipIf(!haveChromium)("chat features", () => {
   }, 60_000);
 
   test("direct messages: found by username, opened from the sidebar; the other person's list gets it live, with its unread count", async () => {
-    const mina = await Person.signUp(browser, server.url, "dm-mina");
-    const joon = await Person.signUp(browser, server.url, "dm-joon");
+    const mina = await Person.signUp(shared.browser, shared.server.url, "dm-mina");
+    const joon = await Person.signUp(shared.browser, shared.server.url, "dm-joon");
     await mina.page.getByRole("button", { name: "New direct message" }).click();
     const dialog = mina.page.getByRole("dialog", { name: "New direct message" });
     await dialog.getByLabel("Find someone by username").fill("dm-j");
@@ -182,9 +170,9 @@ describe.skipIf(!haveChromium)("chat features", () => {
     await joon.page.getByRole("heading", { level: 1, name: "dm-mina" }).waitFor();
     // Not in Discover for anyone else, and opening it again is the same room.
     const dmId = roomIdOf(mina.page);
-    await apiSignUp(server.url, "dm-sora");
+    await apiSignUp(shared.server.url, "dm-sora");
     const discover = await apiCall<{ rooms: { id: string }[] }>(
-      server.url,
+      shared.server.url,
       "dm-sora",
       "GET",
       "/api/rooms/discover",
@@ -225,7 +213,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
     await dialog.getByRole("button", { name: "Make an invite link" }).click();
     const link = await dialog.getByLabel("Link to share").inputValue();
     expect(link).toMatch(/\/invite#/);
-    const sora = await Person.signUp(browser, server.url, "adm-sora");
+    const sora = await Person.signUp(shared.browser, shared.server.url, "adm-sora");
     expect(await sora.page.getByRole("button", { name: "Join weekend plans" }).count()).toBe(0);
     await sora.page.goto(link);
     await sora.page.getByRole("button", { name: "Join the room" }).click();
@@ -272,9 +260,9 @@ describe.skipIf(!haveChromium)("chat features", () => {
   }, 120_000);
 
   test("live room list: unread counts, rooms deleted and joined elsewhere show without a reload or a refetch", async () => {
-    await apiSignUp(server.url, "live-writer");
+    await apiSignUp(shared.server.url, "live-writer");
     const { room } = await apiCall<{ room: { id: string } }>(
-      server.url,
+      shared.server.url,
       "live-writer",
       "POST",
       "/api/rooms",
@@ -283,7 +271,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
         maxMembers: 10,
       },
     );
-    const reader = await Person.signUp(browser, server.url, "live-reader");
+    const reader = await Person.signUp(shared.browser, shared.server.url, "live-reader");
     // Never refetch the room list from here on: what changes must come from /user/queue/events.
     await reader.page.route("**/api/rooms", (r) => r.abort());
     await reader.page.getByRole("button", { name: "Join bulletin" }).click();
@@ -291,19 +279,25 @@ describe.skipIf(!haveChromium)("chat features", () => {
     await reader.page.goto("/");
     await reader.page.getByRole("heading", { level: 1, name: "Pick a room" }).waitFor();
 
-    await seedMessages(server.url, "live-writer", room.id, ["one", "two", "three"]);
+    await seedMessages(shared.server.url, "live-writer", room.id, ["one", "two", "three"]);
     await reader.page.getByRole("link", { name: /bulletin.*3 unread/ }).waitFor({ timeout: 15_000 });
     await reader.page.waitForFunction(() => document.title.startsWith("(3)"));
 
     // The same user, elsewhere (another device: an HTTP client), joins a room: it shows up here.
-    const other = await apiCall<{ room: { id: string } }>(server.url, "live-writer", "POST", "/api/rooms", {
-      name: "elsewhere",
-      maxMembers: 10,
-    });
-    await apiCall(server.url, "live-reader", "POST", `/api/rooms/${other.room.id}/join`);
+    const other = await apiCall<{ room: { id: string } }>(
+      shared.server.url,
+      "live-writer",
+      "POST",
+      "/api/rooms",
+      {
+        name: "elsewhere",
+        maxMembers: 10,
+      },
+    );
+    await apiCall(shared.server.url, "live-reader", "POST", `/api/rooms/${other.room.id}/join`);
     await reader.page.getByRole("link", { name: /elsewhere/ }).waitFor({ timeout: 15_000 });
     // The owner deletes it: it goes.
-    await apiCall(server.url, "live-writer", "DELETE", `/api/rooms/${other.room.id}`);
+    await apiCall(shared.server.url, "live-writer", "DELETE", `/api/rooms/${other.room.id}`);
     await reader.page
       .getByRole("link", { name: /elsewhere/ })
       .waitFor({ state: "detached", timeout: 15_000 });
@@ -311,7 +305,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
   }, 60_000);
 
   test("deleting the account: asks for the password, ends the session with a reason, and the login is gone", async () => {
-    const gone = await Person.signUp(browser, server.url, "del-mina");
+    const gone = await Person.signUp(shared.browser, shared.server.url, "del-mina");
     await gone.page.getByRole("button", { name: /Your settings/ }).click();
     const dialog = gone.page.getByRole("dialog", { name: "Your settings" });
     await dialog.getByRole("button", { name: "Delete account…" }).click();

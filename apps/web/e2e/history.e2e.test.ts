@@ -1,28 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
 import {
   apiCall,
   apiSignUp,
   haveChromium,
-  launchBrowser,
   Person,
   seedMessages,
-  startServer,
-  type TestServer,
+  serverAndBrowser,
 } from "../../../testkit/browser.ts";
 
 /** A long history: the app shell stays put, the list opens at the newest and pages back with no jump. */
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  if (!haveChromium) return;
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const shared = serverAndBrowser();
 
 /** The rendered messages with their seq order and their position inside the scroller. */
 function visibleRows(page: Page) {
@@ -37,15 +25,21 @@ function visibleRows(page: Page) {
 
 describe.skipIf(!haveChromium)("history", () => {
   test("300 messages: opens at the newest, pages to the top with ?before= without a jump, each exactly once", async () => {
-    await apiSignUp(server.url, "historian");
-    const { room } = await apiCall<{ room: { id: string } }>(server.url, "historian", "POST", "/api/rooms", {
-      name: "archive",
-      maxMembers: 10,
-    });
+    await apiSignUp(shared.server.url, "historian");
+    const { room } = await apiCall<{ room: { id: string } }>(
+      shared.server.url,
+      "historian",
+      "POST",
+      "/api/rooms",
+      {
+        name: "archive",
+        maxMembers: 10,
+      },
+    );
     const texts = Array.from({ length: 300 }, (_, i) => `entry ${String(i + 1).padStart(3, "0")}`);
-    await seedMessages(server.url, "historian", room.id, texts);
+    await seedMessages(shared.server.url, "historian", room.id, texts);
 
-    const reader = await Person.signUp(browser, server.url, "reader");
+    const reader = await Person.signUp(shared.browser, shared.server.url, "reader");
     const page = reader.page;
     const pages: string[] = [];
     page.on("request", (r) => {
