@@ -39,6 +39,13 @@ if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");
   const pub = createClient({ url: process.env.REDIS_URL });
   const sub = pub.duplicate();
+  // On a saturated machine a Redis command of the adapter can time out; its rejection is not handled
+  // inside the adapter and would end the process (and the benchmark with it). Logged and counted
+  // instead, as a deployed server would, so the clients see whatever was lost.
+  const report = (err) => console.error(`socket.io redis: ${err?.name ?? "error"}: ${err?.message ?? err}`);
+  pub.on("error", report);
+  sub.on("error", report);
+  process.on("unhandledRejection", report);
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub, { key: process.env.REDIS_PREFIX ?? "socket.io" }));
 }
