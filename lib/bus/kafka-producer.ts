@@ -63,10 +63,15 @@ export class BatchingProducer {
     private readonly options: BatchingProducerOptions,
   ) {}
 
+  /** Publishes waiting or in flight. */
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
   /** Resolves with the record's offset in its partition once Kafka has acknowledged it (acks=all). */
   send(record: OutgoingRecord): Promise<number> {
     if (this.closed) return Promise.reject(new BusUnavailableError("bus is closed", "not_written"));
-    if (this.queue.length + this.inFlight >= this.options.maxPending) {
+    if (this.pending >= this.options.maxPending) {
       return Promise.reject(new BusUnavailableError("too many publishes waiting for Kafka", "not_written"));
     }
     return new Promise<number>((resolve, reject) => {
@@ -239,5 +244,43 @@ export class BatchingProducer {
     } catch (err) {
       this.options.log("debug", "kafka producer disconnect failed", errorFields(err));
     }
+  }
+}
+
+/**
+ * Several BatchingProducers side by side, each partition always sent through the same one (partition
+ * modulo the number of lanes). A lane has one request in flight, so a partition's records still reach
+ * Kafka in the order they were sent, each lane's producer keeps its own idempotent sequence numbers,
+ * and every record is still acknowledged with acks=all; but the lanes' requests overlap. With one
+ * lane, every SEND that arrived during a request's round trip waited for it to return before its
+ * own could leave: at full rate the node went in lock-step, a request out, nothing out until it came
+ * back (the broker serves one connection's requests one at a time anyway, so more in flight on one
+ * producer would not help either).
+ */
+export class LanedProducer {
+  private readonly lanes: BatchingProducer[];
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: BatchingProducerOptions & { lanes: number },
+  ) {
+    this.lanes = Array.from(
+      { length: Math.max(1, options.lanes) },
+      () => new BatchingProducer(kafka, options),
+    );
+  }
+
+  /** See BatchingProducer.send; maxPending bounds all lanes together. */
+  send(record: OutgoingRecord): Promise<number> {
+    let pending = 0;
+    for (const lane of this.lanes) pending += lane.pending;
+    if (pending >= this.options.maxPending) {
+      return Promise.reject(new BusUnavailableError("too many publishes waiting for Kafka", "not_written"));
+    }
+    return this.lanes[record.partition % this.lanes.length]!.send(record);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.close()));
   }
 }

@@ -32,23 +32,24 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
     await run.drop();
   }, slow);
 
-  test(
-    "concurrent publishes, batched into shared requests, resolve with the offsets consumers read",
-    async () => {
-      const bus = await open({ maxBatch: 64 });
-      const rooms = Array.from({ length: 7 }, (_, i) => `offsets-${i}`);
+  test.each([1, 3])(
+    "concurrent publishes, batched into shared requests over %i producer lane(s), resolve with the offsets consumers read, in order per room",
+    async (lanes) => {
+      const bus = await open({ maxBatch: 64, producerLanes: lanes });
+      const rooms = Array.from({ length: 7 }, (_, i) => `offsets-${lanes}-${i}`);
       const published = await Promise.all(
         Array.from({ length: 700 }, (_, i) =>
           bus.publish(newDraft(rooms[i % 7]!, "message", alice, `o${i}`)),
         ),
       );
       const consumed: ChatMessage[] = [];
-      const stop = await bus.consume("offsets-check", async (batch) => {
+      const stop = await bus.consume(`offsets-check-${lanes}`, async (batch) => {
         consumed.push(...batch);
       });
-      await eventually(() => consumed.length >= 700, "700 consumed records", 30_000);
+      const ours = () => consumed.filter((m) => rooms.includes(m.roomId));
+      await eventually(() => ours().length >= 700, "700 consumed records", 30_000);
       await stop();
-      const seqOf = new Map(consumed.map((m) => [m.id, m.seq]));
+      const seqOf = new Map(ours().map((m) => [m.id, m.seq]));
       expect(seqOf.size).toBe(700);
       for (const m of published) expect(seqOf.get(m.id)).toBe(m.seq);
       for (const r of rooms) {

@@ -4,7 +4,7 @@ import { type ControlEvent, controlKey } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
-import { BatchingProducer } from "./kafka-producer.ts";
+import { LanedProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
 import {
@@ -33,6 +33,8 @@ export interface KafkaBusOptions {
   lingerMs?: number;
   maxBatch?: number;
   maxBatchBytes?: number;
+  /** Producers side by side, each serving a fixed share of the partitions (LanedProducer). */
+  producerLanes?: number;
   /** First and longest wait before a failed consume() batch is retried. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -112,7 +114,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     return partition;
   };
 
-  const producer = new BatchingProducer(kafka, {
+  const producer = new LanedProducer(kafka, {
+    // Measured on a 2-core machine with 6 partitions, 400 publishers each awaiting its previous
+    // acknowledgement (bus alone): 1 lane 10.9-12.1k msg/s, 3 lanes 23.9k, 6 lanes 18.3k.
+    lanes: options.producerLanes ?? 3,
     sendTimeoutMs: options.sendTimeoutMs,
     maxPending: options.maxPending ?? 10_000,
     lingerMs: options.lingerMs ?? 2,
