@@ -57,6 +57,7 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
             brokers,
             topic: config.KAFKA_TOPIC,
             partitions: config.KAFKA_PARTITIONS,
+            producerLanes: config.KAFKA_PRODUCER_LANES,
             sendTimeoutMs: config.BUS_SEND_TIMEOUT_MS,
             nodeId: nodeIdFrom(config),
             log,

@@ -69,6 +69,9 @@ export const configSchema = z.object({
     .regex(/^[\w.-]{1,200}$/, "not a valid Kafka topic name")
     .default("chattalk.rooms"),
   KAFKA_PARTITIONS: int(1, 1000).default(6),
+  // Idempotent producers side by side, each sending a fixed share of the partitions (one request in
+  // flight each, so a partition's order holds); more than the partitions only adds connections.
+  KAFKA_PRODUCER_LANES: int(1, 64).default(3),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   // Put before every Redis key and channel (presence, rate limits): installations or test runs sharing
   // one Redis keep apart. Empty by default, so keys are "presence:…" and "ratelimit:…".
