@@ -63,4 +63,8 @@ test("stomp.py: typing, edit and delete lines, read receipts and the live room l
   expect(seen.receipts.type).toBe("receipts");
   expect(seen.receipts.positions).toContainEqual({ userId: bob.id, seq: expect.any(Number) });
   expect(seen.updated).toMatchObject({ type: "updated", room: { id: roomId, name: "renamed by alice" } });
+  // stomp.py's typing SEND (json.dumps' body, with content-length) took the signals' fast path.
+  const metrics = await (await fetch(`${app.url}/metrics`)).text();
+  const atOnce = /^chattalk_stomp_sends_at_once_total\{[^}]*\} (\d+)/m.exec(metrics);
+  expect(Number(atOnce?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
 }, 120_000);
