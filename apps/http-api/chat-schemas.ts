@@ -39,10 +39,10 @@ export const RoomSchema = z
 
 export const MyRoomSchema = RoomSchema.extend({
   readPosition: z.number().int().openapi({ description: "Highest seq the caller has seen" }),
-  unreadCount: z
-    .number()
-    .int()
-    .openapi({ description: "Messages after the read position, counted up to 1000 (see unreadCountCapped)" }),
+  unreadCount: z.number().int().openapi({
+    description:
+      "Other members' chat messages after the read position, not deleted (no join, leave or update lines, edits, deletes or own messages), counted up to 1000 (see unreadCountCapped)",
+  }),
   unreadCountCapped: z
     .boolean()
     .openapi({ description: "True when the count stopped at its cap: there are unreadCount or more" }),

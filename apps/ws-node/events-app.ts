@@ -204,7 +204,7 @@ export class UserEventsApp {
   private recount(entry: Entry, feed: UserFeed, roomId: string, attempt: number): void {
     const at = feed.countFrom(roomId);
     if (!at) return;
-    this.d.chat.rooms.unread(roomId, at.readPosition).then(
+    this.d.chat.rooms.unread(feed.userId, roomId, at.readPosition).then(
       (n) => {
         if (entry.feed === feed && feed.counted(roomId, at, n, this.now()) && attempt < MAX_RECOUNTS) {
           this.recount(entry, feed, roomId, attempt + 1);

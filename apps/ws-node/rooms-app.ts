@@ -15,6 +15,7 @@ import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
 import type { TokenBucket } from "../../lib/ratelimit/token-bucket.ts";
 import type { Frame } from "../../lib/stomp/codec/frame.ts";
+import type { SimpleSend } from "../../lib/stomp/codec/simple-send.ts";
 import type { AppSession, ReceiptHeaders, StompApp, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { ConfirmedReads } from "./confirmed-reads.ts";
@@ -262,6 +263,11 @@ export class RoomsApp implements StompApp<RoomsState> {
       }
     }
     await this.d.readPositions.flush();
+  }
+
+  /** Typing signals to a watched destination, taken at once (SignalsApp.sendAtOnce). */
+  sendAtOnce(session: RoomsSession, send: SimpleSend): boolean {
+    return this.d.signals.sendAtOnce(session, send);
   }
 
   /** Signal SENDs spend the connection's signal bucket, so typing never spends the chat budget. */

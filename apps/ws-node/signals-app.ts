@@ -2,6 +2,7 @@ import type { RoomRevocation } from "../../lib/chat/control.ts";
 import type { Chat } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
 import { TokenBucket } from "../../lib/ratelimit/token-bucket.ts";
+import type { SimpleSend } from "../../lib/stomp/codec/simple-send.ts";
 import type { AppSession, Subscription } from "../../lib/stomp/server/app.ts";
 import { RefusedError, StompError } from "../../lib/stomp/server/errors.ts";
 import type { SignalHub, SignalSub } from "./signal-hub.ts";
@@ -82,6 +83,30 @@ export class SignalsApp {
       throw new RefusedError("unknown_destination", `cannot send to /topic/rooms/${at.roomId}/${at.kind}`);
     }
     return this.d.chat.signals.send(session.principal, at.roomId, at.kind, input, { memberKnown });
+  }
+
+  /**
+   * The fast path of a signal SEND (StompApp.sendAtOnce): to a destination this connection subscribes
+   * to — that subscription proves membership until it is revoked, so it is the membership check,
+   * cached — with one of its kind's legal bodies, a JSON content type if any, within the signal
+   * budget. Anything else is false with nothing changed, and the usual path (`send`) answers it.
+   */
+  sendAtOnce(session: AppSession<unknown>, send: SimpleSend): boolean {
+    const mine = this.subs.get(session);
+    if (!mine || !this.d.chat.signals.served) return false;
+    let ss: SignalSub | undefined;
+    for (const s of mine.values()) {
+      if (s.sub.destination === send.destination) {
+        ss = s;
+        break;
+      }
+    }
+    const legal = ss?.kind.legalBodies?.get(send.body);
+    if (!ss || !legal) return false;
+    if (send.contentType !== undefined && !send.contentType.startsWith("application/json")) return false;
+    if (!this.budget(session).tryTake()) return false;
+    this.d.chat.signals.passOn(session.principal, ss.roomId, ss.kind, legal.data, legal.json);
+    return true;
   }
 
   /** The bucket a signal SEND spends: the connection's own, never its chat budget. */

@@ -140,6 +140,87 @@ describe("typing", () => {
     expect((await a.next((f) => f.command === "ERROR")).headers.message).toBe("unknown destination");
   });
 
+  test("the fast path (a SEND without receipt) has the same outcome as the usual one, legal body or not", async () => {
+    const a = await watching(alice);
+    const passed: unknown[] = [];
+    const signals = h.node.chat.signals;
+    const passOn = signals.passOn;
+    signals.passOn = function (actor, roomId, kind, data, json) {
+      passed.push({ userId: actor.userId, roomId, kind: kind.name, data, json });
+      return passOn.call(this, actor, roomId, kind, data, json);
+    };
+    const notice = (f: Frame) => f.headers.destination === "/user/queue/errors";
+    const stats = h.node.endpoint.stats;
+    try {
+      const bodies = [
+        '{"typing":true}',
+        '{"typing":false}',
+        '{"typing": true}',
+        '{"typing": false}',
+        '{"typing":"yes"}',
+        '{"typing":true,"x":1}',
+        "{}",
+        "nope",
+      ];
+      let n = 0;
+      for (const b of bodies) {
+        // Fast: no receipt; a BEGIN with a receipt after it shows it was handled (frames go in order).
+        const before = stats.sentAtOnce;
+        passed.length = 0;
+        a.sendFrame("SEND", { destination: typingDest(), "content-type": "application/json" }, b);
+        a.sendFrame("BEGIN", { transaction: `t${++n}`, receipt: `b${n}` });
+        await a.next((f) => f.headers["receipt-id"] === `b${n}`);
+        a.sendFrame("ABORT", { transaction: `t${n}` });
+        const fast = {
+          passed: [...passed],
+          refused: a
+            .take("MESSAGE")
+            .filter(notice)
+            .map((f) => body(f).code),
+        };
+        const tookFast = stats.sentAtOnce - before;
+        // Slow: the same SEND asking for a receipt.
+        passed.length = 0;
+        a.sendFrame(
+          "SEND",
+          { destination: typingDest(), "content-type": "application/json", receipt: `s${n}` },
+          b,
+        );
+        const answer = await a.next((f) => f.headers["receipt-id"] === `s${n}`);
+        const slow = {
+          passed: [...passed],
+          refused: answer.command === "RECEIPT" ? [] : [body(answer).code],
+        };
+        expect({ body: b, ...fast }).toEqual({ body: b, ...slow });
+        expect(stats.sentAtOnce - before).toBe(tookFast);
+        expect(tookFast).toBe(slow.refused.length === 0 ? 1 : 0);
+      }
+    } finally {
+      signals.passOn = passOn;
+      a.close();
+    }
+  });
+
+  test("a SEND to typing from a connection that does not watch it takes the usual path, with its checks", async () => {
+    const c = await RawStomp.connect(h.url, alice.token);
+    c.sendFrame("SUBSCRIBE", { id: "errors", destination: "/user/queue/errors" });
+    c.sendFrame("SUBSCRIBE", { id: "room", destination: `/topic/rooms/${room.id}`, receipt: "r" });
+    await c.next((f) => f.headers["receipt-id"] === "r");
+    const before = h.node.endpoint.stats.sentAtOnce;
+    signal(c, true);
+    signal(c, false, "done");
+    expect((await c.next((f) => f.headers["receipt-id"] === "done")).command).toBe("RECEIPT");
+    expect(h.node.endpoint.stats.sentAtOnce).toBe(before);
+    const e = await RawStomp.connect(h.url, eve.token);
+    e.sendFrame("SUBSCRIBE", { id: "errors", destination: "/user/queue/errors" });
+    signal(e, true);
+    const refused = await e.next((f) => f.headers.destination === "/user/queue/errors");
+    expect(body(refused).code).toBe("forbidden");
+    expect(h.node.endpoint.stats.sentAtOnce).toBe(before);
+    c.close();
+    e.close();
+  });
+
   test("a removed member's typing subscription is revoked with their room subscription", async () => {
     const b = await watching(bob);
     await h.node.chat.admin.remove({ userId: alice.id, username: alice.username }, room.id, bob.id, {

@@ -37,6 +37,8 @@ export function indexedLayout(db: Db): BacklogLayout {
       // Amendments find a deleted message's edits, and a deleted account's lines, within one room.
       messages.createIndex({ roomId: 1, "target.seq": 1 }, { name: "room_target" }),
       messages.createIndex({ roomId: 1, "sender.id": 1 }, { name: "room_sender" }),
+      // Unread counts walk a room's chat messages only, past its other lines.
+      messages.createIndex({ roomId: 1, type: 1, seq: 1 }, { name: "room_type_seq" }),
     ]).catch((err) => {
       indexed = undefined;
       throw err;
@@ -81,6 +83,24 @@ export function indexedLayout(db: Db): BacklogLayout {
       const entries = [...positions];
       const counts = await mapLimit(entries, COUNT_CONCURRENCY, ([roomId, afterSeq]) =>
         messages.countDocuments({ roomId, seq: { $gt: afterSeq } }, { limit: cap }),
+      );
+      return new Map(entries.map(([roomId], i) => [roomId, counts[i]!] as const).filter(([, n]) => n > 0));
+    },
+    async unreadCounts(reader, positions, cap) {
+      // As countsAfter, over the room's chat messages (room_type_seq), skipping the reader's own and
+      // deleted ones (the rule of unreadFor in lib/chat/message.ts).
+      const entries = [...positions];
+      const counts = await mapLimit(entries, COUNT_CONCURRENCY, ([roomId, afterSeq]) =>
+        messages.countDocuments(
+          {
+            roomId,
+            type: "message",
+            seq: { $gt: afterSeq },
+            "sender.id": { $ne: reader },
+            deletedAt: { $exists: false },
+          },
+          { limit: cap },
+        ),
       );
       return new Map(entries.map(([roomId], i) => [roomId, counts[i]!] as const).filter(([, n]) => n > 0));
     },

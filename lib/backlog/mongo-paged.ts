@@ -1,5 +1,5 @@
 import type { Collection, Db } from "mongodb";
-import { type ChatMessage, toChatMessage } from "../chat/message.ts";
+import { type ChatMessage, toChatMessage, unreadFor } from "../chat/message.ts";
 import {
   type AmendTarget,
   applyAmendments,
@@ -205,6 +205,24 @@ export function pagedLayout(db: Db, pageSize = DEFAULT_PAGE_SIZE): BacklogLayout
         const room = roomOf(roomId);
         const [end, seen] = await Promise.all([lastOf(room), rankAtOrBelow(room, afterSeq)]);
         return Math.min(cap, Math.max(0, end.rank - seen));
+      });
+      return new Map(entries.map(([roomId], i) => [roomId, counts[i]!] as const).filter(([, n]) => n > 0));
+    },
+    async unreadCounts(reader, positions, cap) {
+      const entries = [...positions];
+      const counts = await mapLimit(entries, ROOM_CONCURRENCY, async ([roomId, afterSeq]) => {
+        const room = roomOf(roomId);
+        const [end, seen] = await Promise.all([lastOf(room), rankAtOrBelow(room, afterSeq)]);
+        // Nothing past the position (the common answer) reads no page; otherwise the pages after it
+        // are read in order until the cap: O(log N + the pages holding the first `cap` unread).
+        let n = 0;
+        for (let k = pageOf(seen + 1); seen < end.rank && k <= pageOf(end.rank) && n < cap; k++) {
+          const docs = (await room
+            .find({ page: k }, { projection: { rank: 1, type: 1, sender: 1, deletedAt: 1 } })
+            .toArray()) as MessageDoc[];
+          for (const d of docs) if (d.rank > seen && d.rank <= end.rank && unreadFor(d, reader)) n++;
+        }
+        return Math.min(n, cap);
       });
       return new Map(entries.map(([roomId], i) => [roomId, counts[i]!] as const).filter(([, n]) => n > 0));
     },

@@ -122,6 +122,10 @@ export function createMongoBacklog(url: string, dbName: string, options: MongoBa
       if (positions.size === 0) return new Map();
       return withLayout((l) => l.countsAfter(positions, cap));
     },
+    async unreadCounts(reader, positions, cap) {
+      if (positions.size === 0) return new Map();
+      return withLayout((l) => l.unreadCounts(reader, positions, cap));
+    },
     lastSeq: (roomId) => withLayout((l) => l.lastSeq(roomId)),
     async epochs(roomIds) {
       if (roomIds.length === 0) return new Map();

@@ -90,6 +90,7 @@ test("every read is a search of the primary key: no table scan, no sort, whateve
     before: ["r", 1, 5],
     countsAfter: ['{"r": 1}', 5],
     lastSeq: ["r"],
+    unreadCounts: ['{"r": 1}', 5, "u"],
   };
   for (const [name, sql] of Object.entries(READS) as [keyof typeof READS, string][]) {
     const plan = db

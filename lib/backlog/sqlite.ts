@@ -56,6 +56,8 @@ const migrations = [
    ALTER TABLE messages ADD COLUMN amended_seq INTEGER;
    CREATE INDEX messages_target ON messages (room_id, target_seq) WHERE target_seq IS NOT NULL;
    CREATE INDEX messages_sender ON messages (room_id, sender_id);`,
+  // Unread counts walk a room's chat messages only, past its join/leave/update lines and amendments.
+  "CREATE INDEX messages_chat ON messages (room_id, seq) WHERE type = 'message';",
 ];
 
 /** Every read; each is a range of the primary key (sqlite.test.ts pins the query plans). */
@@ -69,6 +71,15 @@ export const READS = {
     )) AS n
     FROM json_each(?1) AS p`,
   lastSeq: "SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1",
+  // The same walk over the room's chat messages only (messages_chat), skipping the reader's own and
+  // deleted ones: O(log N + cap + the reader's own and deleted messages past the position) per room.
+  unreadCounts: `SELECT p.key AS room, (SELECT COUNT(*) FROM (
+      SELECT 1 FROM messages m INDEXED BY messages_chat
+      WHERE m.room_id = p.key AND m.type = 'message' AND m.seq > p.value
+        AND m.sender_id <> ?3 AND m.deleted_at IS NULL
+      LIMIT ?2
+    )) AS n
+    FROM json_each(?1) AS p`,
 } as const;
 
 /**
@@ -159,6 +170,7 @@ export function createSqliteBacklog(path: string): Backlog {
   const before = db.prepare<Row, [string, number, number]>(READS.before);
   const countsAfter = db.prepare<{ room: string; n: number }, [string, number]>(READS.countsAfter);
   const lastSeq = db.prepare<{ seq: number }, [string]>(READS.lastSeq);
+  const unreadCounts = db.prepare<{ room: string; n: number }, [string, number, string]>(READS.unreadCounts);
   db.run(
     "CREATE TABLE IF NOT EXISTS room_epochs (room_id TEXT PRIMARY KEY, epoch TEXT NOT NULL) WITHOUT ROWID",
   );
@@ -187,6 +199,15 @@ export function createSqliteBacklog(path: string): Backlog {
       const counts = new Map<string, number>();
       if (positions.size === 0) return counts;
       for (const row of countsAfter.all(JSON.stringify(Object.fromEntries(positions)), cap)) {
+        if (row.n > 0) counts.set(row.room, row.n);
+      }
+      return counts;
+    },
+    async unreadCounts(reader, positions, cap) {
+      open();
+      const counts = new Map<string, number>();
+      if (positions.size === 0) return counts;
+      for (const row of unreadCounts.all(JSON.stringify(Object.fromEntries(positions)), cap, reader)) {
         if (row.n > 0) counts.set(row.room, row.n);
       }
       return counts;

@@ -34,6 +34,17 @@ export interface Backlog {
    * their position may be absent from the result.
    */
   countsAfter(positions: ReadonlyMap<string, number>, cap: number): Promise<Map<string, number>>;
+  /**
+   * What `reader` has not read, for many rooms at once: for each room, the chat messages (`message`
+   * lines, not deleted) by other members with seq > its position, counted up to `cap` (a result equal
+   * to `cap` means "cap or more"). Join, leave and update lines, edits and deletes, and the reader's
+   * own messages are not unread. Rooms with nothing unread may be absent from the result.
+   */
+  unreadCounts(
+    reader: string,
+    positions: ReadonlyMap<string, number>,
+    cap: number,
+  ): Promise<Map<string, number>>;
   /** Highest seq stored for the room, or 0. */
   lastSeq(roomId: string): Promise<number>;
   /**

@@ -31,7 +31,7 @@ export interface ChatPorts {
   users: UserStore;
   rooms: RoomStore;
   bus: Pick<MessageBus, "publish" | "publishControl">;
-  backlog: Pick<Backlog, "after" | "before" | "countsAfter" | "lastSeq">;
+  backlog: Pick<Backlog, "after" | "before" | "unreadCounts" | "lastSeq">;
   /** Appends members' messages once per client message id (lib/delivery); without it, the bus directly. */
   publisher?: Pick<IdempotentPublisher, "publish">;
   /**

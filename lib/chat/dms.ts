@@ -32,7 +32,7 @@ export class DirectMessages {
       await this.c.inform({ type: "dm-opened", roomId: room.id, room, users: [refOf(actor), peerRef] });
     }
     const [unread, lastSeq] = await Promise.all([
-      backlog.countsAfter(new Map([[room.id, readPosition]]), UNREAD_COUNT_CAP),
+      backlog.unreadCounts(actor.userId, new Map([[room.id, readPosition]]), UNREAD_COUNT_CAP),
       backlog.lastSeq(room.id),
     ]);
     const unreadCount = unread.get(room.id) ?? 0;

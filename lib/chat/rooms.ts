@@ -54,7 +54,7 @@ export class Rooms {
     ]);
     const readPositions = new Map(list.map((room) => [room.id, positions.get(room.id) ?? 0]));
     const [unread, lastSeqs, peers] = await Promise.all([
-      backlog.countsAfter(readPositions, UNREAD_COUNT_CAP),
+      backlog.unreadCounts(actor.userId, readPositions, UNREAD_COUNT_CAP),
       Promise.all(list.map((room) => backlog.lastSeq(room.id))),
       this.peersOf(actor.userId, list),
     ]);
@@ -87,9 +87,10 @@ export class Rooms {
     );
   }
 
-  /** How many lines of the room lie after `readPosition`, counted up to UNREAD_COUNT_CAP. */
-  async unread(roomId: string, readPosition: number): Promise<number> {
-    const counts = await this.c.ports.backlog.countsAfter(
+  /** What `userId` has not read in the room after `readPosition` (see unreadFor), up to UNREAD_COUNT_CAP. */
+  async unread(userId: string, roomId: string, readPosition: number): Promise<number> {
+    const counts = await this.c.ports.backlog.unreadCounts(
+      userId,
       new Map([[roomId, readPosition]]),
       UNREAD_COUNT_CAP,
     );

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { Room } from "../store/types.ts";
-import { newDraft } from "./message.ts";
+import { type ChatMessageType, newDraft } from "./message.ts";
 import { type MyRoom, UNREAD_COUNT_CAP } from "./rooms.ts";
 import { UNREAD_SETTLE_MS, UserFeed } from "./user-events.ts";
 
@@ -23,22 +23,26 @@ const mine = (id: string, extra: Partial<MyRoom> = {}): MyRoom => ({
   lastSeq: 10,
   ...extra,
 });
-const msg = (roomId: string, seq: number, from = "other", type: "message" | "join" = "message") => ({
+const msg = (roomId: string, seq: number, from = "other", type: ChatMessageType = "message") => ({
   ...newDraft(roomId, type, { id: from, username: from }, "x"),
   seq,
 });
 
-test("lines after the read position count once settled, as GET /api/rooms counts; a changed count is told once", () => {
+test("others' chat messages after the read position count once settled, as GET /api/rooms counts; a changed count is told once", () => {
   const feed = new UserFeed("me", [mine("r")]);
   feed.onMessage(msg("r", 9), 0); // before the read position
   feed.onMessage(msg("r", 11), 0);
-  feed.onMessage(msg("r", 12, "me"), 0);
-  feed.onMessage(msg("r", 13, "other", "join"), 0);
-  feed.onMessage(msg("r", 14), 100);
-  feed.onMessage(msg("r", 14), 100); // the same again: counted once
+  feed.onMessage(msg("r", 12, "me"), 0); // their own
+  feed.onMessage(msg("r", 13, "other", "join"), 0); // not a message: join, leave, update, edit, delete
+  feed.onMessage(msg("r", 14, "other", "leave"), 0);
+  feed.onMessage(msg("r", 15, "o", "update"), 0);
+  feed.onMessage(msg("r", 16, "other", "edit"), 0);
+  feed.onMessage(msg("r", 17, "other", "delete"), 0);
+  feed.onMessage(msg("r", 18), 100);
+  feed.onMessage(msg("r", 18), 100); // the same again: counted once
   expect(feed.flush(UNREAD_SETTLE_MS - 1)).toEqual([]);
   expect(feed.flush(UNREAD_SETTLE_MS)).toEqual([
-    { type: "unread", roomId: "r", unreadCount: 4, unreadCountCapped: false, lastSeq: 14 },
+    { type: "unread", roomId: "r", unreadCount: 2, unreadCountCapped: false, lastSeq: 18 },
   ]);
   expect(feed.flush(UNREAD_SETTLE_MS * 3)).toEqual([]);
 });

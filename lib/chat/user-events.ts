@@ -1,6 +1,6 @@
 import type { Room } from "../store/types.ts";
 import type { ControlEvent, RemovalReason } from "./control.ts";
-import type { ChatMessage } from "./message.ts";
+import { type ChatMessage, unreadFor } from "./message.ts";
 import { type MyRoom, UNREAD_COUNT_CAP } from "./rooms.ts";
 
 /**
@@ -92,14 +92,16 @@ export class UserFeed {
   }
 
   /**
-   * A line of one of the user's rooms: every line after what they have read counts as unread, up to
-   * UNREAD_COUNT_CAP (as GET /api/rooms counts). Their own lines are read once delivered to them.
+   * A line of one of the user's rooms: a chat message by someone else after what they have read counts
+   * as unread, up to UNREAD_COUNT_CAP — the rule GET /api/rooms counts by (unreadFor): not join, leave
+   * or update lines, edits or deletes, nor the user's own messages. (A message deleted after it was
+   * counted here stays counted until the count is taken from the history again: at the next read.)
    */
   onMessage(m: ChatMessage, now: number): void {
     const room = this.rooms.get(m.roomId);
     if (!room || m.seq <= room.lastSeq) return;
     room.lastSeq = m.seq;
-    if (m.seq > room.readPosition && room.unreadCount < UNREAD_COUNT_CAP) {
+    if (m.seq > room.readPosition && unreadFor(m, this.userId) && room.unreadCount < UNREAD_COUNT_CAP) {
       this.setUnread(room, room.unreadCount + 1);
       this.mark(m.roomId, now);
     }

@@ -163,6 +163,14 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     },
   );
   mirrored(
+    "chattalk_stomp_sends_at_once_total",
+    "SENDs taken on the fast path of signals (StompApp.sendAtOnce), without the frame parser",
+    ["endpoint"],
+    (set) => {
+      for (const [name, e] of endpoints) set({ endpoint: name }, e.stats.sentAtOnce);
+    },
+  );
+  mirrored(
     "chattalk_stomp_heartbeat_timeouts_total",
     "Connections closed for missing heart-beats",
     ["endpoint"],

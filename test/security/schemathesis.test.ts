@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type EmbeddedApp, startEmbeddedApp } from "../../testkit/embedded-app.ts";
+import { ensureVenv } from "../../testkit/python-venv.ts";
 
 /**
  * Schemathesis (PyPI) against /api/openapi.json of the one-process app, as part of every test run:
@@ -20,37 +21,18 @@ const CHECKS = [
   "unsupported_method",
 ];
 const MAX_TIME_SEC = 40;
-const cache = process.env.CHATTALK_CACHE_DIR ?? join(homedir(), ".cache/chattalk");
-const venv = join(cache, `schemathesis-${VERSION}`);
-const bin = join(venv, "bin/schemathesis");
-
-function run(cmd: string[], timeoutMs: number): { code: number | null; out: string } {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
-  return { code: p.exitCode, out: `${p.stdout.toString()}\n${p.stderr.toString()}` };
-}
-
-/** The pinned schemathesis in its own virtualenv; installed on first use. */
-function ensureSchemathesis(): void {
-  if (existsSync(bin)) return;
-  mkdirSync(cache, { recursive: true });
-  rmSync(venv, { recursive: true, force: true });
-  const steps = [
-    ["python3", "-m", "venv", venv],
-    [join(venv, "bin/pip"), "install", "--quiet", "--disable-pip-version-check", `schemathesis==${VERSION}`],
-  ];
-  for (const step of steps) {
-    const r = run(step, 300_000);
-    if (r.code !== 0) {
-      rmSync(venv, { recursive: true, force: true });
-      throw new Error(`installing schemathesis failed: ${step.join(" ")}\n${r.out}`);
-    }
-  }
-}
+/** The pinned schemathesis in its own virtualenv (installed on first use). */
+const schemathesis = () =>
+  join(
+    ensureVenv(`schemathesis-${VERSION}`, [`schemathesis==${VERSION}`], "bin/schemathesis"),
+    "bin/schemathesis",
+  );
 
 let app: EmbeddedApp;
+let bin = "";
 let workDir: string;
 beforeAll(async () => {
-  ensureSchemathesis();
+  bin = schemathesis();
   workDir = mkdtempSync(join(tmpdir(), "chattalk-schemathesis-"));
   // Limits high enough that the run exercises the routes rather than the rate limiter.
   const high = "100000";

@@ -248,6 +248,61 @@ export function backlogContract(fixture: BacklogFixture): void {
   );
 
   test(
+    "unreadCounts: only others' chat messages, not deleted — no join, leave or update lines, edits, deletes or the reader's own",
+    async () => {
+      const r = room("unread");
+      const other = room("unread-other");
+      const senders = ["u-me", "u-bob", "u-carol"];
+      const types = ["message", "message", "join", "message", "leave", "update", "message"] as const;
+      const lines: ChatMessage[] = [];
+      let seq = 0;
+      for (let i = 0; i < 260; i++) {
+        seq += 1 + (i % 3); // gaps, as a shared Kafka partition leaves them
+        const base = message(r, seq);
+        const sender = { id: senders[i % senders.length]!, username: "x" };
+        const m: ChatMessage = { ...base, type: types[i % types.length]!, sender };
+        // Every 9th line amends an earlier chat message: an edit or (every other time) a delete.
+        const target = lines.filter((l) => l.type === "message").at(-3);
+        if (i % 9 === 8 && target) {
+          m.type = i % 18 === 8 ? "delete" : "edit";
+          m.text = m.type === "edit" ? "edited" : "";
+          m.target = { id: target.id, seq: target.seq };
+        }
+        lines.push(m);
+      }
+      // Two batches, the deletes applied as the writer would.
+      await backlog.append(lines.slice(0, 130));
+      await backlog.append(lines.slice(130));
+      await backlog.append(Array.from({ length: 30 }, (_, i) => message(other, i + 1)));
+      const deleted = new Set(lines.filter((l) => l.type === "delete").map((l) => l.target!.seq));
+      const model = (reader: string, after: number) =>
+        lines.filter(
+          (l) => l.seq > after && l.type === "message" && l.sender.id !== reader && !deleted.has(l.seq),
+        ).length;
+      for (const reader of ["u-me", "u-bob", "u-nobody"]) {
+        for (const at of [0, 1, lines[40]!.seq, lines[99]!.seq, lines[100]!.seq + 1, lines[200]!.seq, seq]) {
+          const want = model(reader, at);
+          const got = await backlog.unreadCounts(
+            reader,
+            new Map([
+              [r, at],
+              [other, 0],
+            ]),
+            1_000,
+          );
+          expect(got.get(r) ?? 0, `${reader} after ${at}`).toBe(want);
+          expect(got.get(other) ?? 0).toBe(reader === "u-alice" ? 0 : 30);
+          const capped = await backlog.unreadCounts(reader, new Map([[r, at]]), 7);
+          expect(capped.get(r) ?? 0).toBe(Math.min(7, want));
+        }
+      }
+      expect(await backlog.unreadCounts("u-bob", new Map(), 10)).toEqual(new Map());
+      expect(await backlog.unreadCounts("u-alice", new Map([[other, 0]]), 10)).toEqual(new Map());
+    },
+    timeout * 3,
+  );
+
+  test(
     "countsAfter stops at the cap, room by room, in one call",
     async () => {
       const rooms = Array.from({ length: 12 }, (_, i) => room(`cap${i}`));

@@ -407,6 +407,35 @@ export function runChatContract(name: string, open: () => Promise<StoreFixture>)
       expect(history.at(-1)).toMatchObject({ type: "edit", seq: edit.seq });
     });
 
+    test("the room list's unread count: others' chat messages only — not joins, leaves, own messages, edits or deletes", async () => {
+      const owner = await actor();
+      const reader = await actor();
+      const c = await actor();
+      const r = await room(owner);
+      await chat.rooms.join(reader, r.id); // the reader's read position: their join line
+      const unreadOf = async () => (await chat.rooms.mine(reader)).find((x) => x.id === r.id)!;
+      expect((await unreadOf()).unreadCount).toBe(0);
+      await chat.rooms.join(c, r.id);
+      const mine = await chat.messages.accept(reader, r.id, { text: "my own" });
+      const one = await chat.messages.accept(owner, r.id, { text: "one" });
+      const two = await chat.messages.accept(c, r.id, { text: "two" });
+      await chat.messages.accept(c, r.id, { text: "three" });
+      const edit = await chat.messages.edit(owner, r.id, one.seq, { text: "one!" });
+      await chat.messages.edit(reader, r.id, mine.seq, { text: "mine!" });
+      await chat.messages.delete(c, r.id, two.seq);
+      await chat.rooms.leave(c, r.id);
+      await chat.admin.update(owner, r.id, { name: `n${unique()}` });
+      const last = linesOf(r.id).at(-1)!;
+      await eventually(async () => (await backlog.lastSeq(r.id)) >= last.seq, "the backlog writer");
+      // Unread: "one!" and "three" ("two" is deleted).
+      const listed = await unreadOf();
+      expect(listed).toMatchObject({ unreadCount: 2, unreadCountCapped: false, lastSeq: last.seq });
+      expect(await chat.rooms.unread(reader.userId, r.id, listed.readPosition)).toBe(2);
+      expect(await chat.rooms.unread(reader.userId, r.id, edit.seq)).toBe(0);
+      // The owner has not read the reader's and c's messages: "my own" and "three".
+      expect(await chat.rooms.unread(owner.userId, r.id, 0)).toBe(2);
+    });
+
     test("delete: the sender or the owner; a tombstone in history; no edits after", async () => {
       const owner = await actor();
       const a = await actor();

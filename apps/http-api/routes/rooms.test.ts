@@ -85,6 +85,7 @@ describe("GET /api/rooms and /api/rooms/discover", () => {
     for (const text of ["one", "two"]) await api.bus.publish(newDraft(room.id, "message", owner.user, text));
     expect((await api.call("POST", `/api/rooms/${room.id}/join`, { token: guest.token })).status).toBe(200);
     await api.bus.publish(newDraft(room.id, "message", owner.user, "three"));
+    await api.bus.publish(newDraft(room.id, "message", guest.user, "hi")); // their own: not unread
     await api.syncBacklog();
 
     const mine = await api.call("GET", "/api/rooms", { token: guest.token });
@@ -97,8 +98,9 @@ describe("GET /api/rooms and /api/rooms/discover", () => {
       unreadCountCapped: false,
     });
     const ownerView = await api.call("GET", "/api/rooms", { token: owner.token });
-    // The owner has read up to the creation line: two messages, the guest's join line, one more.
-    expect(ownerView.body.rooms[0].unreadCount).toBe(4);
+    // The owner has read up to the creation line; after it, their own messages and the guest's join
+    // line are not unread: only the guest's "hi" is.
+    expect(ownerView.body.rooms[0].unreadCount).toBe(1);
   });
 
   test("unread counts stop at the cap and say so; every room of the caller is counted", async () => {

@@ -36,6 +36,11 @@ export interface SignalKind {
    */
   readonly fromClient?: (body: unknown) => Record<string, unknown>;
   /**
+   * For kinds clients SEND often (typing): the few SEND bodies, exactly as clients write them, that
+   * need no JSON parse or schema (see `legalBodies`); any other body goes through fromClient.
+   */
+  readonly legalBodies?: ReadonlyMap<string, LegalBody>;
+  /**
    * At the node a client sends to: the same data from the same member again within this many ms is not
    * passed on (a client repeating "still typing" costs the other nodes nothing until it matters).
    */
@@ -48,4 +53,26 @@ export interface SignalKind {
    * member's read position.
    */
   readonly snapshot?: (c: ChatContext, actor: Actor, roomId: string) => Promise<SignalBody | undefined>;
+}
+
+/** A SEND body legal exactly as it stands: the data fromClient makes of it, and that data as JSON. */
+export interface LegalBody {
+  readonly data: Record<string, unknown>;
+  readonly json: string;
+}
+
+/**
+ * The fast path's table of legal bodies, made by fromClient itself (so the fast path cannot accept
+ * what the slow one would refuse, nor read a body differently); each body must be accepted.
+ */
+export function legalBodies(
+  fromClient: (body: unknown) => Record<string, unknown>,
+  bodies: readonly string[],
+): ReadonlyMap<string, LegalBody> {
+  return new Map(
+    bodies.map((body) => {
+      const data = Object.freeze(fromClient(JSON.parse(body)));
+      return [body, Object.freeze({ data, json: JSON.stringify(data) })];
+    }),
+  );
 }

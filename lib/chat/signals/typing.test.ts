@@ -53,3 +53,44 @@ test("clients send exactly {typing: boolean}", () => {
     expect(() => typing.fromClient!(bad)).toThrow();
   }
 });
+
+test("the fast path's legal bodies read exactly as the schema reads them; every other body goes to the schema", () => {
+  const bodies = [
+    '{"typing":true}',
+    '{"typing":false}',
+    '{"typing": true}',
+    '{"typing": false}',
+    '{ "typing": true }',
+    '{"typing":true,"x":1}',
+    '{"typing":"true"}',
+    '{"typing":1}',
+    '{"typing":null}',
+    '{"Typing":true}',
+    "{}",
+    "true",
+    "null",
+    '"typing"',
+    "[true]",
+    '{"typing":true}{',
+    "",
+  ];
+  const legal = typing.legalBodies!;
+  expect([...legal.keys()].every((b) => bodies.includes(b))).toBe(true);
+  for (const b of bodies) {
+    let slow: Record<string, unknown> | "refused";
+    try {
+      slow = typing.fromClient!(JSON.parse(b));
+    } catch {
+      slow = "refused";
+    }
+    const fast = legal.get(b);
+    if (fast) {
+      expect(slow).toEqual(fast.data);
+      expect(fast.json).toBe(JSON.stringify(slow));
+    } else if (slow !== "refused") {
+      // Legal but not in the table: the usual path takes it (only spacing variants are legal so).
+      expect(b).toBe('{ "typing": true }');
+    }
+  }
+  expect(Object.isFrozen(legal.get('{"typing":true}')!.data)).toBe(true);
+});

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { RoomSignal } from "../../signals/types.ts";
 import { ChatError } from "../errors.ts";
 import type { ChatMessage, UserRef } from "../message.ts";
-import type { SignalBody, SignalKind, SignalState } from "./kind.ts";
+import { legalBodies, type SignalBody, type SignalKind, type SignalState } from "./kind.ts";
 
 /** A typist is forgotten this long after their last "typing: true". */
 export const TYPING_EXPIRY_MS = 5_000;
@@ -10,6 +10,13 @@ export const TYPING_EXPIRY_MS = 5_000;
 export const TYPING_SHOWN = 5;
 
 const body = z.object({ typing: z.boolean() }).strict();
+
+function fromClient(input: unknown): Record<string, unknown> {
+  const parsed = body.safeParse(input);
+  if (!parsed.success)
+    throw new ChatError("invalid", "invalid_message", 'body must be {"typing": true|false}');
+  return parsed.data;
+}
 
 interface Typist {
   user: UserRef;
@@ -26,12 +33,14 @@ interface Typist {
  */
 export const typing: SignalKind = {
   name: "typing",
-  fromClient(input) {
-    const parsed = body.safeParse(input);
-    if (!parsed.success)
-      throw new ChatError("invalid", "invalid_message", 'body must be {"typing": true|false}');
-    return parsed.data;
-  },
+  fromClient,
+  // What browsers (JSON.stringify) and Python (json.dumps) send.
+  legalBodies: legalBodies(fromClient, [
+    '{"typing":true}',
+    '{"typing":false}',
+    '{"typing": true}',
+    '{"typing": false}',
+  ]),
   refreshMs: 2_000,
   flushMs: 500,
   newState(roomId) {
@@ -40,7 +49,13 @@ export const typing: SignalKind = {
 };
 
 class TypingState implements SignalState {
+  /** By user, in the order they started: the longest typing first. */
   private readonly typists = new Map<string, Typist>();
+  /**
+   * The same typists in the order of their last start, which is the order they expire in (time only
+   * moves forward): expiry looks at the front only, O(1) per tick however many type.
+   */
+  private readonly byExpiry = new Map<string, Typist>();
   private changed = false;
 
   constructor(private readonly roomId: string) {}
@@ -50,10 +65,17 @@ class TypingState implements SignalState {
     if (s.data.typing === true) {
       if (known) {
         known.expiresAt = now + TYPING_EXPIRY_MS;
+        this.byExpiry.delete(s.userId);
+        this.byExpiry.set(s.userId, known);
         return false;
       }
-      const user = { id: s.userId, username: s.username };
-      this.typists.set(s.userId, { user, since: now, expiresAt: now + TYPING_EXPIRY_MS });
+      const typist = {
+        user: { id: s.userId, username: s.username },
+        since: now,
+        expiresAt: now + TYPING_EXPIRY_MS,
+      };
+      this.typists.set(s.userId, typist);
+      this.byExpiry.set(s.userId, typist);
       return this.mark();
     }
     return known ? this.drop(s.userId) : false;
@@ -61,7 +83,10 @@ class TypingState implements SignalState {
 
   tick(now: number): boolean {
     let changed = false;
-    for (const [id, t] of this.typists) if (t.expiresAt <= now) changed = this.drop(id) || changed;
+    for (const [id, t] of this.byExpiry) {
+      if (t.expiresAt > now) break;
+      changed = this.drop(id);
+    }
     return changed;
   }
 
@@ -91,6 +116,7 @@ class TypingState implements SignalState {
 
   private drop(userId: string): boolean {
     this.typists.delete(userId);
+    this.byExpiry.delete(userId);
     return this.mark();
   }
 

@@ -1,5 +1,6 @@
 import type { TokenBucket } from "../../ratelimit/token-bucket.ts";
 import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
+import type { SimpleSend } from "../codec/simple-send.ts";
 import type { HoldLedger } from "./holdings.ts";
 
 /** The contract between the STOMP server and the applications that mount it (ws-node, presence-node). */
@@ -100,6 +101,14 @@ export interface StompApp<S> {
    * an app with several kinds of SEND (chat messages, typing signals) keeps one from spending the other's.
    */
   sendBudget?(session: AppSession<S>, frame: Frame): TokenBucket | undefined;
+  /**
+   * The fast path for SENDs that need no answer (typing signals): a SEND recognised from the raw
+   * message (codec/simple-send: no receipt, no transaction, a tiny body) while nothing else of the
+   * connection waits. True when the app took it in full — charged to its budget, checked, passed on —
+   * with the outcome `send` would have had; false, having changed nothing, leaves it to the usual
+   * path (which then answers anything unusual: a refusal, a rate limit). Never throws.
+   */
+  sendAtOnce?(session: AppSession<S>, send: SimpleSend): boolean;
   /** `id` is the MESSAGE's ack value as the client returned it. Throw for an unknown id. */
   ack(session: AppSession<S>, id: string, positive: boolean, subscriptionHint: string | undefined): void;
   /** A DISCONNECT frame arrived: everything sent so far reached the client before its RECEIPT. */

@@ -2,6 +2,7 @@ import { errorFields, type Logger } from "../../log/index.ts";
 import type { Frame, Headers, StompVersion } from "../codec/frame.ts";
 import { FrameParser, type ParserLimits, StompParseError } from "../codec/parser.ts";
 import { encodeFrame, HEARTBEAT } from "../codec/serializer.ts";
+import { matchSimpleSend } from "../codec/simple-send.ts";
 import {
   type AppSession,
   ERRORS_DESTINATION,
@@ -265,6 +266,7 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   onBytes(data: string | Uint8Array): void {
     if (this.state === "closing" || this.state === "closed") return;
     this.lastReceivedAt = performance.now();
+    if (typeof data === "string" && this.takenAtOnce(data)) return;
     let frames: Frame[];
     try {
       frames = this.parser.push(data);
@@ -296,6 +298,23 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
       this.queue.push({ frame, bytes });
     }
     if (this.queue.length > 0 && !this.draining) void this.drain();
+  }
+
+  /**
+   * The app's fast path (StompApp.sendAtOnce) for a whole simple SEND in one message, only when it
+   * cannot overtake anything: connected, no frame of the connection queued or being handled, no
+   * partial frame held. Such a SEND holds nothing, so the frames-in-flight bound has nothing to count.
+   */
+  private takenAtOnce(data: string): boolean {
+    if (!this.app.sendAtOnce || this.state !== "connected" || this.draining || this.queue.length > 0) {
+      return false;
+    }
+    if (this.parser.bufferedBytes > 0) return false;
+    const send = matchSimpleSend(data, this.o.limits.parser);
+    if (!send || !this.app.sendAtOnce(this, send)) return false;
+    count(this.host.stats.framesIn, "SEND");
+    this.host.stats.sentAtOnce++;
+    return true;
   }
 
   /**

@@ -5,6 +5,8 @@ export interface EndpointStats {
   connectionsOpened: number;
   connectionsClosed: number;
   rateLimited: number;
+  /** SENDs the app took on its fast path (StompApp.sendAtOnce), without the frame parser; in framesIn too. */
+  sentAtOnce: number;
   heartbeatTimeouts: number;
   /** By command, every frame parsed from clients. */
   framesIn: Record<string, number>;
@@ -39,6 +41,7 @@ export function newStats(): EndpointStats {
     connectionsOpened: 0,
     connectionsClosed: 0,
     rateLimited: 0,
+    sentAtOnce: 0,
     heartbeatTimeouts: 0,
     framesIn: {},
     framesOut: {},
