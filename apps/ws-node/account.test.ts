@@ -36,6 +36,7 @@ test("deleting an account ends its sessions at once, refuses its token, and repl
   for (const s of sessions) {
     const error = await s.next((f) => f.command === "ERROR");
     expect(error.headers.message).toBe("session revoked");
+    expect(error.headers["x-revoked-reason"]).toBe("account-deleted");
     expect((await s.closed).code).toBe(4003);
   }
   expect(bystander.isClosed).toBe(false);

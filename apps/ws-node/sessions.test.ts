@@ -55,6 +55,7 @@ describe("sessions end when their credential does", () => {
     const f = await a.next((x) => x.command === "ERROR");
     expect(f.headers.message).toBe("session revoked");
     expect(f.headers["x-error-code"]).toBe("session_revoked");
+    expect(f.headers["x-revoked-reason"]).toBe("logout");
     expect((await a.closed).code).toBe(4003);
     // The other login goes on.
     b.sendFrame("SUBSCRIBE", { id: "e", destination: "/user/queue/errors", receipt: "still" });

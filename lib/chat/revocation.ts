@@ -25,10 +25,16 @@ export function revokeSubscriptions(
 
 /** What can end sessions: a STOMP endpoint (StompEndpoint.endSessions). */
 export interface SessionOwner {
-  endSessions(
-    match: (p: Principal) => boolean,
-    end: { message: string; details: string; errorCode: string; closeCode: number },
-  ): number;
+  endSessions(match: (p: Principal) => boolean, end: SessionEnd): number;
+}
+
+/** How sessions are ended: the ERROR frame's message, body and headers, then the close code. */
+export interface SessionEnd {
+  message: string;
+  details: string;
+  closeCode: number;
+  /** Sent on the ERROR frame (x-error-code and what goes with it). */
+  headers: Record<string, string>;
 }
 
 const WHY: Record<SessionControlEvent["reason"], string> = {
@@ -39,7 +45,8 @@ const WHY: Record<SessionControlEvent["reason"], string> = {
 
 /**
  * Ends the sessions a revocation event names — of the user's login (token family), or all the user's
- * — with ERROR `session revoked` (x-error-code: session_revoked) and close 4003: log in again.
+ * — with ERROR `session revoked` (x-error-code: session_revoked, x-revoked-reason: the event's reason)
+ * and close 4003: log in again.
  * Used by ws-node and presence-node; `forget` drops cached session checks so CONNECT asks the store.
  */
 export function endRevokedSessions(
@@ -53,8 +60,9 @@ export function endRevokedSessions(
   const end = {
     message: "session revoked",
     details: `${WHY[event.reason]}; log in again`,
-    errorCode: "session_revoked",
     closeCode: CloseCode.sessionRevoked,
+    // Why, for clients to say so: a deleted account needs no refresh attempt to know it is over.
+    headers: { "x-error-code": "session_revoked", "x-revoked-reason": event.reason },
   };
   let ended = 0;
   for (const e of endpoints) ended += e.endSessions(match, end);

@@ -5,6 +5,7 @@ import {
   apiSignUp,
   expectAccessible,
   haveChromium,
+  loggedIn,
   PASSWORD,
   Person,
   roomIdOf,
@@ -323,5 +324,13 @@ describe.skipIf(!haveChromium)("chat features", () => {
       (err: Error) => expect(err.message).toContain("not logged in"),
     );
     await gone.closeAll();
+  }, 60_000);
+
+  test("an account deleted on another device: this one says so, not a generic 'session ended'", async () => {
+    const here = await Person.signUp(shared.browser, shared.server.url, "del-other");
+    await loggedIn(here.page);
+    await apiCall(shared.server.url, "del-other", "DELETE", "/api/me", { password: PASSWORD });
+    await here.page.getByText("Your account was deleted.").waitFor({ timeout: 15_000 });
+    await here.closeAll();
   }, 60_000);
 });

@@ -138,13 +138,13 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
    */
   endSessions(
     match: (p: Principal) => boolean,
-    end: { message: string; details: string; errorCode: string; closeCode: number },
+    end: { message: string; details: string; closeCode: number; headers: Record<string, string> },
   ): number {
     let ended = 0;
     for (const s of this.sessions) {
       const p = s.authenticated;
       if (!p || s.state !== "connected" || !match(p)) continue;
-      s.fail(end.message, end.details, end.closeCode, undefined, { "x-error-code": end.errorCode });
+      s.fail(end.message, end.details, end.closeCode, undefined, end.headers);
       ended++;
     }
     return ended;

@@ -1,7 +1,7 @@
 import { Alerts } from "./alerts.ts";
 import { Api, type ChatMessage, type MyRoom, type Room, type RoomChanges } from "./api.ts";
 import { Directory, fromServer, type RoomEvent, type UserEvent } from "./directory.ts";
-import { ApiError, describeError, describeSendRefusal } from "./errors.ts";
+import { ACCOUNT_DELETED, ApiError, describeError, describeSendRefusal } from "./errors.ts";
 import { type IFrame, type IMessage, type Notice, StompLink, type StompSubscription } from "./link.ts";
 import { CLIENT_MSG_ID_HEADER, Outbox } from "./outbox.ts";
 import { type PresenceBody, Roster } from "./roster.ts";
@@ -350,7 +350,7 @@ export class ChatClient {
   async deleteAccount(password: string): Promise<void> {
     await this.api.deleteAccount(password);
     await this.stop();
-    this.session.end("Your account was deleted.");
+    this.session.end(ACCOUNT_DELETED);
   }
 
   toast(text: string): void {

@@ -89,6 +89,9 @@ export function describeError(err: unknown): string {
   return "Something unexpected went wrong. Try again.";
 }
 
+/** What the login screen says when this account is gone (ERROR x-revoked-reason, or DELETE /api/me). */
+export const ACCOUNT_DELETED = "Your account was deleted.";
+
 /** Why a message could not be sent, from a STOMP notice code (see docs/protocol.md). */
 export function describeSendRefusal(code: string): string {
   switch (code) {

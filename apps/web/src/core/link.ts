@@ -6,6 +6,7 @@ import {
   type StompSubscription,
 } from "@stomp/stompjs";
 import { backoffDelay, RECONNECT_BACKOFF } from "./backoff.ts";
+import { ACCOUNT_DELETED } from "./errors.ts";
 import type { Session } from "./session.ts";
 import { Store } from "./store.ts";
 
@@ -172,6 +173,10 @@ export class StompLink {
         if (/authentication/i.test(frame.headers.message ?? "")) this.authRefused = true;
       } else if (code === "token_expired") {
         // A session lives as long as its access token: come back at once with a fresh one, quietly.
+        this.renewing = true;
+      } else if (code === "session_revoked" && frame.headers["x-revoked-reason"] === "account-deleted") {
+        // Gone for good (deleted here or on another device): no refresh can help; say so, then stop.
+        this.session.end(ACCOUNT_DELETED);
         this.renewing = true;
       } else if (code === "session_revoked") {
         // This login was ended (logout elsewhere, a reused refresh token): the refresh will say so.
