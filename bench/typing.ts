@@ -200,7 +200,11 @@ export default async function run(): Promise<string> {
         `chat: ${end.sent} sent, ${end.receipts} receipts, ${end.chat} deliveries (expected ${end.sent * MEMBERS})`,
       );
     }
-    return report(phases, loadBefore);
+    for (const c of clients) await c.stop();
+    clients.length = 0;
+    await server.stop();
+    const floor = await receiveFloor(tokensFile, accounts.fanoutChannel, lastSeq);
+    return report(phases, floor, loadBefore);
   } finally {
     for (const c of clients) await c.stop();
     await server.stop();
@@ -208,10 +212,48 @@ export default async function run(): Promise<string> {
   }
 }
 
+/**
+ * What receiving the typing signals costs a bare Bun.serve (bench/peers/bare-server.ts drops them): the
+ * same sessions and signals, idle and typing phases in turn. ChatTalk's own work per signal is what
+ * it spends above this.
+ */
+async function receiveFloor(tokensFile: string, room: string, lastSeq: number): Promise<Phase[]> {
+  const bare = await startServer([process.execPath, join(root, "bench/peers/bare-server.ts")], {});
+  const clients: LineChild[] = [];
+  try {
+    const per = MEMBERS / CLIENT_PROCESSES;
+    for (let p = 0; p < CLIENT_PROCESSES; p++) {
+      clients.push(
+        LineChild.spawn(CLIENTS, [
+          `ws://127.0.0.1:${bare.port}/`,
+          room,
+          tokensFile,
+          String(p * per),
+          String(per),
+          String(MEMBERS),
+          String(lastSeq),
+        ]),
+      );
+    }
+    for (const c of clients) await c.next("ready", 120_000);
+    const phases: Phase[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const mode of r % 2 === 0 ? (["idle", "typing"] as const) : (["typing", "idle"] as const)) {
+        console.error(`bench typing: bare Bun.serve, round ${r + 1}, ${mode}`);
+        phases.push(await phase(mode, clients, bare.proc.pid));
+      }
+    }
+    return phases;
+  } finally {
+    for (const c of clients) await c.stop();
+    await bare.stop();
+  }
+}
+
 const f0 = (n: number) => Math.round(n).toLocaleString("en-US");
 const f1 = (n: number) => n.toFixed(1);
 
-function report(phases: Phase[], loadBefore: number): string {
+function report(phases: Phase[], floor: Phase[], loadBefore: number): string {
   const of = (mode: Mode) => phases.filter((p) => p.mode === mode);
   const med = (mode: Mode, pick: (p: Phase) => number) => median(of(mode).map(pick));
   const cpu = (mode: Mode) => med(mode, (p) => p.serverMsPerSec);
@@ -231,6 +273,14 @@ function report(phases: Phase[], loadBefore: number): string {
   const verdict = (r: number) => (r <= 0.1 ? "met" : `missed by ${(r / 0.1).toFixed(1)}×`);
   const perSignal = (mode: Mode) => ((cpu(mode) - idle) * 1000) / med(mode, (p) => p.signalsPerSec);
   const perMessage = () => ((cpu("chat") - idle) * 1000) / med("chat", (p) => p.sentPerSec);
+  const bareCpu = (mode: Mode) => median(floor.filter((p) => p.mode === mode).map((p) => p.serverMsPerSec));
+  const bareSignals = median(floor.filter((p) => p.mode === "typing").map((p) => p.signalsPerSec));
+  const bareReceive = Math.max(0, bareCpu("typing") - bareCpu("idle"));
+  const barePerSignal = (bareReceive * 1000) / bareSignals;
+  // The floor scales with the signals a phase takes in (typing-stop sends twice as many).
+  const beyond = (mode: Mode) =>
+    Math.max(0, cpu(mode) - idle - (barePerSignal * med(mode, (p) => p.signalsPerSec)) / 1000) /
+    Math.max(1e-9, cpu("chat") - idle);
   return [
     `### Typing signals vs chat fan-out (1 room, ${f0(MEMBERS)} members)`,
     "",
@@ -271,6 +321,13 @@ function report(phases: Phase[], loadBefore: number): string {
     "removes. Typing-stop's fan-out is one frame per 500 ms window, serialised once and published once per group",
     `through Bun's pub/sub, as chat's is; but as its list changes in every window it delivers ${f0(med("typing-stop", (p) => p.typingPerSec))} frames/s,`,
     `${(med("typing-stop", (p) => p.typingPerSec) / med("chat", (p) => p.chatPerSec)).toFixed(2)} of the chat phase's deliveries, which at a similar cost per delivery alone keep its ratio near that.`,
+    "",
+    `**Bun's receive floor**, measured after: the same ${f0(MEMBERS)} sessions against a bare \`Bun.serve\` (bench/peers/bare-server.ts,`,
+    `which takes each typing SEND in and drops it), idle and typing in turn over ${ROUNDS} rounds: ${floor.map((p) => `${p.mode} ${f1(p.serverMsPerSec)}`).join(", ")} ms/s,`,
+    `so receiving ${f0(bareSignals)} signals/s costs a server that does nothing with them ${f1(bareReceive)} ms/s, **${f0(barePerSignal)} µs a signal**`,
+    `(ChatTalk: ${f0(perSignal("typing"))}). That floor alone is ${(bareReceive / Math.max(1e-9, cpu("chat") - idle)).toFixed(2)} of the chat phase above idle; what ChatTalk spends beyond it`,
+    `is **${beyond("typing").toFixed(2)}** (typing) and **${beyond("typing-stop").toFixed(2)}** (typing-stop, whose 2 signals per typist cost twice the floor) of the chat fan-out.`,
+    "",
     "Every chat message got its RECEIPT and reached all members; no signal or message was refused and no socket",
     `closed. The machine's 2 cores are shared with other work (load average ${f1(loadBefore)} before this run,`,
     `${f1(loadavg()[0]!)} after), so absolute figures vary; the phases alternate so the ratio compares like with like.`,

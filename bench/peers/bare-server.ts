@@ -32,6 +32,8 @@ const server = Bun.serve<undefined>({
       const frame = String(data);
       if (frame.startsWith("SEND")) {
         const destination = header(frame, "destination");
+        // A typing signal (bench/typing.ts) is taken in and dropped: what any server pays to receive one.
+        if (destination.endsWith("/typing")) return;
         const roomId = destination.slice(destination.lastIndexOf("/") + 1);
         const { text } = JSON.parse(frame.slice(frame.indexOf("\n\n") + 2, -1)) as { text: string };
         const seq = (seqs.get(roomId) ?? 0) + 1;
