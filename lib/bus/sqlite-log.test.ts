@@ -151,6 +151,29 @@ describe("sqlite-log bus", () => {
     await bus.close();
   });
 
+  test("a consumer keeping up is handed what was just committed, and what another process wrote between", async () => {
+    const path = join(dir, "recent.db");
+    const bus = createSqliteBus(path, { consumeLingerMs: 0 });
+    const got: string[] = [];
+    const stop = await bus.consume("g", async (batch) => {
+      for (const m of batch) got.push(m.text);
+    });
+    await bus.publish(newDraft("r", "message", alice, "a"));
+    await eventually(() => got.length === 1, "a consumed");
+    // Another process appends to the file: a gap in what this one committed.
+    const other = new Database(path);
+    other.run("INSERT INTO log (room_id, body) VALUES (?, ?)", [
+      "r",
+      JSON.stringify(newDraft("r", "message", alice, "b")),
+    ]);
+    other.close();
+    await bus.publish(newDraft("r", "message", alice, "c"));
+    await eventually(() => got.length === 3, "all consumed");
+    expect(got).toEqual(["a", "b", "c"]);
+    await stop();
+    await bus.close();
+  });
+
   test("a failed group commit writes none of its appends and rejects each as not written", async () => {
     const path = join(dir, "group-fail.db");
     const bus = createSqliteBus(path);

@@ -28,6 +28,9 @@ interface Row {
   body: string;
 }
 
+/** How many of the last committed messages a consumer keeping up can take without reading the file. */
+const RECENT = 2_048;
+
 /**
  * The log shared by every bus opened on one file in this process, so that two handles behave like two
  * replicas on one Kafka: same seq for each message, every handle sees every message.
@@ -48,6 +51,8 @@ class Log {
     resolve: (m: LoggedMessage) => void;
     reject: (e: unknown) => void;
   }[] = [];
+  /** The messages this process committed last (RECENT to 2 × RECENT of them), oldest first. */
+  private recent: LoggedMessage[] = [];
   /** Woken after the next group commit (caughtUp). */
   private flushed: (() => void)[] = [];
   readonly listeners = new Set<Listener<LoggedMessage>>();
@@ -136,9 +141,38 @@ class Log {
         for (const message of written) for (const listener of this.listeners) listener(message);
       });
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(written[i]!);
+      this.recent.push(...written);
+      if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
       this.wakeAll();
     }
     for (const done of flushed) done();
+  }
+
+  /**
+   * What was committed after `position`, from the messages this process committed last, when they
+   * hold it without a gap (another process writing the file leaves one): a consumer keeping up reads
+   * no row back and parses no JSON. Undefined when they do not reach back to `position`.
+   */
+  recentAfter(position: number, limit: number): LoggedMessage[] | undefined {
+    const recent = this.recent;
+    const first = recent[0]?.seq;
+    // Seqs this process committed are consecutive unless another process wrote in between.
+    const at = first === undefined ? -1 : position + 1 - first;
+    if (at < 0 || at >= recent.length || recent[at]!.seq !== position + 1) return undefined;
+    const out: LoggedMessage[] = [];
+    for (let i = at; i < recent.length && out.length < limit; i++) {
+      if (recent[i]!.seq !== position + 1 + out.length) break;
+      out.push(recent[i]!);
+    }
+    return out;
+  }
+
+  readAfter(position: number, limit: number): LoggedMessage[] {
+    return this.readFrom.all(position, limit).map((row) => ({
+      ...(JSON.parse(row.body) as MessageDraft),
+      seq: row.seq,
+      epoch: this.epoch,
+    }));
   }
 
   control(event: ControlEvent): void {
@@ -314,18 +348,13 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     // Asked to stop, it still hands over what is already in the log (a graceful stop leaves the
     // history complete, whatever the linger below had not read yet), but retries nothing.
     for (;;) {
-      const rows = shared.readFrom.all(position, batchSize);
-      if (rows.length === 0) {
+      const batch = shared.recentAfter(position, batchSize) ?? shared.readAfter(position, batchSize);
+      if (batch.length === 0) {
         if (stop.stopped) return;
         await shared.nextAppend();
         if (consumeLingerMs > 0) await Promise.race([Bun.sleep(consumeLingerMs), stop.signal]);
         continue;
       }
-      const batch = rows.map((row) => ({
-        ...(JSON.parse(row.body) as MessageDraft),
-        seq: row.seq,
-        epoch: shared.epoch,
-      }));
       try {
         await handler(batch);
       } catch (err) {
@@ -340,7 +369,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
         continue;
       }
       delay = retryMinMs;
-      position = rows[rows.length - 1]!.seq;
+      position = batch[batch.length - 1]!.seq;
       // Committed even when asked to stop meanwhile: the handler finished this batch.
       shared.commit.run(group, position);
     }
