@@ -18,6 +18,7 @@ export class AppendThread {
     if (this.closing) return Promise.reject(new Error("backlog is closed"));
     const worker = this.start();
     const id = ++this.nextId;
+    if (this.waiting.size === 0) worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.postMessage({ kind: "append", id, json: JSON.stringify(messages) } satisfies ToWriter);
@@ -49,6 +50,7 @@ export class AppendThread {
       if (e.data.kind !== "done") return;
       const w = this.waiting.get(e.data.id);
       this.waiting.delete(e.data.id);
+      if (this.waiting.size === 0) worker.unref();
       if (e.data.error === undefined) w?.resolve();
       else w?.reject(new Error(`backlog append failed: ${e.data.error}`));
     });
@@ -61,6 +63,8 @@ export class AppendThread {
     worker.addEventListener("error", (e) => died(String((e as ErrorEvent).message ?? e)));
     worker.addEventListener("close", () => died("closed"));
     worker.postMessage({ kind: "open", path: this.path } satisfies ToWriter);
+    // An idle thread does not keep the process alive; one with batches to answer does (append()).
+    worker.unref();
     this.worker = worker;
     return worker;
   }
