@@ -1,13 +1,16 @@
 import type { ChatMessage } from "../chat/message.ts";
 import type { FromWriter, ToWriter } from "./sqlite-append-worker.ts";
 
+/** Bun's Worker, which can stop keeping the process alive (the DOM typing of Worker lacks it). */
+type RefWorker = Worker & { ref(): void; unref(): void };
+
 /**
  * The main thread's side of the backlog's writer thread: append() resolves once the batch is
  * committed there, and rejects (the bus then redelivers the batch) when it was rolled back or the
  * thread died; a dead thread is replaced on the next append. Batches run one after another, in order.
  */
 export class AppendThread {
-  private worker: Worker | undefined;
+  private worker: RefWorker | undefined;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private closing: Promise<void> | undefined;
@@ -43,9 +46,9 @@ export class AppendThread {
     return this.closing;
   }
 
-  private start(): Worker {
+  private start(): RefWorker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL("./sqlite-append-worker.ts", import.meta.url).href);
+    const worker = new Worker(new URL("./sqlite-append-worker.ts", import.meta.url).href) as RefWorker;
     worker.addEventListener("message", (e: MessageEvent<FromWriter>) => {
       if (e.data.kind !== "done") return;
       const w = this.waiting.get(e.data.id);
