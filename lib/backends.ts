@@ -73,7 +73,11 @@ export function chooseBacklog(config: Config, log: Logger = silentLogger): Choic
     log("warn", "backlog: MongoDB client replaced by a fresh one", { reason });
   return url
     ? { adapter: "mongodb", open: async () => createMongoBacklog(url, config.MONGO_DB, { onReplace }) }
-    : { adapter: "sqlite", open: async () => createSqliteBacklog(join(config.DATA_DIR, "backlog.db")) };
+    : {
+        adapter: "sqlite",
+        // Its writes in a thread of their own: the commits never stall delivery on the event loop.
+        open: async () => createSqliteBacklog(join(config.DATA_DIR, "backlog.db"), { writerThread: true }),
+      };
 }
 
 /** Reporter and view of one process; the in-process adapter is one object serving as both. */

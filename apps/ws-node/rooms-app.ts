@@ -10,6 +10,7 @@ import {
 import { STOMP_REFUSAL_CODES } from "../../lib/chat/errors.ts";
 import { type Chat, ChatError } from "../../lib/chat/index.ts";
 import { revokeSubscriptions } from "../../lib/chat/revocation.ts";
+import { SendOrder } from "../../lib/chat/send-order.ts";
 import type { Logger } from "../../lib/log/index.ts";
 import { errorFields } from "../../lib/log/index.ts";
 import type { PresenceReporter } from "../../lib/presence/types.ts";
@@ -66,6 +67,8 @@ function subscribedTo(session: RoomsSession, roomId: string): boolean {
  * and, handed to their own parts, the rooms' signal destinations and each user's live room list.
  */
 export class RoomsApp implements StompApp<RoomsState> {
+  /** Each connection's pipelined messages, appended in the order they arrived. */
+  private readonly orders = new WeakMap<RoomsSession, SendOrder>();
   /** Replays admitted at SUBSCRIBE whose start has not run yet (released if it never does). */
   private readonly notStarted = new Map<RoomSub, ReplayTicket>();
 
@@ -157,11 +160,23 @@ export class RoomsApp implements StompApp<RoomsState> {
       return undefined;
     }
     const { seq, duplicate } = await this.d.chat.messages
-      .accept(session.principal, vetted.roomId, vetted.input, vetted.opts)
+      .accept(session.principal, vetted.roomId, vetted.input, {
+        ...vetted.opts,
+        order: this.orderOf(session),
+      })
       .catch((err) => {
         throw refusal(err);
       });
     return duplicate ? { seq: String(seq), "x-duplicate": "true" } : { seq: String(seq) };
+  }
+
+  /**
+   * Messages to rooms are pipelined: each connection's are appended in the order they arrived
+   * (SendOrder), whatever membership lookups they wait on. Signals are handled one at a time.
+   */
+  pipelines(_session: RoomsSession, frame: Frame): boolean {
+    const destination = frame.headers.destination!;
+    return !parseSignalDestination(destination) && parseRoomDestination(destination) !== undefined;
   }
 
   /**
@@ -268,6 +283,15 @@ export class RoomsApp implements StompApp<RoomsState> {
   /** Typing signals to a watched destination, taken at once (SignalsApp.sendAtOnce). */
   sendAtOnce(session: RoomsSession, send: SimpleSend): boolean {
     return this.d.signals.sendAtOnce(session, send);
+  }
+
+  private orderOf(session: RoomsSession): SendOrder {
+    let order = this.orders.get(session);
+    if (!order) {
+      order = new SendOrder();
+      this.orders.set(session, order);
+    }
+    return order;
   }
 
   /** Signal SENDs spend the connection's signal bucket, so typing never spends the chat budget. */

@@ -144,9 +144,14 @@ export async function startPeers(layout: Layout): Promise<PeerSet> {
     const profile = process.env.BENCH_PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, "--cpu-prof-md"]
       : [];
+    // BENCH_STALLS=<file>: ChatTalk's event-loop drift, one JSON line a second (bench/support/loop-stalls.ts).
+    const stalls = process.env.BENCH_STALLS ? ["--preload", join(root, "bench/support/loop-stalls.ts")] : [];
     const chattalk = await startServer(
-      [BUN, ...profile, join(root, "apps/main.ts")],
-      chattalkEnv(join(workDir, "chattalk")),
+      [BUN, ...profile, ...stalls, join(root, "apps/main.ts")],
+      {
+        ...chattalkEnv(join(workDir, "chattalk")),
+        ...(process.env.BENCH_STALLS ? { LOOP_STALLS_FILE: process.env.BENCH_STALLS } : {}),
+      },
       { healthPath: "/readyz" },
     );
     procs.push(chattalk);

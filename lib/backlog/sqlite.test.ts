@@ -17,7 +17,57 @@ describe("sqlite backlog contract (file)", () => {
   backlogContract({ open: async () => createSqliteBacklog(join(dir, "contract.db")) });
 });
 
+describe("sqlite backlog contract (file, writer thread)", () => {
+  backlogContract({
+    open: async () => createSqliteBacklog(join(dir, "contract-thread.db"), { writerThread: true }),
+  });
+});
+
 describe("sqlite backlog", () => {
+  test("with a writer thread, a batch is readable here, and from another connection, once append() resolves", async () => {
+    const path = join(dir, "thread.db");
+    const backlog = createSqliteBacklog(path, { writerThread: true });
+    const other = new Database(path, { readonly: true });
+    const batch = Array.from({ length: 50 }, (_, i) => ({
+      id: `m${i}`,
+      roomId: "r",
+      seq: i + 1,
+      type: "message" as const,
+      sender: { id: "u", username: "u" },
+      text: `${i}`,
+      sentAt: new Date().toISOString(),
+    }));
+    await backlog.append(batch);
+    expect(other.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM messages").get()!.n).toBe(50);
+    expect((await backlog.after("r", 0, 100)).map((m) => m.text)).toEqual(batch.map((m) => m.text));
+    other.close();
+    await backlog.close();
+    const reopened = createSqliteBacklog(path, { writerThread: true });
+    expect(await reopened.lastSeq("r")).toBe(50);
+    await reopened.close();
+  });
+
+  test("with a writer thread, a batch that fails is rolled back whole and rejected; the next one is written", async () => {
+    const backlog = createSqliteBacklog(join(dir, "thread-fail.db"), { writerThread: true });
+    const message = (seq: number, text: unknown) => ({
+      id: `m${seq}`,
+      roomId: "r",
+      seq,
+      type: "message" as const,
+      sender: { id: "u", username: "u" },
+      text: text as string,
+      sentAt: new Date().toISOString(),
+    });
+    // A text SQLite cannot bind: the second row fails, so the first must not stay either.
+    await expect(backlog.append([message(1, "a"), message(2, { not: "text" })])).rejects.toThrow(
+      "backlog append failed",
+    );
+    expect(await backlog.lastSeq("r")).toBe(0);
+    await backlog.append([message(1, "a"), message(2, "b")]);
+    expect((await backlog.after("r", 0, 10)).map((m) => m.text)).toEqual(["a", "b"]);
+    await backlog.close();
+  });
+
   test("messages survive reopening the file", async () => {
     const path = join(dir, "nested", "reopen.db");
     const first = createSqliteBacklog(path);

@@ -1,7 +1,9 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type ChatMessage, type ChatMessageType, DELETED_USER_NAME, toChatMessage } from "../chat/message.ts";
+import type { ChatMessage, ChatMessageType } from "../chat/message.ts";
+import { prepareAppend } from "./sqlite-append.ts";
+import { AppendThread } from "./sqlite-append-thread.ts";
 import type { Backlog } from "./types.ts";
 
 interface Row {
@@ -36,13 +38,6 @@ const toMessage = (row: Row): ChatMessage => {
   if (row.deleted_at) m.deletedAt = row.deleted_at;
   return m;
 };
-
-/** Everything of a message beyond its columns, as stored in `extra`; null when there is nothing. */
-function extraOf(m: ChatMessage): string | null {
-  const { id, roomId, seq, type, sender, text, sentAt, clientMsgId, editedAt, deletedAt, ...extra } =
-    toChatMessage(m);
-  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
-}
 
 /**
  * Columns for edits, deletes and kind-specific fields, versioned with user_version: entry i brings the
@@ -85,7 +80,17 @@ export const READS = {
 /**
  * The embedded backlog: one SQLite table keyed by (room, seq). `path` is a file or ":memory:".
  */
-export function createSqliteBacklog(path: string): Backlog {
+export function createSqliteBacklog(
+  path: string,
+  opts: {
+    /**
+     * Writes in a thread of its own (sqlite-append-worker.ts), off the event loop; a file only. Reads
+     * stay on this connection and see each batch once append() has resolved (it was committed).
+     */
+    writerThread?: boolean;
+  } = {},
+): Backlog {
+  const thread = opts.writerThread && path !== ":memory:" ? new AppendThread(path) : undefined;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
@@ -113,59 +118,7 @@ export function createSqliteBacklog(path: string): Backlog {
     db.exec(`PRAGMA user_version = ${migrations.length}`);
   }).immediate();
 
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO messages
-       (room_id, seq, id, type, sender_id, sender_name, text, sent_at, client_msg_id, extra, target_seq)
-     VALUES ($roomId, $seq, $id, $type, $senderId, $senderName, $text, $sentAt, $clientMsgId, $extra, $targetSeq)`,
-  );
-  // Amendments; each is a no-op when applied again.
-  const edit = db.prepare(
-    `UPDATE messages SET text = $text, edited_at = $at, amended_seq = $seq
-     WHERE room_id = $roomId AND seq = $target AND type = 'message' AND deleted_at IS NULL
-     AND (amended_seq IS NULL OR amended_seq < $seq)`,
-  );
-  const isDeleted = db.prepare<{ n: number }, [string, number]>(
-    "SELECT COUNT(*) AS n FROM messages WHERE room_id = ? AND seq = ? AND deleted_at IS NOT NULL",
-  );
-  const clearText = db.prepare("UPDATE messages SET text = '' WHERE room_id = ? AND seq = ?");
-  const tombstone = db.prepare(
-    `UPDATE messages SET text = '', edited_at = NULL, deleted_at = COALESCE(deleted_at, $at)
-     WHERE room_id = $roomId AND seq = $target AND type = 'message'`,
-  );
-  const clearEdits = db.prepare(
-    "UPDATE messages SET text = '' WHERE room_id = ? AND target_seq = ? AND type = 'edit'",
-  );
-  const reattribute = db.prepare(
-    "UPDATE messages SET sender_name = ? WHERE room_id = ? AND sender_id = ? AND seq <= ?",
-  );
-  const appendAll = db.transaction((messages: readonly ChatMessage[]) => {
-    for (const m of messages) {
-      insert.run({
-        roomId: m.roomId,
-        seq: m.seq,
-        id: m.id,
-        type: m.type,
-        senderId: m.sender.id,
-        senderName: m.sender.username,
-        text: m.text,
-        sentAt: m.sentAt,
-        clientMsgId: m.clientMsgId ?? null,
-        extra: extraOf(m),
-        targetSeq: m.target?.seq ?? null,
-      });
-    }
-    for (const m of [...messages].sort((a, b) => a.seq - b.seq)) {
-      if (m.type === "edit" && m.target) {
-        edit.run({ roomId: m.roomId, target: m.target.seq, text: m.text, at: m.sentAt, seq: m.seq });
-        if (isDeleted.get(m.roomId, m.target.seq)!.n > 0) clearText.run(m.roomId, m.seq);
-      } else if (m.type === "delete" && m.target) {
-        tombstone.run({ roomId: m.roomId, target: m.target.seq, at: m.sentAt });
-        clearEdits.run(m.roomId, m.target.seq);
-      } else if (m.type === "leave" && m.accountDeleted) {
-        reattribute.run(DELETED_USER_NAME, m.roomId, m.sender.id, m.seq);
-      }
-    }
-  });
+  const appendAll = prepareAppend(db);
   const after = db.prepare<Row, [string, number, number]>(READS.after);
   const before = db.prepare<Row, [string, number, number]>(READS.before);
   const countsAfter = db.prepare<{ room: string; n: number }, [string, number]>(READS.countsAfter);
@@ -184,7 +137,9 @@ export function createSqliteBacklog(path: string): Backlog {
   return {
     async append(messages) {
       open();
-      if (messages.length > 0) appendAll(messages);
+      if (messages.length === 0) return;
+      if (thread) await thread.append(messages);
+      else appendAll(messages);
     },
     async after(roomId, afterSeq, limit) {
       open();
@@ -237,6 +192,7 @@ export function createSqliteBacklog(path: string): Backlog {
     async close() {
       if (closed) return;
       closed = true;
+      await thread?.close();
       db.close();
     },
   };

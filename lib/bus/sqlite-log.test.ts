@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -124,6 +125,81 @@ describe("sqlite-log bus", () => {
     await bus.publish(newDraft("r", "message", alice, "first"));
     await eventually(() => seen.length === 2, "both messages");
     expect(seen[1]!).toBeGreaterThan(seen[0]!);
+    await bus.close();
+  });
+
+  test("appends made together are one transaction: each resolves once its row is committed, in order", async () => {
+    const path = join(dir, "group.db");
+    const bus = createSqliteBus(path);
+    const reader = new Database(path, { readonly: true });
+    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    const seen: number[] = [];
+    const appends = Array.from({ length: 30 }, (_, i) =>
+      bus.publish(newDraft("r", "message", alice, `${i}`)).then((m) => {
+        // Another connection to the file sees the whole group: the answer came after COMMIT.
+        expect(committed()).toBe(30);
+        seen.push(m.seq);
+        return m;
+      }),
+    );
+    expect(committed()).toBe(0); // nothing written before the turn ends
+    const messages = await Promise.all(appends);
+    expect(messages.map((m) => m.text)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}`));
+    expect(seen).toEqual(messages.map((m) => m.seq));
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => messages[0]!.seq + i));
+    reader.close();
+    await bus.close();
+  });
+
+  test("a consumer keeping up is handed what was just committed, and what another process wrote between", async () => {
+    const path = join(dir, "recent.db");
+    const bus = createSqliteBus(path, { consumeLingerMs: 0 });
+    const got: string[] = [];
+    const stop = await bus.consume("g", async (batch) => {
+      for (const m of batch) got.push(m.text);
+    });
+    await bus.publish(newDraft("r", "message", alice, "a"));
+    await eventually(() => got.length === 1, "a consumed");
+    // Another process appends to the file: a gap in what this one committed.
+    const other = new Database(path);
+    other.run("INSERT INTO log (room_id, body) VALUES (?, ?)", [
+      "r",
+      JSON.stringify(newDraft("r", "message", alice, "b")),
+    ]);
+    other.close();
+    await bus.publish(newDraft("r", "message", alice, "c"));
+    await eventually(() => got.length === 3, "all consumed");
+    expect(got).toEqual(["a", "b", "c"]);
+    await stop();
+    await bus.close();
+  });
+
+  test("a failed group commit writes none of its appends and rejects each as not written", async () => {
+    const path = join(dir, "group-fail.db");
+    const bus = createSqliteBus(path);
+    await bus.publish(newDraft("r", "message", alice, "before"));
+    const other = new Database(path);
+    other.run(
+      "CREATE TRIGGER refuse BEFORE INSERT ON log WHEN NEW.body LIKE '%boom%' BEGIN SELECT RAISE(ABORT, 'boom'); END",
+    );
+    const group = ["a", "boom", "c"].map((text) => bus.publish(newDraft("r", "message", alice, text)));
+    const outcomes = await Promise.allSettled(group);
+    for (const o of outcomes) {
+      expect(o.status).toBe("rejected");
+      const err = (o as PromiseRejectedResult).reason;
+      expect(err).toBeInstanceOf(BusUnavailableError);
+      expect((err as BusUnavailableError).outcome).toBe("not_written");
+    }
+    const texts = () =>
+      other
+        .query<{ body: string }, []>("SELECT body FROM log ORDER BY seq")
+        .all()
+        .map((r) => (JSON.parse(r.body) as { text: string }).text);
+    expect(texts()).toEqual(["before"]);
+    const after = await bus.publish(newDraft("r", "message", alice, "after"));
+    expect(texts()).toEqual(["before", "after"]);
+    expect(after.seq).toBeGreaterThan(1);
+    other.close();
     await bus.close();
   });
 

@@ -28,6 +28,9 @@ interface Row {
   body: string;
 }
 
+/** How many of the last committed messages a consumer keeping up can take without reading the file. */
+const RECENT = 2_048;
+
 /**
  * The log shared by every bus opened on one file in this process, so that two handles behave like two
  * replicas on one Kafka: same seq for each message, every handle sees every message.
@@ -40,6 +43,18 @@ class Log {
   readonly sentAtFrom: Statement<{ seq: number; sentAt: string }, [number]>;
   readonly committed: Statement<{ seq: number }, [string]>;
   readonly commit: Statement;
+  /** One transaction for a batch of appends; their stamped messages, in order. */
+  private readonly insertAll: (drafts: MessageDraft[]) => LoggedMessage[];
+  /** Appends waiting for the next group commit (scheduled when the first arrives). */
+  private pending: {
+    draft: MessageDraft;
+    resolve: (m: LoggedMessage) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  /** The messages this process committed last (RECENT to 2 × RECENT of them), oldest first. */
+  private recent: LoggedMessage[] = [];
+  /** Woken after the next group commit (caughtUp). */
+  private flushed: (() => void)[] = [];
   readonly listeners = new Set<Listener<LoggedMessage>>();
   /** Made once with the file: a bus.db created anew starts a new epoch, whatever its seqs repeat. */
   readonly epoch: string;
@@ -58,6 +73,9 @@ class Log {
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
+    // Each SEND is a commit of its own (unless pipelined), and a commit writes every page it touched to
+    // the WAL: 1 KiB pages, not 4, cut a lone append from 40-54 to 26 us here. Takes effect in a new file.
+    this.db.run("PRAGMA page_size = 1024");
     this.db.run("PRAGMA journal_mode = WAL");
     // NORMAL in WAL mode: a committed publish survives a process crash (the guarantee a single Kafka
     // broker gives with acks=all, as it does not fsync either); FULL would fsync every message.
@@ -84,19 +102,80 @@ class Log {
     this.commit = this.db.prepare(
       "INSERT INTO consumer_offsets (grp, seq) VALUES (?, ?) ON CONFLICT (grp) DO UPDATE SET seq = excluded.seq",
     );
+    this.insertAll = this.db.transaction((drafts: MessageDraft[]) =>
+      drafts.map((draft): LoggedMessage => {
+        const seq = Number(this.insert.run(draft.roomId, JSON.stringify(draft)).lastInsertRowid);
+        return { ...draft, seq, epoch: this.epoch };
+      }),
+    );
   }
 
-  append(draft: MessageDraft): LoggedMessage {
-    const body = JSON.stringify(draft);
-    const seq = Number(this.insert.run(draft.roomId, body).lastInsertRowid);
-    const message: LoggedMessage = { ...draft, seq, epoch: this.epoch };
-    this.deliver(() => {
-      for (const listener of this.listeners) listener(message);
+  /**
+   * Queues a message for the next group commit: the appends made in one pass of the microtask queue —
+   * the SENDs a connection pipelined in one WebSocket message — are written in one transaction, and
+   * each resolves (then is delivered) only after that transaction's COMMIT. A failed transaction
+   * rejects all of its appends: none was written. (A commit per event-loop turn would batch across
+   * connections too, but its RECEIPTs would then leave outside the socket's callback, one write each
+   * instead of riding with the callback's other output: measured, that cost more than it saved.)
+   */
+  append(draft: MessageDraft): Promise<LoggedMessage> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ draft, resolve, reject });
+      if (this.pending.length === 1) queueMicrotask(() => this.flush());
     });
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-    return message;
+  }
+
+  /** Writes what was appended since the last flush in one transaction, then answers and delivers it. */
+  flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const flushed = this.flushed;
+    this.flushed = [];
+    let messages: LoggedMessage[] | undefined;
+    try {
+      messages = this.insertAll(batch.map((p) => p.draft));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+    if (messages) {
+      const written = messages;
+      this.deliver(() => {
+        for (const message of written) for (const listener of this.listeners) listener(message);
+      });
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(written[i]!);
+      this.recent.push(...written);
+      if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
+      this.wakeAll();
+    }
+    for (const done of flushed) done();
+  }
+
+  /**
+   * What was committed after `position`, from the messages this process committed last, when they
+   * hold it without a gap (another process writing the file leaves one): a consumer keeping up reads
+   * no row back and parses no JSON. Undefined when they do not reach back to `position`.
+   */
+  recentAfter(position: number, limit: number): LoggedMessage[] | undefined {
+    const recent = this.recent;
+    const first = recent[0]?.seq;
+    // Seqs this process committed are consecutive unless another process wrote in between.
+    const at = first === undefined ? -1 : position + 1 - first;
+    if (at < 0 || at >= recent.length || recent[at]!.seq !== position + 1) return undefined;
+    const out: LoggedMessage[] = [];
+    for (let i = at; i < recent.length && out.length < limit; i++) {
+      if (recent[i]!.seq !== position + 1 + out.length) break;
+      out.push(recent[i]!);
+    }
+    return out;
+  }
+
+  readAfter(position: number, limit: number): LoggedMessage[] {
+    return this.readFrom.all(position, limit).map((row) => ({
+      ...(JSON.parse(row.body) as MessageDraft),
+      seq: row.seq,
+      epoch: this.epoch,
+    }));
   }
 
   control(event: ControlEvent): void {
@@ -120,8 +199,11 @@ class Log {
     });
   }
 
-  /** Resolves after every delivery queued so far has run. */
+  /** Resolves after every append made so far is committed and every delivery queued so far has run. */
   delivered(): Promise<void> {
+    if (this.pending.length > 0) {
+      return new Promise<void>((done) => this.flushed.push(done)).then(() => this.delivered());
+    }
     return new Promise((done) => this.deliver(done));
   }
 
@@ -137,6 +219,7 @@ class Log {
 
   release(): void {
     if (--this.refs > 0) return;
+    this.flush(); // appends already queued are written (and answered) before the file closes
     openLogs.delete(this.key);
     this.db.close();
   }
@@ -268,18 +351,13 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     // Asked to stop, it still hands over what is already in the log (a graceful stop leaves the
     // history complete, whatever the linger below had not read yet), but retries nothing.
     for (;;) {
-      const rows = shared.readFrom.all(position, batchSize);
-      if (rows.length === 0) {
+      const batch = shared.recentAfter(position, batchSize) ?? shared.readAfter(position, batchSize);
+      if (batch.length === 0) {
         if (stop.stopped) return;
         await shared.nextAppend();
         if (consumeLingerMs > 0) await Promise.race([Bun.sleep(consumeLingerMs), stop.signal]);
         continue;
       }
-      const batch = rows.map((row) => ({
-        ...(JSON.parse(row.body) as MessageDraft),
-        seq: row.seq,
-        epoch: shared.epoch,
-      }));
       try {
         await handler(batch);
       } catch (err) {
@@ -294,7 +372,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
         continue;
       }
       delay = retryMinMs;
-      position = rows[rows.length - 1]!.seq;
+      position = batch[batch.length - 1]!.seq;
       // Committed even when asked to stop meanwhile: the handler finished this batch.
       shared.commit.run(group, position);
     }
@@ -304,9 +382,9 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     async publish(draft) {
       if (closed) throw new BusUnavailableError("bus is closed", "not_written");
       try {
-        return shared.append(draft);
+        return await shared.append(draft);
       } catch (err) {
-        // One INSERT in its own transaction: failed means not written.
+        // Its group's transaction failed and was rolled back: not written.
         throw new BusUnavailableError(`bus append failed: ${String(err)}`, "not_written");
       }
     },
@@ -317,7 +395,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
       return listen(shared.listeners, mine, (m) => m.seq > pastEnd && handler(m, false), "bus subscriber");
     },
 
-    // Appends are synchronous; only their delivery waits for a microtask.
+    // Appends wait for the next group commit, their delivery for a microtask after it.
     caughtUp: () => shared.delivered(),
 
     // One log for every room.

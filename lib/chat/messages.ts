@@ -9,6 +9,7 @@ import {
   newDraft,
   sendBodySchema,
 } from "./message.ts";
+import type { SendOrder } from "./send-order.ts";
 
 /** Where a page of history starts: after a seq (forward), before one (backward), or the newest. */
 export interface HistoryQuery {
@@ -25,6 +26,8 @@ export interface HistoryQuery {
 export interface SendOptions {
   memberKnown?: boolean;
   clientMsgId?: string;
+  /** The sender's order: with several messages under way at once, they are appended as they arrived. */
+  order?: SendOrder;
 }
 
 /**
@@ -49,7 +52,17 @@ export class Messages {
    * it durably: its seq, and whether it was a retry of a message already stored (same client message id).
    */
   async accept(actor: Actor, roomId: string, input: unknown, opts: SendOptions = {}): Promise<Published> {
-    const published = await this.c.send(await this.draft(actor, roomId, input, opts));
+    const place = opts.order?.next(); // taken now, as the message arrives
+    let sending: Promise<Published>;
+    try {
+      const draft = await this.draft(actor, roomId, input, opts);
+      const turn = place?.turn();
+      if (turn) await turn;
+      sending = this.c.send(draft); // the append is queued here, before the next place's turn
+    } finally {
+      place?.done();
+    }
+    const published = await sending;
     this.sent(roomId, actor.userId);
     return published;
   }

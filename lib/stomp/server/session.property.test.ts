@@ -8,7 +8,11 @@ import { type HeldKind, type HoldLimits, userLedger } from "./holdings.ts";
 import { type SessionHost, StompSession } from "./session.ts";
 import { newStats } from "./stats.ts";
 
-/** Subscribes to /a and /b; SEND to /forbidden is refused; ACK ids are "ok" only. Some steps are async. */
+/**
+ * Subscribes to /a and /b; SEND to /forbidden is refused; ACK ids are "ok" only. Some steps are async.
+ * SENDs are pipelined but to /c, and a SEND to /b takes longer than the others, so pipelined SENDs
+ * finish out of order.
+ */
 const app: StompApp<Set<string>> = {
   newState: () => new Set(),
   async subscribe(session, sub) {
@@ -21,13 +25,14 @@ const app: StompApp<Set<string>> = {
     session.appState.delete(sub.id);
   },
   async send(_session, frame) {
-    await Bun.sleep(0);
+    await Bun.sleep(frame.headers.destination === "/b" ? 1 : 0);
     if (frame.headers.destination === "/forbidden") throw new RefusedError("forbidden", "not a member");
     return undefined;
   },
   async checkSend(_session, frame) {
     if (frame.headers.destination === "/forbidden") throw new RefusedError("forbidden", "not a member");
   },
+  pipelines: (_session, frame) => frame.headers.destination !== "/c",
   ack(_session, id) {
     if (id !== "ok") throw new StompError("invalid ack id");
   },
@@ -133,6 +138,12 @@ test("random frame sequences: no throw, no hang, every receipt answered, state a
           const r = f.headers["receipt-id"];
           if (r !== undefined) answered.add(r);
         }
+        // Answered in the order asked, pipelined SENDs included.
+        const order = socket.frames.flatMap((f) => {
+          const r = f.headers["receipt-id"];
+          return r === undefined ? [] : [Number(r.slice(1))];
+        });
+        expect(order).toEqual([...order].sort((a, b) => a - b));
         const errorAt = socket.frames.findIndex((f) => f.command === "ERROR");
         if (socket.closedWith === undefined) {
           // Still open: every receipt was answered.

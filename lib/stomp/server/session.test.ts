@@ -135,6 +135,68 @@ describe("what a connection holds", () => {
   });
 });
 
+describe("pipelined SENDs", () => {
+  function pipelining(send: StompApp<string[]>["send"]) {
+    const socket = new RecordingSocket(true);
+    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
+    const piped: StompApp<string[]> = { ...app, send, pipelines: () => true };
+    const session = new StompSession("s3", socket, host, piped, {
+      serverName: "test/1",
+      verifyToken: async () => alice,
+      limits: {
+        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
+        maxTransactions: 1,
+        holds,
+        sendRate: { perSec: 100, burst: 100 },
+      },
+      heartbeat: { serverMs: 0, minClientMs: 0 },
+      connectTimeoutMs: 1000,
+      log: silentLogger,
+    });
+    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+    return { socket, session };
+  }
+  const send = (n: number) => `SEND\ndestination:/a\nreceipt:r${n}\n\n{"n":${n}}\0`;
+
+  test("start before the earlier ones finish, and are answered in order; other frames wait for them", async () => {
+    const started: number[] = [];
+    const finish = new Map<number, (v: undefined) => void>();
+    const { socket, session } = pipelining((_s, frame) => {
+      const n = JSON.parse(new TextDecoder().decode(frame.body)).n as number;
+      started.push(n);
+      return new Promise((done) => finish.set(n, done));
+    });
+    await settle();
+    session.onBytes(`${send(1)}${send(2)}${send(3)}SUBSCRIBE\nid:s\ndestination:/a\nreceipt:sub\n\n\0`);
+    await settle();
+    expect(started).toEqual([1, 2, 3]); // all under way at once
+    expect(session.ledger.usage("queued").count).toBe(4); // each holds its place until answered
+    finish.get(3)!(undefined);
+    finish.get(2)!(undefined);
+    await settle();
+    expect(socket.frames.map((f) => f.command)).toEqual(["CONNECTED"]); // r2, r3 wait for r1
+    finish.get(1)!(undefined);
+    await settle();
+    expect(socket.frames.slice(1).map((f) => f.headers["receipt-id"])).toEqual(["r1", "r2", "r3", "sub"]);
+    expect(session.ledger.usage("queued").count).toBe(0);
+  });
+
+  test("nothing is answered after the ERROR of a failed one", async () => {
+    const { socket, session } = pipelining(async (_s, frame) => {
+      const n = JSON.parse(new TextDecoder().decode(frame.body)).n as number;
+      await Bun.sleep(n === 1 ? 5 : 0);
+      if (n === 2) throw new Error("boom");
+      return undefined;
+    });
+    await settle();
+    session.onBytes(`${send(1)}${send(2)}${send(3)}`);
+    await Bun.sleep(20);
+    const answers = socket.frames.slice(1).map((f) => `${f.command} ${f.headers["receipt-id"]}`);
+    expect(answers).toEqual(["RECEIPT r1", "ERROR r2"]);
+    expect(socket.closedWith).toBe(1011);
+  });
+});
+
 describe("sessions end with their token", () => {
   test("at the token's expiry: ERROR token_expired (x-error-code) and close 4001", async () => {
     const socket = new RecordingSocket();

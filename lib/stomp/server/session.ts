@@ -108,6 +108,8 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
   /** Delivery confirmations waiting for the pong of their ping, in ping order. */
   private confirmations: { n: number; done: (received: boolean) => void }[] = [];
   private pings = 0;
+  /** Settles when every pipelined SEND so far has been answered (undefined: none is waiting). */
+  private answering: Promise<void> | undefined;
 
   constructor(
     readonly id: string,
@@ -357,8 +359,15 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     try {
       while (this.queue.length > 0 && (this.state === "connecting" || this.state === "connected")) {
         const { frame, bytes } = this.queue.shift()!;
-        this.ledger.release("queued", 1, bytes);
         count(this.host.stats.framesIn, frame.command);
+        if (this.pipelines(frame)) {
+          this.pipeline(frame, bytes);
+          continue;
+        }
+        // Any other frame waits until the SENDs before it are answered.
+        if (this.answering) await this.answering;
+        this.ledger.release("queued", 1, bytes);
+        if (this.state !== "connecting" && this.state !== "connected") break;
         try {
           await this.handle(frame);
         } catch (err) {
@@ -368,6 +377,39 @@ export class StompSession<S> implements AppSession<S>, ServerSession {
     } finally {
       this.draining = false;
     }
+  }
+
+  private pipelines(frame: Frame): boolean {
+    return (
+      frame.command === "SEND" &&
+      this.state === "connected" &&
+      frame.headers.destination !== undefined &&
+      frame.headers.transaction === undefined &&
+      this.app.pipelines?.(this, frame) === true
+    );
+  }
+
+  /**
+   * Starts a SEND now and answers it (RECEIPT, notice or ERROR) after every SEND before it; it holds
+   * its place among the frames that may wait on the connection until then. Nothing is answered after
+   * an ERROR.
+   */
+  private pipeline(frame: Frame, bytes: number): void {
+    const outcome = this.trySend(frame).then(
+      (sent) => ({ ok: true as const, sent }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    const answered = (this.answering ?? Promise.resolve())
+      .then(() => outcome)
+      .then((o) => {
+        this.ledger.release("queued", 1, bytes);
+        if (this.answering === answered) this.answering = undefined;
+        if (this.state !== "connected") return;
+        if (!o.ok) this.failFor(frame, o.err);
+        else if (o.sent) this.receipt(frame, o.sent.receipt);
+      })
+      .catch((err: unknown) => this.failFor(frame, err));
+    this.answering = answered;
   }
 
   private failFor(frame: Frame, err: unknown): void {
