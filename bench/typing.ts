@@ -170,21 +170,14 @@ export default async function run(): Promise<string> {
     const tokensFile = join(workDir, "tokens.json");
     await Bun.write(tokensFile, JSON.stringify(accounts.tokens));
     const lastSeq = await roomLastSeq(server.port, accounts.tokens[0]!, accounts.fanoutChannel);
-    const per = MEMBERS / CLIENT_PROCESSES;
-    for (let p = 0; p < CLIENT_PROCESSES; p++) {
-      clients.push(
-        LineChild.spawn(CLIENTS, [
-          `ws://127.0.0.1:${server.port}/ws`,
-          accounts.fanoutChannel,
-          tokensFile,
-          String(p * per),
-          String(per),
-          String(MEMBERS),
-          String(lastSeq),
-        ]),
-      );
-    }
-    for (const c of clients) await c.next("ready", 120_000);
+    clients.push(
+      ...(await spawnClients(
+        `ws://127.0.0.1:${server.port}/ws`,
+        accounts.fanoutChannel,
+        tokensFile,
+        lastSeq,
+      )),
+    );
     const phases: Phase[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < MODES.length; i++) {
@@ -212,6 +205,29 @@ export default async function run(): Promise<string> {
   }
 }
 
+/** The members' sessions, split over CLIENT_PROCESSES processes, connected and subscribed. */
+async function spawnClients(
+  wsUrl: string,
+  room: string,
+  tokensFile: string,
+  lastSeq: number,
+): Promise<LineChild[]> {
+  const per = MEMBERS / CLIENT_PROCESSES;
+  const clients = Array.from({ length: CLIENT_PROCESSES }, (_, p) =>
+    LineChild.spawn(CLIENTS, [
+      wsUrl,
+      room,
+      tokensFile,
+      String(p * per),
+      String(per),
+      String(MEMBERS),
+      String(lastSeq),
+    ]),
+  );
+  for (const c of clients) await c.next("ready", 120_000);
+  return clients;
+}
+
 /**
  * What receiving the typing signals costs a bare Bun.serve (bench/peers/bare-server.ts drops them): the
  * same sessions and signals, idle and typing phases in turn. ChatTalk's own work per signal is what
@@ -221,21 +237,7 @@ async function receiveFloor(tokensFile: string, room: string, lastSeq: number): 
   const bare = await startServer([process.execPath, join(root, "bench/peers/bare-server.ts")], {});
   const clients: LineChild[] = [];
   try {
-    const per = MEMBERS / CLIENT_PROCESSES;
-    for (let p = 0; p < CLIENT_PROCESSES; p++) {
-      clients.push(
-        LineChild.spawn(CLIENTS, [
-          `ws://127.0.0.1:${bare.port}/`,
-          room,
-          tokensFile,
-          String(p * per),
-          String(per),
-          String(MEMBERS),
-          String(lastSeq),
-        ]),
-      );
-    }
-    for (const c of clients) await c.next("ready", 120_000);
+    clients.push(...(await spawnClients(`ws://127.0.0.1:${bare.port}/`, room, tokensFile, lastSeq)));
     const phases: Phase[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (const mode of r % 2 === 0 ? (["idle", "typing"] as const) : (["typing", "idle"] as const)) {

@@ -31,29 +31,57 @@ const holds: HoldLimits = {
   pendingAcks: bound(10, 80),
 };
 
-function open(admit: SessionHost["admit"] = () => userLedger(holds)) {
-  const socket = new RecordingSocket();
-  const host: SessionHost = { stats: newStats(), admit };
-  const options: SessionOptions = {
+function sessionOptions(
+  verifyToken: SessionOptions["verifyToken"],
+  sendRate: SessionOptions["limits"]["sendRate"],
+): SessionOptions {
+  return {
     serverName: "test/1",
-    verifyToken: async (token) => {
-      if (token !== "good") throw new Error("the access token is not valid");
-      return alice;
-    },
+    verifyToken,
     limits: {
       parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
       maxTransactions: 1,
       holds,
-      sendRate: { perSec: 1, burst: 1 },
+      sendRate,
     },
     heartbeat: { serverMs: 0, minClientMs: 0 },
     connectTimeoutMs: 1000,
     log: silentLogger,
   };
+}
+
+/** A session whose token must be "good" and that may SEND once a second. */
+function open(admit: SessionHost["admit"] = () => userLedger(holds)) {
+  const socket = new RecordingSocket();
+  const host: SessionHost = { stats: newStats(), admit };
+  const options = sessionOptions(
+    async (token) => {
+      if (token !== "good") throw new Error("the access token is not valid");
+      return alice;
+    },
+    { perSec: 1, burst: 1 },
+  );
   return { socket, host, session: new StompSession("s1", socket, host, app, options) };
 }
 
 const settle = () => Bun.sleep(5);
+
+/**
+ * A session of `stompApp` on `socket` with CONNECT sent: any token verifies (as `verifyToken` says),
+ * and the SEND rate is far above what these tests send.
+ */
+function connected(
+  id: string,
+  stompApp: StompApp<string[]>,
+  socket: RecordingSocket,
+  verifyToken: SessionOptions["verifyToken"] = async () => alice,
+): StompSession<string[]> {
+  const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
+  const options = sessionOptions(verifyToken, { perSec: 100, burst: 100 });
+  const session = new StompSession(id, socket, host, stompApp, options);
+  session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+  return session;
+}
 
 describe("StompSession, driven through its host interface alone", () => {
   test("authenticates CONNECT with the endpoint's verifyToken; the Bearer scheme is case-insensitive", async () => {
@@ -107,21 +135,7 @@ describe("what a connection holds", () => {
   test("frames pipelined past a slow SEND are bounded: ERROR naming the bound", async () => {
     const stuck: StompApp<string[]> = { ...app, send: () => new Promise(() => {}) };
     const socket = new RecordingSocket();
-    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
-    const session = new StompSession("s2", socket, host, stuck, {
-      serverName: "test/1",
-      verifyToken: async () => alice,
-      limits: {
-        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
-        maxTransactions: 1,
-        holds,
-        sendRate: { perSec: 100, burst: 100 },
-      },
-      heartbeat: { serverMs: 0, minClientMs: 0 },
-      connectTimeoutMs: 1000,
-      log: silentLogger,
-    });
-    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+    const session = connected("s2", stuck, socket);
     await settle();
     for (let i = 0; i < 8; i++) session.onBytes("SEND\ndestination:/a\n\n{}\0");
     await settle();
@@ -138,23 +152,8 @@ describe("what a connection holds", () => {
 describe("pipelined SENDs", () => {
   function pipelining(send: StompApp<string[]>["send"]) {
     const socket = new RecordingSocket(true);
-    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
     const piped: StompApp<string[]> = { ...app, send, pipelines: () => true };
-    const session = new StompSession("s3", socket, host, piped, {
-      serverName: "test/1",
-      verifyToken: async () => alice,
-      limits: {
-        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
-        maxTransactions: 1,
-        holds,
-        sendRate: { perSec: 100, burst: 100 },
-      },
-      heartbeat: { serverMs: 0, minClientMs: 0 },
-      connectTimeoutMs: 1000,
-      log: silentLogger,
-    });
-    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
-    return { socket, session };
+    return { socket, session: connected("s3", piped, socket) };
   }
   const send = (n: number) => `SEND\ndestination:/a\nreceipt:r${n}\n\n{"n":${n}}\0`;
 
@@ -200,21 +199,7 @@ describe("pipelined SENDs", () => {
 describe("sessions end with their token", () => {
   test("at the token's expiry: ERROR token_expired (x-error-code) and close 4001", async () => {
     const socket = new RecordingSocket();
-    const host: SessionHost = { stats: newStats(), admit: () => userLedger(holds) };
-    const session = new StompSession("s3", socket, host, app, {
-      serverName: "test/1",
-      verifyToken: async () => ({ ...alice, expiresAt: Date.now() + 50 }),
-      limits: {
-        parser: { maxBufferedBytes: 4096, maxHeaders: 16, maxHeaderLineBytes: 1024, maxBodyBytes: 1024 },
-        maxTransactions: 1,
-        holds,
-        sendRate: { perSec: 100, burst: 100 },
-      },
-      heartbeat: { serverMs: 0, minClientMs: 0 },
-      connectTimeoutMs: 1000,
-      log: silentLogger,
-    });
-    session.onBytes("CONNECT\naccept-version:1.2\npasscode:good\n\n\0");
+    const session = connected("s3", app, socket, async () => ({ ...alice, expiresAt: Date.now() + 50 }));
     await settle();
     session.tick(performance.now());
     expect(session.state).toBe("connected");
