@@ -159,7 +159,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     readPositions,
     reads,
     replay: {
-      page: { initial: 200, min: 25, max: 500, targetMs: 20 },
+      page: { initial: 200, min: 25, max: 500, targetMs: d.backlog.pageReadTargetMs },
       waitForBusMs: 2_000,
       waitForBacklogMs: 3_000,
       pauseAboveBytes,

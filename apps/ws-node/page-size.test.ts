@@ -4,8 +4,8 @@ import { PageSizer } from "./page-size.ts";
 const options = { initial: 200, min: 25, max: 500, targetMs: 20 };
 
 /** Sizes a replay asks for on a backend where a page of n takes fixedMs + perMessageMs * n. */
-function sizes(fixedMs: number, perMessageMs: number, pages: number): number[] {
-  const sizer = new PageSizer(options);
+function sizes(fixedMs: number, perMessageMs: number, pages: number, targetMs = options.targetMs): number[] {
+  const sizer = new PageSizer({ ...options, targetMs });
   const asked: number[] = [];
   for (let i = 0; i < pages; i++) {
     const n = sizer.next;
@@ -24,6 +24,12 @@ test("pages grow while they are quick and shrink while they are slow in proporti
 test("pages stop shrinking once a smaller one costs much more per message (a fixed cost per query)", () => {
   // FerretDB-like: 100 ms per query whatever its size, 0.25 ms per document.
   expect(sizes(100, 0.25, 5)).toEqual([200, 100, 200, 200, 200]);
+});
+
+test("with a backend's longer read target (MongoDB's 100 ms), FerretDB's pages are read whole from the start", () => {
+  // FerretDB as measured: a page of 200 in ~55 ms, of 100 in ~35 ms.
+  expect(sizes(15, 0.2, 4)).toEqual([200, 100, 100, 100]);
+  expect(sizes(15, 0.2, 4, 100)).toEqual([200, 200, 200, 200]);
 });
 
 test("the size kept is never above the initial one", () => {

@@ -9,7 +9,7 @@ import { type ChatMessage, DELETED_USER_NAME } from "../chat/message.ts";
 import type { Backlog } from "./types.ts";
 
 /** A layout of the MongoDB backlog implements the reads and writes; mongo.ts owns the client. */
-export type BacklogLayout = Omit<Backlog, "ping" | "close">;
+export type BacklogLayout = Omit<Backlog, "ping" | "close" | "pageReadTargetMs">;
 
 const DUPLICATE_KEY = 11000;
 

@@ -135,6 +135,8 @@ export function createSqliteBacklog(
   };
 
   return {
+    // A read runs on the event loop: keep each page short.
+    pageReadTargetMs: 20,
     async append(messages) {
       open();
       if (messages.length === 0) return;

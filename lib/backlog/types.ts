@@ -14,6 +14,12 @@ import type { ChatMessage } from "../chat/message.ts";
  */
 export interface Backlog {
   /**
+   * How long one replay page read may take before the replay halves its pages (apps/ws-node/page-size.ts):
+   * short where a read blocks the event loop (bun:sqlite is synchronous), longer where a read is a
+   * round trip whose fixed cost dominates and the loop goes on meanwhile (MongoDB, FerretDB).
+   */
+  readonly pageReadTargetMs: number;
+  /**
    * Stores the messages, then applies the amendments among them to what is stored, in seq order, so
    * history and replays show the current state:
    * - `edit`: its target (a `message`) takes its text, with `editedAt` = the edit's sentAt, unless the
