@@ -281,6 +281,11 @@ export async function apiLogIn(url: string, username: string): Promise<string> {
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
+/** A room `username` creates through the HTTP API (room for 10), as `{ room }` like the API answers. */
+export function apiCreateRoom(url: string, username: string, name: string) {
+  return apiCall<{ room: { id: string } }>(url, username, "POST", "/api/rooms", { name, maxMembers: 10 });
+}
+
 /** An HTTP API call as `username` (logged in afresh: access tokens here live 10 s). */
 export async function apiCall<T>(
   url: string,

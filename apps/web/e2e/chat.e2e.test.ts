@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import {
   apiCall,
+  apiCreateRoom,
   apiSignUp,
   haveChromium,
   PASSWORD,
@@ -74,16 +75,7 @@ describe.skipIf(!haveChromium)("chat", () => {
 
   test("unread: badge and title, the divider where you left off (never during live chat), then pinned to the bottom or a 'N new' pill", async () => {
     await apiSignUp(shared.server.url, "writer");
-    const { room } = await apiCall<{ room: { id: string } }>(
-      shared.server.url,
-      "writer",
-      "POST",
-      "/api/rooms",
-      {
-        name: "news",
-        maxMembers: 10,
-      },
-    );
+    const { room } = await apiCreateRoom(shared.server.url, "writer", "news");
     const reader = await Person.signUp(shared.browser, shared.server.url, "subscriber");
     await reader.page.getByRole("button", { name: "Join news" }).click();
     await reader.page.getByRole("heading", { level: 1, name: "news" }).waitFor();

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import {
   apiCall,
+  apiCreateRoom,
   apiSignUp,
   expectAccessible,
   haveChromium,
@@ -262,16 +263,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
 
   test("live room list: unread counts, rooms deleted and joined elsewhere show without a reload or a refetch", async () => {
     await apiSignUp(shared.server.url, "live-writer");
-    const { room } = await apiCall<{ room: { id: string } }>(
-      shared.server.url,
-      "live-writer",
-      "POST",
-      "/api/rooms",
-      {
-        name: "bulletin",
-        maxMembers: 10,
-      },
-    );
+    const { room } = await apiCreateRoom(shared.server.url, "live-writer", "bulletin");
     const reader = await Person.signUp(shared.browser, shared.server.url, "live-reader");
     // Never refetch the room list from here on: what changes must come from /user/queue/events.
     await reader.page.route("**/api/rooms", (r) => r.abort());
@@ -285,16 +277,7 @@ describe.skipIf(!haveChromium)("chat features", () => {
     await reader.page.waitForFunction(() => document.title.startsWith("(3)"));
 
     // The same user, elsewhere (another device: an HTTP client), joins a room: it shows up here.
-    const other = await apiCall<{ room: { id: string } }>(
-      shared.server.url,
-      "live-writer",
-      "POST",
-      "/api/rooms",
-      {
-        name: "elsewhere",
-        maxMembers: 10,
-      },
-    );
+    const other = await apiCreateRoom(shared.server.url, "live-writer", "elsewhere");
     await apiCall(shared.server.url, "live-reader", "POST", `/api/rooms/${other.room.id}/join`);
     await reader.page.getByRole("link", { name: /elsewhere/ }).waitFor({ timeout: 15_000 });
     // The owner deletes it: it goes.

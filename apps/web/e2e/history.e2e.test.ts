@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import {
-  apiCall,
+  apiCreateRoom,
   apiSignUp,
   haveChromium,
   Person,
@@ -26,16 +26,7 @@ function visibleRows(page: Page) {
 describe.skipIf(!haveChromium)("history", () => {
   test("300 messages: opens at the newest, pages to the top with ?before= without a jump, each exactly once", async () => {
     await apiSignUp(shared.server.url, "historian");
-    const { room } = await apiCall<{ room: { id: string } }>(
-      shared.server.url,
-      "historian",
-      "POST",
-      "/api/rooms",
-      {
-        name: "archive",
-        maxMembers: 10,
-      },
-    );
+    const { room } = await apiCreateRoom(shared.server.url, "historian", "archive");
     const texts = Array.from({ length: 300 }, (_, i) => `entry ${String(i + 1).padStart(3, "0")}`);
     await seedMessages(shared.server.url, "historian", room.id, texts);
 
