@@ -7,8 +7,8 @@
  * messages over 1,000 other rooms. Each run uses rooms of its own; the checker (scripts/loadgen.d)
  * verifies every message of every room. CLUSTER_BACKLOG_SECONDS sets each run's sending time (180).
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pidOf } from "../scripts/faults.d/inject.ts";
 import { type Stack, startStack } from "../scripts/faults.d/stack.ts";
 import { type LoadReport, type Progress, runLoad } from "../scripts/loadgen.d/run.ts";
 import { percentile } from "../scripts/loadgen.d/stats.ts";
@@ -31,14 +31,6 @@ interface Phase {
   /** Live p99 per WINDOW_SEC of sending. */
   windows: number[];
   events: string[];
-}
-
-/** The pid the cluster's supervisor runs a process under right now. */
-function pidOf(stack: Stack, name: string): number | undefined {
-  const state = JSON.parse(readFileSync(join(stack.clusterDir, "state.json"), "utf8")) as {
-    processes: { name: string; pid: number }[];
-  };
-  return state.processes.find((p) => p.name === name)?.pid;
 }
 
 /** kill -9 of ws-node-2 at a third of the run, scale to 4 at half, back to 3 at three quarters. */

@@ -12,7 +12,7 @@ export interface Injected {
 }
 
 /** The pid the cluster's supervisor runs a process under right now. */
-function pidOf(stack: Stack, name: string): number | undefined {
+export function pidOf(stack: Stack, name: string): number | undefined {
   const state = JSON.parse(readFileSync(join(stack.clusterDir, "state.json"), "utf8")) as {
     processes: { name: string; pid: number }[];
   };
