@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { ChatMessage } from "../../lib/chat/message.ts";
 import { silentLogger } from "../../lib/log/index.ts";
 import type { ReadPosition, RoomStore } from "../../lib/store/types.ts";
-import { ConfirmedReads } from "./confirmed-reads.ts";
+import { ConfirmedReads, type ConfirmedReadsOptions } from "./confirmed-reads.ts";
 import { ReadPositionWriter } from "./read-positions.ts";
 import { RoomHub, type RoomSub } from "./room-hub.ts";
 
@@ -40,7 +40,7 @@ const message = (roomId: string, seq: number): ChatMessage => ({
   sentAt: new Date(0).toISOString(),
 });
 
-function setUp(rooms: string[]) {
+function setUp(rooms: string[], options?: ConfirmedReadsOptions) {
   const hub = new RoomHub(() => {}, {
     maxHeld: 100,
     maxHeldBytes: 1 << 20,
@@ -52,7 +52,7 @@ function setUp(rooms: string[]) {
     advanceReadPositions: async (positions: readonly ReadPosition[]) => void saved.push(...positions),
   } as unknown as RoomStore;
   const writer = new ReadPositionWriter(store, silentLogger);
-  const reads = new ConfirmedReads(hub, writer);
+  const reads = new ConfirmedReads(hub, writer, options);
   const sessions = new Map<string, ReturnType<typeof fakeSession>>();
   for (const roomId of rooms) {
     const session = fakeSession(`c-${roomId}`);
@@ -104,5 +104,31 @@ describe("confirmed reads visit only rooms with news", () => {
     expect(a.pings).toBe(2);
     await writer.flush();
     expect(saved.map((p) => p.seq)).toEqual([2]);
+  });
+
+  test("a periodic pass spreads its pings over spreadMs in slices; the next pass skips those still waiting", async () => {
+    const { hub, reads, writer, saved, sessions } = setUp(["a", "b", "c", "d"], {
+      spreadMs: 200,
+      sliceSessions: 2,
+    });
+    await reads.confirmAll();
+    for (const roomId of ["a", "b", "c", "d"]) hub.deliver(message(roomId, 1));
+    const pass = reads.confirmAll();
+    await Bun.sleep(50);
+    const pings = () => [...sessions.values()].map((s) => s.pings);
+    expect(pings()).toEqual([1, 1, 0, 0]);
+    await reads.confirmAll(); // the second slice is still to come: not asked twice
+    expect(pings()).toEqual([1, 1, 0, 0]);
+    await pass;
+    expect(pings()).toEqual([1, 1, 1, 1]);
+    await writer.flush();
+    expect(saved.map((p) => p.roomId).sort()).toEqual(["a", "b", "c", "d"]);
+  });
+
+  test("a drain (all) asks every connection at once, spread or not", async () => {
+    const { hub, reads, sessions } = setUp(["a", "b", "c"], { spreadMs: 10_000, sliceSessions: 1 });
+    for (const roomId of ["a", "b", "c"]) hub.deliver(message(roomId, 1));
+    await reads.confirmAll(true);
+    expect([...sessions.values()].map((s) => s.pings)).toEqual([1, 1, 1]);
   });
 });
