@@ -44,6 +44,16 @@ export interface TopicTailOptions {
 export interface TopicTail {
   /** Where reading started, per partition: the next offset it fetched first (the ends at start by default). */
   readonly startOffsets: ReadonlyMap<number, number>;
+  /**
+   * Records [from, from + count) of `partition` are known to be in the log (this process wrote them and
+   * Kafka acknowledged them with acks=all, so they lie below the high watermark a fetch reads up to).
+   * When they are exactly the next ones this reader would hand over, it moves past them and returns
+   * true: the caller hands them over itself, now, instead of after a fetch. Otherwise (the reader is
+   * behind, or records of another writer come first) it returns false and they arrive by fetch as usual.
+   * A fetch already under way from the old position is then dropped for that partition (handOver
+   * checks the position) and the next one starts after the claimed records: each is handed over once.
+   */
+  claim(partition: number, from: number, count: number): boolean;
   stop(): Promise<void>;
 }
 
@@ -338,6 +348,11 @@ export async function startTopicTail(o: TopicTailOptions): Promise<TopicTail> {
 
   return {
     startOffsets,
+    claim(partition, from, count) {
+      if (stopped || count <= 0 || next.get(partition) !== from) return false;
+      next.set(partition, from + count);
+      return true;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

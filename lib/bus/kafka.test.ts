@@ -62,6 +62,53 @@ describe.skipIf(skipWithout("kafka"))("kafka bus", () => {
   );
 
   test(
+    "a handle's own acknowledged messages reach its subscribers before publish resolves; two writers interleaved in the same rooms are still seen once each, in seq order, by both",
+    async () => {
+      const [a, b] = [await open(), await open()];
+      const rooms = Array.from({ length: 4 }, (_, i) => `own-${i}`);
+      const seen = new Map<MessageBus, ChatMessage[]>([
+        [a, []],
+        [b, []],
+      ]);
+      for (const [bus, list] of seen) await bus.subscribe((m) => rooms.includes(m.roomId) && list.push(m));
+      const seenBeforeResolve: boolean[] = [];
+      const publishFrom = (bus: MessageBus, i: number) =>
+        bus.publish(newDraft(rooms[i % rooms.length]!, "message", alice, `own ${i}`)).then((m) => {
+          seenBeforeResolve.push(seen.get(bus)!.some((x) => x.id === m.id));
+          return m;
+        });
+      // Waves of concurrent publishes: requests share batches.
+      const published: ChatMessage[] = [];
+      const waves = async (from: (i: number) => MessageBus, first: number) => {
+        for (let wave = 0; wave < 5; wave++) {
+          const at = first + wave * 40;
+          published.push(
+            ...(await Promise.all(Array.from({ length: 40 }, (_, i) => publishFrom(from(i), at + i)))),
+          );
+        }
+      };
+      // One writer: its reader has every earlier record, so its own are handed over at acknowledgement.
+      await waves(() => a, 0);
+      expect(seenBeforeResolve).toHaveLength(200);
+      expect(seenBeforeResolve.every(Boolean)).toBe(true);
+      // Two writers: each one's records sit between the other's in the same partitions, which its
+      // reader must fetch first.
+      await waves((i) => (i % 2 === 0 ? a : b), 200);
+      for (const [, list] of seen) {
+        await eventually(() => list.length >= 400, "every message on both handles", 30_000);
+        await Bun.sleep(200); // room for a duplicate to show up
+        expect(list.map((m) => m.id).sort()).toEqual(published.map((m) => m.id).sort());
+        for (const r of rooms) {
+          const seqs = list.filter((m) => m.roomId === r).map((m) => m.seq);
+          expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+          expect(new Set(seqs).size).toBe(seqs.length);
+        }
+      }
+    },
+    slow,
+  );
+
+  test(
     "many of the largest messages at once into one room: requests stay under the broker's batch limit",
     async () => {
       const bus = await open();
