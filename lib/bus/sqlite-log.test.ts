@@ -35,6 +35,24 @@ describe("sqlite-log bus", () => {
     await bus.close();
   });
 
+  test("a consumer whose handler awaits lingers after each batch: steady appends reach it in few batches", async () => {
+    const bus = createSqliteBus(join(dir, "linger-steady.db"), { consumeLingerMs: 50 });
+    const batches: number[] = [];
+    const stop = await bus.consume("g", async (batch) => {
+      batches.push(batch.length);
+      await Bun.sleep(5); // like the backlog's round trip to its writer thread
+    });
+    for (let i = 0; i < 150; i++) {
+      await bus.publish(newDraft("r", "message", alice, `${i}`));
+      await Bun.sleep(1);
+    }
+    await eventually(() => batches.reduce((a, n) => a + n, 0) === 150, "all consumed");
+    // ~150 ms of appends at one per ms: one batch per 55 ms, not one per 5 ms handler round trip.
+    expect(batches.length).toBeLessThanOrEqual(10);
+    await stop();
+    await bus.close();
+  });
+
   test("the log and committed positions survive closing and reopening the file", async () => {
     const path = join(dir, "reopen.db");
     const first = createSqliteBus(path);

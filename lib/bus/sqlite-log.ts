@@ -375,6 +375,11 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
       position = batch[batch.length - 1]!.seq;
       // Committed even when asked to stop meanwhile: the handler finished this batch.
       shared.commit.run(group, position);
+      // Not behind by a full batch: linger before the next read too, or a handler that awaits (the
+      // backlog's writer thread) would take the few appends made meanwhile, batch after tiny batch.
+      if (batch.length < batchSize && consumeLingerMs > 0 && !stop.stopped) {
+        await Promise.race([Bun.sleep(consumeLingerMs), stop.signal]);
+      }
     }
   };
 
