@@ -169,6 +169,52 @@ describe("sqlite-log bus", () => {
     await bus.close();
   });
 
+  test("appends made in separate callbacks of one event-loop turn are one transaction", async () => {
+    const path = join(dir, "group-turn.db");
+    const bus = createSqliteBus(path);
+    const reader = new Database(path, { readonly: true });
+    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    // Like frames of several connections handled in one turn: each callback drains its own microtasks.
+    const seenAtAnswer = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) =>
+          new Promise<number>((answered, failed) => {
+            setTimeout(() => {
+              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
+            }, 0);
+          }),
+      ),
+    );
+    expect(seenAtAnswer).toEqual(Array.from({ length: 10 }, () => 10));
+    reader.close();
+    await bus.close();
+  });
+
+  test("at turnGroupMax waiting appends the group is committed at once, not at the end of the turn", async () => {
+    const path = join(dir, "group-max.db");
+    const bus = createSqliteBus(path, { turnGroupMax: 4 });
+    const reader = new Database(path, { readonly: true });
+    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    const seenAtAnswer = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) =>
+          new Promise<number>((answered, failed) => {
+            setTimeout(() => {
+              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
+            }, 0);
+          }),
+      ),
+    );
+    // Answered right after their group's COMMIT, each group of at most 4.
+    expect(seenAtAnswer.slice(0, 4)).toEqual([4, 4, 4, 4]);
+    expect(seenAtAnswer.slice(4, 8)).toEqual([8, 8, 8, 8]);
+    expect(seenAtAnswer.slice(8)).toEqual([10, 10]);
+    reader.close();
+    await bus.close();
+  });
+
   test("a consumer keeping up is handed what was just committed, and what another process wrote between", async () => {
     const path = join(dir, "recent.db");
     const bus = createSqliteBus(path, { consumeLingerMs: 0 });
