@@ -63,7 +63,18 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
             log,
           }),
       }
-    : { adapter: "sqlite-log", open: async () => createSqliteBus(join(config.DATA_DIR, "bus.db"), { log }) };
+    : {
+        adapter: "sqlite-log",
+        open: async () =>
+          createSqliteBus(join(config.DATA_DIR, "bus.db"), {
+            // Appends waiting for the turn's group commit are frames in flight: half a connection's bound.
+            turnGroupMax: Math.max(
+              1,
+              Math.min(32, Math.floor(config.STOMP_QUEUED_FRAMES_PER_CONNECTION / 2)),
+            ),
+            log,
+          }),
+      };
 }
 
 /** Missed-message history: MongoDB, else SQLite at `${DATA_DIR}/backlog.db`. */

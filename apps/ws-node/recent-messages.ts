@@ -1,5 +1,6 @@
 import { amended, asKept, isAmendment } from "../../lib/chat/amendments.ts";
 import type { ChatMessage } from "../../lib/chat/message.ts";
+import { RecencyMap } from "../../lib/collections/recency-map.ts";
 
 /**
  * Rough heap cost of a message held in memory: its strings (UTF-16 at worst) plus the objects and
@@ -35,8 +36,9 @@ interface Ring {
  * rooms in bytes: the least recently active rooms are dropped first (their latest seq is kept).
  */
 export class RecentMessages {
-  private readonly rings = new Map<string, Ring>();
-  private readonly latest = new Map<string, number>();
+  /** Least recently active first (RecencyMap: a touch per message costs the same at any room count). */
+  private readonly rings = new RecencyMap<string, Ring>();
+  private readonly latest = new RecencyMap<string, number>();
   private totalBytes = 0;
   private readonly maxLatest: number;
 
@@ -54,16 +56,19 @@ export class RecentMessages {
     const roomId = msg.roomId;
     const prev = this.latest.get(roomId);
     if (prev !== undefined && msg.seq <= prev) return; // handed over twice: already here
-    this.latest.delete(roomId); // re-inserted: Map order is recency order
-    if (this.latest.size >= this.maxLatest) this.latest.delete(this.latest.keys().next().value!);
+    if (prev === undefined && this.latest.size >= this.maxLatest) {
+      this.latest.delete(this.latest.leastRecent()![0]);
+    }
     this.latest.set(roomId, msg.seq);
 
     let ring = this.rings.get(roomId);
-    if (ring) this.rings.delete(roomId);
-    // A room seen before (its ring since dropped) is complete after the last seq seen; otherwise
-    // nothing before this message is known.
-    else ring = { messages: [], head: 0, bytes: 0, coveredFrom: prev ?? msg.seq - 1 };
-    this.rings.set(roomId, ring);
+    if (ring) this.rings.touch(roomId);
+    else {
+      // A room seen before (its ring since dropped) is complete after the last seq seen; otherwise
+      // nothing before this message is known.
+      ring = { messages: [], head: 0, bytes: 0, coveredFrom: prev ?? msg.seq - 1 };
+      this.rings.set(roomId, ring);
+    }
     // Held lines read as the backlog stores them: an edit, a delete or a deleted account's leave
     // changes the earlier lines it names, so a replay from memory and one from the backlog agree.
     if (isAmendment(msg)) msg = this.amend(ring, msg);
@@ -73,7 +78,7 @@ export class RecentMessages {
     this.totalBytes += size;
     if (ring.messages.length - ring.head > this.o.perRoom) this.dropOldest(ring);
     while (this.totalBytes > this.o.maxBytes) {
-      const [oldestId, oldest] = this.rings.entries().next().value!;
+      const [oldestId, oldest] = this.rings.leastRecent()!;
       if (oldest !== ring) {
         this.rings.delete(oldestId);
         this.totalBytes -= oldest.bytes;

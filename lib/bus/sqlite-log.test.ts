@@ -35,6 +35,24 @@ describe("sqlite-log bus", () => {
     await bus.close();
   });
 
+  test("a consumer whose handler awaits lingers after each batch: steady appends reach it in few batches", async () => {
+    const bus = createSqliteBus(join(dir, "linger-steady.db"), { consumeLingerMs: 50 });
+    const batches: number[] = [];
+    const stop = await bus.consume("g", async (batch) => {
+      batches.push(batch.length);
+      await Bun.sleep(5); // like the backlog's round trip to its writer thread
+    });
+    for (let i = 0; i < 150; i++) {
+      await bus.publish(newDraft("r", "message", alice, `${i}`));
+      await Bun.sleep(1);
+    }
+    await eventually(() => batches.reduce((a, n) => a + n, 0) === 150, "all consumed");
+    // ~150 ms of appends at one per ms: one batch per 55 ms, not one per 5 ms handler round trip.
+    expect(batches.length).toBeLessThanOrEqual(10);
+    await stop();
+    await bus.close();
+  });
+
   test("the log and committed positions survive closing and reopening the file", async () => {
     const path = join(dir, "reopen.db");
     const first = createSqliteBus(path);
@@ -147,6 +165,52 @@ describe("sqlite-log bus", () => {
     expect(messages.map((m) => m.text)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}`));
     expect(seen).toEqual(messages.map((m) => m.seq));
     expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => messages[0]!.seq + i));
+    reader.close();
+    await bus.close();
+  });
+
+  test("appends made in separate callbacks of one event-loop turn are one transaction", async () => {
+    const path = join(dir, "group-turn.db");
+    const bus = createSqliteBus(path);
+    const reader = new Database(path, { readonly: true });
+    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    // Like frames of several connections handled in one turn: each callback drains its own microtasks.
+    const seenAtAnswer = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) =>
+          new Promise<number>((answered, failed) => {
+            setTimeout(() => {
+              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
+            }, 0);
+          }),
+      ),
+    );
+    expect(seenAtAnswer).toEqual(Array.from({ length: 10 }, () => 10));
+    reader.close();
+    await bus.close();
+  });
+
+  test("at turnGroupMax waiting appends the group is committed at once, not at the end of the turn", async () => {
+    const path = join(dir, "group-max.db");
+    const bus = createSqliteBus(path, { turnGroupMax: 4 });
+    const reader = new Database(path, { readonly: true });
+    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    const seenAtAnswer = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) =>
+          new Promise<number>((answered, failed) => {
+            setTimeout(() => {
+              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
+            }, 0);
+          }),
+      ),
+    );
+    // Answered right after their group's COMMIT, each group of at most 4.
+    expect(seenAtAnswer.slice(0, 4)).toEqual([4, 4, 4, 4]);
+    expect(seenAtAnswer.slice(4, 8)).toEqual([8, 8, 8, 8]);
+    expect(seenAtAnswer.slice(8)).toEqual([10, 10]);
     reader.close();
     await bus.close();
   });
