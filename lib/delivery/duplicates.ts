@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../chat/message.ts";
+import { RecencyMap } from "../collections/recency-map.ts";
 
 /**
  * The rule that makes a SEND idempotent, applied identically by every reader of the log (each
@@ -57,8 +58,12 @@ export interface DuplicateStats {
 /** The kept copies of client messages within the window, as one reader has judged the log so far. */
 export class DuplicateIndex {
   readonly stats: DuplicateStats = { dropped: 0, evictedEarly: 0 };
-  /** Insertion order is (nearly) sentAt order: pruning walks from the front. */
-  private readonly kept = new Map<string, Kept>();
+  /**
+   * Kept order is (nearly) sentAt order: pruning takes from the least recent end. A RecencyMap, not a
+   * Map walked from the front: with Bun's Map, each message cost more the more keys were held
+   * (1.2 us at 1,000, 12.7 us at 100,000).
+   */
+  private readonly kept = new RecencyMap<string, Kept>();
   private readonly waiters = new Map<string, Waiter[]>();
   private newestMs = 0;
 
@@ -87,8 +92,7 @@ export class DuplicateIndex {
       prior.judged = Math.max(prior.judged, m.seq);
     } else {
       keep = true;
-      this.kept.delete(key); // re-inserted at the back: its place in sentAt order
-      this.kept.set(key, { seq: m.seq, sentAtMs, judged: m.seq });
+      this.kept.set(key, { seq: m.seq, sentAtMs, judged: m.seq }); // now the newest: its place in sentAt order
     }
     if (sentAtMs > this.newestMs) this.newestMs = sentAtMs;
     this.prune();
@@ -148,7 +152,8 @@ export class DuplicateIndex {
   /** Forgets kept copies too old to match anything still to come, and the oldest beyond maxKeys. */
   private prune(): void {
     const horizon = this.newestMs - this.rule.windowMs - CLOCK_MARGIN_MS;
-    for (const [key, k] of this.kept) {
+    for (let oldest = this.kept.leastRecent(); oldest; oldest = this.kept.leastRecent()) {
+      const [key, k] = oldest;
       if (k.sentAtMs < horizon) this.kept.delete(key);
       else if (this.kept.size > this.rule.maxKeys) {
         this.kept.delete(key);
