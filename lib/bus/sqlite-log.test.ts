@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { busContract } from "../../testkit/contracts/bus.ts";
 import { eventually } from "../../testkit/eventually.ts";
 import { type ChatMessage, newDraft } from "../chat/message.ts";
-import { createSqliteBus } from "./sqlite-log.ts";
-import { BusUnavailableError } from "./types.ts";
+import { createSqliteBus, type SqliteBusOptions } from "./sqlite-log.ts";
+import { BusUnavailableError, type MessageBus } from "./types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chattalk-bus-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,11 +146,44 @@ describe("sqlite-log bus", () => {
     await bus.close();
   });
 
-  test("appends made together are one transaction: each resolves once its row is committed, in order", async () => {
-    const path = join(dir, "group.db");
-    const bus = createSqliteBus(path);
+  /** A bus on a new file, and how many rows another connection to that file sees committed. */
+  function busWithReader(name: string, options?: SqliteBusOptions) {
+    const path = join(dir, name);
+    const bus = createSqliteBus(path, options);
     const reader = new Database(path, { readonly: true });
     const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
+    const close = async () => {
+      reader.close();
+      await bus.close();
+    };
+    return { bus, committed, close };
+  }
+
+  /**
+   * Publishes `n` messages, each from a callback of its own in one event-loop turn (like frames of
+   * several connections handled in one turn, each draining its own microtasks); per message, the rows
+   * committed when its publish was answered.
+   */
+  function publishInSeparateCallbacks(
+    bus: MessageBus,
+    committed: () => number,
+    n: number,
+  ): Promise<number[]> {
+    return Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          new Promise<number>((answered, failed) => {
+            setTimeout(() => {
+              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
+            }, 0);
+          }),
+      ),
+    );
+  }
+
+  test("appends made together are one transaction: each resolves once its row is committed, in order", async () => {
+    const { bus, committed, close } = busWithReader("group.db");
     const seen: number[] = [];
     const appends = Array.from({ length: 30 }, (_, i) =>
       bus.publish(newDraft("r", "message", alice, `${i}`)).then((m) => {
@@ -165,54 +198,24 @@ describe("sqlite-log bus", () => {
     expect(messages.map((m) => m.text)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}`));
     expect(seen).toEqual(messages.map((m) => m.seq));
     expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => messages[0]!.seq + i));
-    reader.close();
-    await bus.close();
+    await close();
   });
 
   test("appends made in separate callbacks of one event-loop turn are one transaction", async () => {
-    const path = join(dir, "group-turn.db");
-    const bus = createSqliteBus(path);
-    const reader = new Database(path, { readonly: true });
-    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
-    // Like frames of several connections handled in one turn: each callback drains its own microtasks.
-    const seenAtAnswer = await Promise.all(
-      Array.from(
-        { length: 10 },
-        (_, i) =>
-          new Promise<number>((answered, failed) => {
-            setTimeout(() => {
-              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
-            }, 0);
-          }),
-      ),
-    );
+    const { bus, committed, close } = busWithReader("group-turn.db");
+    const seenAtAnswer = await publishInSeparateCallbacks(bus, committed, 10);
     expect(seenAtAnswer).toEqual(Array.from({ length: 10 }, () => 10));
-    reader.close();
-    await bus.close();
+    await close();
   });
 
   test("at turnGroupMax waiting appends the group is committed at once, not at the end of the turn", async () => {
-    const path = join(dir, "group-max.db");
-    const bus = createSqliteBus(path, { turnGroupMax: 4 });
-    const reader = new Database(path, { readonly: true });
-    const committed = () => reader.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM log").get()!.n;
-    const seenAtAnswer = await Promise.all(
-      Array.from(
-        { length: 10 },
-        (_, i) =>
-          new Promise<number>((answered, failed) => {
-            setTimeout(() => {
-              bus.publish(newDraft("r", "message", alice, `${i}`)).then(() => answered(committed()), failed);
-            }, 0);
-          }),
-      ),
-    );
+    const { bus, committed, close } = busWithReader("group-max.db", { turnGroupMax: 4 });
+    const seenAtAnswer = await publishInSeparateCallbacks(bus, committed, 10);
     // Answered right after their group's COMMIT, each group of at most 4.
     expect(seenAtAnswer.slice(0, 4)).toEqual([4, 4, 4, 4]);
     expect(seenAtAnswer.slice(4, 8)).toEqual([8, 8, 8, 8]);
     expect(seenAtAnswer.slice(8)).toEqual([10, 10]);
-    reader.close();
-    await bus.close();
+    await close();
   });
 
   test("a consumer keeping up is handed what was just committed, and what another process wrote between", async () => {
