@@ -1,3 +1,4 @@
+import { RecencyMap } from "../collections/recency-map.ts";
 import type { UserStore } from "../store/types.ts";
 import { AuthError } from "./errors.ts";
 import type { AccessPrincipal, TokenService } from "./tokens.ts";
@@ -27,8 +28,12 @@ export function createSessionVerifier(o: SessionVerifierOptions): SessionVerifie
   const cacheMs = o.cacheMs ?? 5_000;
   const maxUsers = o.maxUsers ?? 10_000;
   const now = o.now ?? Date.now;
-  /** By user, then by family ("" for tokens without one): whether active, and until when known. */
-  const cache = new Map<string, Map<string, { active: boolean; until: number }>>();
+  /**
+   * By user (in order of caching: a RecencyMap, since finding a Map's oldest key after many deletes
+   * costs more the more it holds), then by family ("" for tokens without one): whether active, and
+   * until when known.
+   */
+  const cache = new RecencyMap<string, Map<string, { active: boolean; until: number }>>();
 
   async function active(userId: string, familyId: string | undefined): Promise<boolean> {
     const family = familyId ?? "";
@@ -37,7 +42,8 @@ export function createSessionVerifier(o: SessionVerifierOptions): SessionVerifie
     const answer = await o.users.sessionActive(userId, familyId);
     let byFamily = cache.get(userId);
     if (!byFamily) {
-      if (cache.size >= maxUsers) cache.delete(cache.keys().next().value!);
+      const oldest = cache.size >= maxUsers ? cache.leastRecent() : undefined;
+      if (oldest) cache.delete(oldest[0]);
       byFamily = new Map();
       cache.set(userId, byFamily);
     }
