@@ -52,4 +52,19 @@ describe("session verifier", () => {
     store.active.set("u1/f2", false);
     expect(await verify("u1/f2").catch(() => "refused")).toBe("refused");
   });
+
+  test("keeps at most maxUsers users' answers, dropping the one cached first", async () => {
+    const store = fakeStore();
+    for (const u of ["a", "b", "c"]) store.active.set(`${u}/f`, true);
+    const verify = createSessionVerifier({ tokens, users: store.users, maxUsers: 2 });
+    await verify("a/f");
+    await verify("b/f");
+    await verify("a/f"); // cached: asking again does not make it newer
+    expect(store.asked()).toBe(2);
+    await verify("c/f"); // a goes
+    await verify("b/f");
+    expect(store.asked()).toBe(3);
+    await verify("a/f");
+    expect(store.asked()).toBe(4);
+  });
 });
