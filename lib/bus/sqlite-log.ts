@@ -84,8 +84,8 @@ class Log {
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
-    // Each SEND is a commit of its own (unless pipelined), and a commit writes every page it touched to
-    // the WAL: 1 KiB pages, not 4, cut a lone append from 40-54 to 26 us here. Takes effect in a new file.
+    // A commit writes every page it touched to the WAL, and a quiet turn's group is often one SEND:
+    // 1 KiB pages, not 4, cut a lone append from 40-54 to 26 us here. Takes effect in a new file.
     this.db.run("PRAGMA page_size = 1024");
     this.db.run("PRAGMA journal_mode = WAL");
     // NORMAL in WAL mode: a committed publish survives a process crash (the guarantee a single Kafka

@@ -61,7 +61,7 @@ export class DuplicateIndex {
   /**
    * Kept order is (nearly) sentAt order: pruning takes from the least recent end. A RecencyMap, not a
    * Map walked from the front: with Bun's Map, each message cost more the more keys were held
-   * (1.2 us at 1,000, 12.7 us at 100,000).
+   * (4.9 us at 1,000, 41.8 us at 100,000; 3.3 us at 100,000 now).
    */
   private readonly kept = new RecencyMap<string, Kept>();
   private readonly waiters = new Map<string, Waiter[]>();

@@ -97,10 +97,10 @@ export interface StompApp<S> {
    */
   checkSend(session: AppSession<S>, frame: Frame): Promise<void>;
   /**
-   * True when send() for this frame reaches the point that orders it (the bus append) without waiting
-   * on anything else, so SENDs started one after another are ordered as they arrived: the session then
-   * starts the next SEND before this one's answer (a group commit can take them together) and answers
-   * them in order. Without it, each SEND is answered before the next frame is handled.
+   * True when send() keeps this connection's SENDs of this kind in arrival order by itself (the rooms
+   * app queues their appends in order, whatever lookups each waits on): the session then starts the
+   * next SEND before this one's answer (a group commit can take them together) and answers them in
+   * order. Without it, each SEND is answered before the next frame is handled.
    */
   pipelines?(session: AppSession<S>, frame: Frame): boolean;
   /**
