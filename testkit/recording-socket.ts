@@ -8,6 +8,9 @@ import type { SessionSocket } from "../lib/stomp/server/app.ts";
  */
 export class RecordingSocket implements SessionSocket {
   readonly frames: Frame[] = [];
+  /** The commands of the frames sent inside cork(), in order. */
+  readonly corked: string[] = [];
+  private corking = false;
   closedWith: number | undefined;
   private readonly parser = new FrameParser({
     maxBufferedBytes: 1 << 20,
@@ -20,8 +23,18 @@ export class RecordingSocket implements SessionSocket {
 
   send(data: string | Uint8Array): number {
     if (this.strict && this.closedWith !== undefined) throw new Error("sent after close");
-    this.frames.push(...this.parser.push(data));
+    const frames = this.parser.push(data);
+    this.frames.push(...frames);
+    if (this.corking) this.corked.push(...frames.map((f) => f.command));
     return 1;
+  }
+  cork<T>(sends: () => T): T {
+    this.corking = true;
+    try {
+      return sends();
+    } finally {
+      this.corking = false;
+    }
   }
   close(code?: number): void {
     if (this.strict) this.closedWith ??= code ?? 1005;

@@ -33,6 +33,8 @@ export type SessionState = "connecting" | "connected" | "closing" | "closed";
 /** The part of Bun's ServerWebSocket a session and its app use. */
 export interface SessionSocket {
   send(data: string | Uint8Array): number;
+  /** Runs `send`s in one write (Bun's cork), with the socket's room messages still queued before them. */
+  cork<T>(sends: () => T): T;
   close(code?: number, reason?: string): void;
   terminate(): void;
   getBufferedAmount(): number;

@@ -96,6 +96,16 @@ describe("StompSession, driven through its host interface alone", () => {
     expect(host.stats.framesOut).toEqual({ CONNECTED: 1 });
   });
 
+  test("a RECEIPT leaves corked, so it shares one write with the sender's copy queued before it", async () => {
+    const socket = new RecordingSocket();
+    const session = connected("s1", app, socket);
+    await settle();
+    session.onBytes("SEND\ndestination:/topic/x\nreceipt:r1\n\nhi\0");
+    await settle();
+    expect(socket.frames.map((f) => f.command)).toEqual(["CONNECTED", "RECEIPT"]);
+    expect(socket.corked).toEqual(["RECEIPT"]);
+  });
+
   test("a token that does not verify is an ERROR and a close, and the user is never admitted", async () => {
     const admitted: string[] = [];
     const { socket, session } = open((userId) => {
