@@ -88,7 +88,7 @@ export function indexedLayout(db: Db): BacklogLayout {
     },
     async unreadCounts(reader, positions, cap) {
       // As countsAfter, over the room's chat messages (room_type_seq), skipping the reader's own and
-      // deleted ones (the rule of unreadFor in lib/chat/message.ts).
+      // deleted ones (the rule of unreadFor in lib/chat/unread.ts).
       const entries = [...positions];
       const counts = await mapLimit(entries, COUNT_CONCURRENCY, ([roomId, afterSeq]) =>
         messages.countDocuments(

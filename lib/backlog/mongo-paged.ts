@@ -1,5 +1,6 @@
 import type { Collection, Db } from "mongodb";
-import { type ChatMessage, toChatMessage, unreadFor } from "../chat/message.ts";
+import { type ChatMessage, toChatMessage } from "../chat/message.ts";
+import { unreadFor } from "../chat/unread.ts";
 import {
   type AmendTarget,
   applyAmendments,

@@ -85,18 +85,6 @@ const OPTIONAL_FIELDS = [
 ] as const satisfies readonly (keyof ChatMessage)[];
 
 /** The client-visible fields of a message: what MESSAGE bodies and the history API carry. */
-/**
- * Whether a line of a room's log counts as unread for `reader` (when past their read position): a
- * chat message by someone else, not deleted. Join, leave and update lines, edits and deletes, and the
- * reader's own messages never do. The backlogs' unreadCounts filter by the same rule.
- */
-export function unreadFor(
-  m: Pick<ChatMessage, "type" | "deletedAt"> & { sender: Pick<UserRef, "id"> },
-  reader: string,
-): boolean {
-  return m.type === "message" && m.sender.id !== reader && !m.deletedAt;
-}
-
 export function toChatMessage(m: ChatMessage): ChatMessage {
   const out: ChatMessage = {
     id: m.id,

@@ -1,7 +1,8 @@
 import type { Room } from "../store/types.ts";
 import type { ControlEvent, RemovalReason } from "./control.ts";
-import { type ChatMessage, unreadFor } from "./message.ts";
+import type { ChatMessage } from "./message.ts";
 import { type MyRoom, UNREAD_COUNT_CAP } from "./rooms.ts";
+import { unreadFor } from "./unread.ts";
 
 /**
  * The MESSAGE bodies on `/user/queue/events`: a user's live room list. `rooms` comes first on every

@@ -84,6 +84,9 @@ describe.skipIf(!haveChromium)("chat", () => {
     await reader.page.goto("/");
     await reader.page.getByRole("heading", { level: 1, name: "Pick a room" }).waitFor();
 
+    // Someone joins first: a join line is not unread, so the divider goes below it.
+    await apiSignUp(shared.server.url, "latecomer");
+    await apiCall(shared.server.url, "latecomer", "POST", `/api/rooms/${room.id}/join`);
     const missed = Array.from({ length: 40 }, (_, i) => `missed ${i + 1}`);
     await seedMessages(shared.server.url, "writer", room.id, missed);
     // The room list refreshes when the window gets focus (and every 30 s).

@@ -253,7 +253,7 @@ export class ChatClient {
         });
       }
     }
-    const timeline = new Timeline(roomId, room.readPosition, room.unreadCount);
+    const timeline = new Timeline(roomId, room.readPosition, room.unreadCount, this.me ?? "");
     const signals = new RoomSignals(this.me ?? "");
     this.view.set({ ...blankView(roomId, "member"), room, timeline, roster: new Roster(), signals });
     this.typingSender = new TypingSender((typing) => this.signal(roomId, typing));

@@ -15,22 +15,30 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe("timeline", () => {
   test("the divider goes before the first message after the read position, never before a live one", () => {
-    const t = new Timeline("r", 10, 5);
+    const t = new Timeline("r", 10, 5, "me");
     t.setInitial([...range(1, 10), ...range(11, 15)], true);
     expect(t.state.get().dividerSeq).toBe(11);
     t.add(msg(16), false);
     expect(t.state.get().dividerSeq).toBe(11);
   });
 
+  test("the divider skips what the unread count skips: join lines, one's own and deleted messages", () => {
+    const t = new Timeline("r", 10, 1, "me");
+    const joined: ChatMessage = { ...msg(11, "sora"), type: "join", text: "" };
+    const deleted: ChatMessage = { ...msg(13), text: "", deletedAt: msg(13).sentAt };
+    t.setInitial([...range(1, 10), joined, msg(12, "me"), deleted, msg(14, "mina")], true);
+    expect(t.state.get().dividerSeq).toBe(14);
+  });
+
   test("nothing unread at open: no divider, even as live messages arrive", () => {
-    const t = new Timeline("r", 10, 0);
+    const t = new Timeline("r", 10, 0, "me");
     t.setInitial(range(1, 10), true);
     t.add(msg(11), false);
     expect(t.state.get().dividerSeq).toBeNull();
   });
 
   test("unread messages that arrive by replay place the divider; live ones after them do not move it", () => {
-    const t = new Timeline("r", 10, 3);
+    const t = new Timeline("r", 10, 3, "me");
     t.setInitial(range(1, 10), false);
     t.add(msg(11), true);
     t.add(msg(12), false);
@@ -38,7 +46,7 @@ describe("timeline", () => {
   });
 
   test("more unread than loaded: the divider appears once paging reaches the read position", () => {
-    const t = new Timeline("r", 100, 500);
+    const t = new Timeline("r", 100, 500, "me");
     t.setInitial(range(551, 600), true);
     expect(t.state.get().dividerSeq).toBeNull();
     t.prepend(range(501, 550), true);
@@ -48,7 +56,7 @@ describe("timeline", () => {
   });
 
   test("older pages: the oldest loaded message is held back as context; the first index drops by the rows shown", () => {
-    const t = new Timeline("r", 0, 0);
+    const t = new Timeline("r", 0, 0, "me");
     t.setInitial(range(51, 100), true);
     let s = t.state.get();
     expect(s.hidden).toBe(1);
@@ -68,7 +76,7 @@ describe("timeline", () => {
   });
 
   test("each seq once, whatever the order of arrival", () => {
-    const t = new Timeline("r", 0, 0);
+    const t = new Timeline("r", 0, 0, "me");
     t.setInitial(range(1, 5), false);
     expect(t.add(msg(5), true)).toBe(false);
     expect(t.add(msg(7), false)).toBe(true);
@@ -89,7 +97,7 @@ const line = (seq: number, type: "edit" | "delete", target: number, text = ""): 
 
 describe("edits and deletes", () => {
   test("live lines change their target in place and are not shown; later edits of a deleted message change nothing", () => {
-    const t = new Timeline("r", 0, 0);
+    const t = new Timeline("r", 0, 0, "me");
     t.setInitial([msg(1, "me"), msg(2, "me")], false);
     t.add(line(3, "edit", 1, "fixed"), false);
     t.add(line(4, "delete", 2), false);
@@ -104,7 +112,7 @@ describe("edits and deletes", () => {
   });
 
   test("a replay or a page with the lines among the messages ends in the same view as live delivery", () => {
-    const t = new Timeline("r", 0, 0);
+    const t = new Timeline("r", 0, 0, "me");
     t.setInitial([msg(1, "me"), msg(2, "me"), line(3, "edit", 1, "fixed"), line(4, "delete", 2)], false);
     expect(t.state.get().messages.map((m) => [m.seq, m.text, !!m.deletedAt])).toEqual([
       [1, "fixed", false],
@@ -117,7 +125,7 @@ describe("edits and deletes", () => {
   });
 
   test("a page of nothing but edit lines still moves paging back", () => {
-    const t = new Timeline("r", 0, 0);
+    const t = new Timeline("r", 0, 0, "me");
     t.setInitial([msg(60), ...Array.from({ length: 10 }, (_, i) => line(61 + i, "edit", 60, `v${i}`))], true);
     t.prepend(
       Array.from({ length: 10 }, (_, i) => line(40 + i, "edit", 30, "x")),

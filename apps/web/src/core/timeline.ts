@@ -1,3 +1,4 @@
+import { unreadFor } from "../../../../lib/chat/unread.ts";
 import type { ChatMessage } from "./api.ts";
 import { Store } from "./store.ts";
 
@@ -65,6 +66,8 @@ export class Timeline {
     /** The read position and unread count when the room was opened. */
     private readonly readPosition: number,
     private readonly unreadAtOpen: number,
+    /** Who reads: the divider goes by the rule the unread count went by (unreadFor). */
+    private readonly reader: string,
   ) {
     this.state = new Store<TimelineState>({
       roomId,
@@ -170,13 +173,14 @@ export class Timeline {
   }
 
   /**
-   * Before the first message after the read position, if it was there when the room opened (not a
-   * live one) and is known to be the first: something at or before the read position is loaded, or
-   * the start of the room's history is.
+   * Before the first unread message after the read position — by the rule the room's unread count
+   * went by, so never above a join line or one's own message — if it was there when the room opened
+   * (not a live one) and is known to be the first: something at or before the read position is
+   * loaded, or the start of the room's history is.
    */
   private divider(s: TimelineState): number | null {
     if (this.unreadAtOpen <= 0) return null;
-    const first = s.messages.find((m) => m.seq > this.readPosition);
+    const first = s.messages.find((m) => m.seq > this.readPosition && unreadFor(m, this.reader));
     if (!first || first.seq >= this.liveFrom) return null;
     const anchored = s.messages[0]!.seq <= this.readPosition || !s.hasOlder;
     return anchored ? first.seq : null;
