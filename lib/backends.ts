@@ -39,11 +39,11 @@ interface Choice<T> {
 }
 
 /** Users and rooms: Postgres (migrated on open), else SQLite at `${DATA_DIR}/chattalk.db`. */
-export function chooseStores(config: Config): Choice<Promise<Stores>> {
+export function chooseStores(config: Config, log: Logger = silentLogger): Choice<Promise<Stores>> {
   const url = config.DATABASE_URL;
   return url
     ? { adapter: "postgres", open: () => createPostgresStores(url) }
-    : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db")) };
+    : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db"), log) };
 }
 
 /** The message bus: Kafka between replicas, else the durable SQLite log at `${DATA_DIR}/bus.db`. */
@@ -224,7 +224,7 @@ export async function createBackends<P extends ProcessName>(
     opened[port] = await choice.open();
   };
   try {
-    await open("stores", chooseStores(config));
+    await open("stores", chooseStores(config, log));
     await open("bus", chooseBus(config, log));
     await open("backlog", chooseBacklog(config, log));
     await open("limiters", chooseLimiters(config, log));

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
+import { checkpointOffThread } from "../sqlite/checkpoints.ts";
 import { type BusListener, BusUnavailableError, type MessageBus, type Unsubscribe } from "./types.ts";
 
 export interface SqliteBusOptions {
@@ -78,9 +79,12 @@ class Log {
   readonly groupOwners = new Map<string, Promise<void>>();
   refs = 0;
 
+  private readonly stopCheckpoints: () => void;
+
   constructor(
     readonly path: string,
     private readonly key: string,
+    log: Logger,
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
@@ -92,6 +96,9 @@ class Log {
     // broker gives with acks=all, as it does not fsync either); FULL would fsync every message.
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA busy_timeout = 5000");
+    this.stopCheckpoints = checkpointOffThread(this.db, path, (error) =>
+      log("warn", "bus log: WAL checkpoint failed", { path, error }),
+    );
     this.db.run(
       "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, body TEXT NOT NULL)",
     );
@@ -242,17 +249,18 @@ class Log {
     if (--this.refs > 0) return;
     this.flush(); // appends already queued are written (and answered) before the file closes
     openLogs.delete(this.key);
+    this.stopCheckpoints();
     this.db.close();
   }
 }
 
 const openLogs = new Map<string, Log>();
 
-function openLog(path: string): Log {
+function openLog(path: string, logger: Logger): Log {
   const key = path === ":memory:" ? `:memory:${crypto.randomUUID()}` : resolve(path);
   let log = openLogs.get(key);
   if (!log) {
-    log = new Log(path === ":memory:" ? path : key, key);
+    log = new Log(path === ":memory:" ? path : key, key, logger);
     openLogs.set(key, log);
   }
   log.refs++;
@@ -307,7 +315,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     turnGroupMax = 32,
     log = silentLogger,
   } = options;
-  const shared = openLog(path);
+  const shared = openLog(path, log);
   const mine = new Set<Listener<LoggedMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
   /** Adds a listener to the shared log and to this handle's own set, so close() can drop just ours. */

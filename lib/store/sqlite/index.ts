@@ -1,6 +1,8 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { type Logger, silentLogger } from "../../log/index.ts";
+import { checkpointOffThread } from "../../sqlite/checkpoints.ts";
 import type { Stores } from "../types.ts";
 import { sqliteRoomStore } from "./rooms.ts";
 import { migrateSqlite } from "./schema.ts";
@@ -10,13 +12,17 @@ import { backfillSkeletons, sqliteUserStore } from "./users.ts";
  * The embedded stores on one SQLite file (or ":memory:"). WAL lets readers run beside the one writer;
  * busy_timeout makes a second process wait for the write lock rather than fail.
  */
-export function createSqliteStores(path: string): Stores {
+export function createSqliteStores(path: string, log: Logger = silentLogger): Stores {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA synchronous = NORMAL");
+  // Read positions, joins and sign-ups commit on the event loop; their checkpoints need not.
+  const stopCheckpoints = checkpointOffThread(db, path, (error) =>
+    log("warn", "stores: WAL checkpoint failed", { path, error }),
+  );
   migrateSqlite(db);
   backfillSkeletons(db);
   return {
@@ -26,6 +32,7 @@ export function createSqliteStores(path: string): Stores {
       db.query("SELECT 1").get();
     },
     async close() {
+      stopCheckpoints();
       db.close();
     },
   };
