@@ -132,6 +132,34 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
     }
   }, 120_000);
 
+  test("a thread that cannot open its bus says why, ends, and is started again after a growing wait", async () => {
+    const lines: { level: string; msg: string; [field: string]: unknown }[] = [];
+    const log: Logger = (level, msg, fields) => lines.push({ level, msg, ...fields });
+    // Nothing listens on port 9: the thread's Kafka client gives up after its retries.
+    const config = parseConfig({
+      DATA_DIR: join(tmpdir(), "chattalk-writer-thread"),
+      KAFKA_BROKERS: "127.0.0.1:9",
+      MONGO_URL: serviceUrl("mongo") ?? "",
+    });
+    const thread = chooseBacklogWriter(config, log).open() as BacklogWriterThread;
+    const stop = await thread.start({} as MessageBus, {} as Backlog, { log });
+    try {
+      await eventually(() => thread.restarts >= 2, "two restarts", 90_000);
+      // The thread's own line, forwarded with its fields, then this side's, with the wait doubling.
+      expect(lines.find((l) => l.msg.startsWith("backlog writer thread could not start"))).toMatchObject({
+        level: "error",
+        err: expect.stringContaining("Kafka"),
+      });
+      const waits = lines
+        .filter((l) => l.msg === "backlog writer thread ended; starting a new one")
+        .map((l) => l.inMs);
+      expect(waits.slice(0, 2)).toEqual([500, 1_000]);
+    } finally {
+      await stop();
+    }
+    expect(thread.worker).toBeUndefined();
+  }, 120_000);
+
   test("stop leaves its consumer group at once and ends the thread", async () => {
     const c = await cluster();
     try {
