@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceUrl, skipWithout } from "../testkit/services.ts";
-import { createBackends, openBacklog, openBus, openLimiters, processNeeds } from "./backends.ts";
+import {
+  chooseBacklogWriter,
+  createBackends,
+  openBacklog,
+  openBus,
+  openLimiters,
+  processNeeds,
+} from "./backends.ts";
 import { newDraft, toChatMessage } from "./chat/message.ts";
 import { ConfigError, parseConfig } from "./config/index.ts";
 import { type Logger, silentLogger } from "./log/index.ts";
@@ -24,6 +31,19 @@ test("without KAFKA_BROKERS or MONGO_URL, bus and backlog are the embedded files
   await backlog.close();
 });
 
+test("the backlog writer has a thread of its own exactly on Kafka and MongoDB (the cluster)", () => {
+  const where = (env: Record<string, string>) =>
+    chooseBacklogWriter(parseConfig({ DATA_DIR: join(dir, "w"), ...env }), silentLogger).adapter;
+  const kafka = { KAFKA_BROKERS: "127.0.0.1:9" };
+  const mongo = { MONGO_URL: "mongodb://127.0.0.1:9" };
+  expect(where({ ...kafka, ...mongo })).toBe("thread");
+  expect(where(kafka)).toBe("inline");
+  expect(where(mongo)).toBe("inline");
+  expect(where({})).toBe("inline");
+  // The choice's name is the runner's: what the start-up line says is what runs.
+  expect(chooseBacklogWriter(parseConfig({ ...kafka, ...mongo }), silentLogger).open().where).toBe("thread");
+});
+
 describe("processNeeds", () => {
   const recording = () => {
     const lines: Record<string, unknown>[] = [];
@@ -37,7 +57,16 @@ describe("processNeeds", () => {
       const { log, lines } = recording();
       const backends = await createBackends(parseConfig({ DATA_DIR: join(dir, name) }), log, name);
       try {
-        const ports = ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters", "signals"];
+        const ports = [
+          "stores",
+          "bus",
+          "backlog",
+          "backlogWriter",
+          "presenceReporter",
+          "presenceView",
+          "limiters",
+          "signals",
+        ];
         expect(ports.filter((p) => p in backends).sort()).toEqual([...processNeeds[name]].sort());
         const ready = lines.find((l) => l.msg === "backends ready")!;
         expect(

@@ -10,6 +10,8 @@ import { type TokenService, tokenServiceFromConfig } from "./auth/index.ts";
 import { createMongoBacklog } from "./backlog/mongo.ts";
 import { createSqliteBacklog } from "./backlog/sqlite.ts";
 import type { Backlog } from "./backlog/types.ts";
+import { type BacklogWriterRunner, inlineBacklogWriter } from "./backlog/writer.ts";
+import { BacklogWriterThread } from "./backlog/writer-thread.ts";
 import { createKafkaBus } from "./bus/kafka.ts";
 import { createSqliteBus } from "./bus/sqlite-log.ts";
 import type { MessageBus } from "./bus/types.ts";
@@ -91,6 +93,28 @@ export function chooseBacklog(config: Config, log: Logger = silentLogger): Choic
       };
 }
 
+/**
+ * Where a ws-node's backlog writer runs. On Kafka and MongoDB (the cluster) in a thread of its own
+ * that opens its own consumer and MongoDB client from these same settings (lib/backlog-writer-worker.ts):
+ * decoding the writer group's fetches and encoding BSON took about half of a node's one JavaScript
+ * thread, next to delivery (issue 16). Otherwise inline, on the node's bus and backlog: the SQLite
+ * backlog commits on a thread of its own already (sqlite-append-worker.ts), and the SQLite bus's
+ * groups live in this process.
+ */
+export function chooseBacklogWriter(config: Config, log: Logger): Choice<BacklogWriterRunner> {
+  const cluster = chooseBus(config, log).adapter === "kafka" && chooseBacklog(config).adapter === "mongodb";
+  return cluster
+    ? {
+        adapter: "thread",
+        open: () =>
+          new BacklogWriterThread({
+            entry: new URL("./backlog-writer-worker.ts", import.meta.url),
+            settings: config,
+          }),
+      }
+    : { adapter: "inline", open: () => inlineBacklogWriter };
+}
+
 /** Reporter and view of one process; the in-process adapter is one object serving as both. */
 interface PresencePair {
   reporter(): PresenceReporter;
@@ -166,6 +190,8 @@ interface Ports {
   stores: Stores;
   bus: MessageBus;
   backlog: Backlog;
+  /** Runs the node's backlog writer (started and stopped by the node). */
+  backlogWriter: BacklogWriterRunner;
   /** Tells the presence service which rooms this node's connections watch. */
   presenceReporter: PresenceReporter;
   /** Reads rosters and follows their changes. */
@@ -178,11 +204,20 @@ export type PortName = keyof Ports;
 
 /** What each process opens; nothing else is connected, so a process needs only its own services. */
 export const processNeeds = {
-  "ws-node": ["stores", "bus", "backlog", "presenceReporter", "signals"],
+  "ws-node": ["stores", "bus", "backlog", "backlogWriter", "presenceReporter", "signals"],
   // The bus only for membership control events; a presence-node never publishes.
   "presence-node": ["stores", "bus", "presenceView"],
   "http-api": ["stores", "bus", "backlog", "limiters"],
-  "one-process": ["stores", "bus", "backlog", "presenceReporter", "presenceView", "limiters", "signals"],
+  "one-process": [
+    "stores",
+    "bus",
+    "backlog",
+    "backlogWriter",
+    "presenceReporter",
+    "presenceView",
+    "limiters",
+    "signals",
+  ],
 } as const satisfies Record<string, readonly PortName[]>;
 export type ProcessName = keyof typeof processNeeds;
 
@@ -227,6 +262,7 @@ export async function createBackends<P extends ProcessName>(
     await open("stores", chooseStores(config, log));
     await open("bus", chooseBus(config, log));
     await open("backlog", chooseBacklog(config, log));
+    await open("backlogWriter", chooseBacklogWriter(config, log));
     await open("limiters", chooseLimiters(config, log));
     await open("signals", chooseSignals(config, log));
     if (needs.has("presenceReporter") || needs.has("presenceView")) {

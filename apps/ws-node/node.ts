@@ -3,7 +3,7 @@ import { createSessionVerifier } from "../../lib/auth/session-verifier.ts";
 import type { Backends } from "../../lib/backends.ts";
 import { EpochCheck } from "../../lib/backlog/epochs.ts";
 import type { Backlog } from "../../lib/backlog/types.ts";
-import { startBacklogWriter } from "../../lib/backlog/writer.ts";
+import type { BacklogWriterRunner } from "../../lib/backlog/writer.ts";
 import type { BusListener, MessageBus, Unsubscribe } from "../../lib/bus/types.ts";
 import { isSessionEvent } from "../../lib/chat/control.ts";
 import { type Chat, createChat } from "../../lib/chat/index.ts";
@@ -35,6 +35,8 @@ export interface WsNodeDeps {
   stores: Pick<Stores, "users" | "rooms">;
   bus: MessageBus;
   backlog: Backlog;
+  /** Where the backlog writer runs: inline, or in a thread of its own (lib/backends.ts picks). */
+  backlogWriter: BacklogWriterRunner;
   verifyToken: VerifyToken;
   log: Logger;
   presence: PresenceReporter;
@@ -54,6 +56,7 @@ export function wsNodeDeps(
     stores: backends.stores,
     bus,
     backlog: backends.backlog,
+    backlogWriter: backends.backlogWriter,
     verifyToken: createSessionVerifier({ tokens: backends.tokens, users: backends.stores.users }),
     presence: backends.presenceReporter,
     signals: backends.signals,
@@ -68,7 +71,7 @@ export interface WsNode {
   readonly signalHub: SignalHub;
   /** The chat domain this node's STOMP app works through. */
   readonly chat: Chat;
-  /** Keeps each room's history to one bus log, on write and on replay; counts its refusals. */
+  /** Keeps each room's history to one bus log, on write and on replay; counts its refusals (the writer thread's too). */
   readonly epochs: EpochCheck;
   /** Replays so far, by where the missed messages came from. */
   readonly replayStats: ReplayStats;
@@ -225,7 +228,8 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       // often as positions are saved): a connection that drops, or a crash, replays about that much.
       deliveredTimer = setInterval(() => void reads.confirmAll(), 1_000);
       // Every node runs a backlog writer; the bus's consumer group decides who writes which partitions.
-      stopWriter = await startBacklogWriter(d.bus, d.backlog, { log, epochs, duplicates: duplicateRule });
+      // In a thread its refusals are added to `epochs` (the metric) and its log lines come here.
+      stopWriter = await d.backlogWriter.start(d.bus, d.backlog, { log, epochs, duplicates: duplicateRule });
     },
     async stop() {
       // Drain order matters for clients that reconnect elsewhere at once: stop taking connections

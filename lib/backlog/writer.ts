@@ -8,6 +8,23 @@ import { WriterDuplicates } from "./writer-duplicates.ts";
 /** The consumer group the backlog writers share; Kafka spreads its partitions over the replicas. */
 export const BACKLOG_WRITER_GROUP = "chattalk-backlog-writer";
 
+/**
+ * Where a node's backlog writer runs, as lib/backends.ts picks it (chooseBacklogWriter): `inline`
+ * on the node's own event loop, with the node's bus and backlog; or `thread`, in a Worker that opens
+ * its own bus consumer and backlog from the same settings (writer-thread.ts). Either way the writer is
+ * startBacklogWriter with these options, and the returned function stops it.
+ */
+export interface BacklogWriterRunner {
+  readonly where: "inline" | "thread";
+  start(bus: MessageBus, backlog: Backlog, options: BacklogWriterOptions): Promise<Unsubscribe>;
+}
+
+/** The writer on the caller's event loop: the embedded backends, whose backlog commits on a thread of its own. */
+export const inlineBacklogWriter: BacklogWriterRunner = {
+  where: "inline",
+  start: (bus, backlog, options) => startBacklogWriter(bus, backlog, options),
+};
+
 export interface BacklogWriterOptions {
   log?: Logger;
   group?: string;
