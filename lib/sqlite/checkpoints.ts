@@ -74,7 +74,8 @@ function inline(db: Database): void {
 
 function thread(): RefWorker {
   if (worker) return worker;
-  const w = new Worker(new URL("./checkpoint-worker.ts", import.meta.url).href) as RefWorker;
+  // smol: a small heap for a thread that only runs PRAGMAs (the process' RSS +3 MB with it, +18 without).
+  const w = new Worker(new URL("./checkpoint-worker.ts", import.meta.url).href, { smol: true }) as RefWorker;
   w.addEventListener("message", (e: MessageEvent<FromCheckpointer>) => {
     if (e.data.kind !== "failed") return;
     for (const entry of entries.values()) if (entry.path === e.data.path) entry.onFailure(e.data.error);
