@@ -2,8 +2,8 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ChatMessage, ChatMessageType } from "../chat/message.ts";
+import { WriteThread } from "../sqlite/write-thread.ts";
 import { prepareAppend } from "./sqlite-append.ts";
-import { AppendThread } from "./sqlite-append-thread.ts";
 import type { Backlog } from "./types.ts";
 
 interface Row {
@@ -90,7 +90,14 @@ export function createSqliteBacklog(
     writerThread?: boolean;
   } = {},
 ): Backlog {
-  const thread = opts.writerThread && path !== ":memory:" ? new AppendThread(path) : undefined;
+  const thread =
+    opts.writerThread && path !== ":memory:"
+      ? new WriteThread<ChatMessage>(
+          new URL("./sqlite-append-worker.ts", import.meta.url),
+          path,
+          "backlog append",
+        )
+      : undefined;
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
@@ -140,7 +147,7 @@ export function createSqliteBacklog(
     async append(messages) {
       open();
       if (messages.length === 0) return;
-      if (thread) await thread.append(messages);
+      if (thread) await thread.write(messages);
       else appendAll(messages);
     },
     async after(roomId, afterSeq, limit) {

@@ -3,7 +3,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Logger, silentLogger } from "../../log/index.ts";
 import { checkpointOffThread } from "../../sqlite/checkpoints.ts";
-import type { Stores } from "../types.ts";
+import { WriteThread } from "../../sqlite/write-thread.ts";
+import type { ReadPosition, Stores } from "../types.ts";
 import { sqliteRoomStore } from "./rooms.ts";
 import { migrateSqlite } from "./schema.ts";
 import { backfillSkeletons, sqliteUserStore } from "./users.ts";
@@ -25,13 +26,23 @@ export function createSqliteStores(path: string, log: Logger = silentLogger): St
   );
   migrateSqlite(db);
   backfillSkeletons(db);
+  // Read positions are saved every 100 ms from every connection's confirmations: off the event loop.
+  const positions =
+    path === ":memory:"
+      ? undefined
+      : new WriteThread<ReadPosition>(
+          new URL("./read-positions-worker.ts", import.meta.url),
+          path,
+          "read positions",
+        );
   return {
     users: sqliteUserStore(db),
-    rooms: sqliteRoomStore(db),
+    rooms: positions ? sqliteRoomStore(db, (p) => positions.write(p)) : sqliteRoomStore(db),
     async ping() {
       db.query("SELECT 1").get();
     },
     async close() {
+      await positions?.close();
       stopCheckpoints();
       db.close();
     },

@@ -6,12 +6,14 @@ import {
   ForbiddenError,
   type LeaveResult,
   type Member,
+  type ReadPosition,
   type Room,
   type RoomChanges,
   type RoomKind,
   RoomNotFoundError,
   type RoomStore,
 } from "../types.ts";
+import { prepareAdvanceReadPositions } from "./read-positions.ts";
 
 interface RoomRow {
   id: string;
@@ -41,15 +43,19 @@ const toRoom = (r: RoomRow): Room => ({
 });
 
 const notOwner = () => new ForbiddenError("not_owner", "only the owner can do this");
-/** Rows per multi-row read-position UPDATE: 3 parameters each, well under SQLite's 32,766. */
-const READ_POSITIONS_PER_STATEMENT = 500;
 
 /**
  * Rooms on bun:sqlite. Every read-modify-write runs in BEGIN IMMEDIATE, which takes the database's
  * write lock up front: in one process the calls are serial anyway, and across processes sharing the
  * file the second writer waits (busy_timeout) instead of both reading the same member_count.
  */
-export function sqliteRoomStore(db: Database): RoomStore {
+export function sqliteRoomStore(
+  db: Database,
+  /** Where read positions are written: a thread of their own for a file (index.ts), else inline. */
+  writeReadPositions: (
+    positions: readonly ReadPosition[],
+  ) => void | Promise<void> = prepareAdvanceReadPositions(db),
+): RoomStore {
   const now = () => new Date().toISOString();
   const getRoom = (roomId: string) =>
     db.query("SELECT * FROM rooms WHERE id = $roomId").get({ roomId }) as RoomRow | null;
@@ -352,19 +358,7 @@ export function sqliteRoomStore(db: Database): RoomStore {
     },
     async advanceReadPositions(positions) {
       if (positions.length === 0) return;
-      db.transaction(() => {
-        for (let at = 0; at < positions.length; at += READ_POSITIONS_PER_STATEMENT) {
-          const chunk = positions.slice(at, at + READ_POSITIONS_PER_STATEMENT);
-          const args: (string | number)[] = [];
-          for (const p of chunk) args.push(p.roomId, p.userId, p.seq);
-          // One statement for the chunk (prepared once per chunk size, cached by bun:sqlite).
-          db.query(
-            `UPDATE memberships SET read_seq = MAX(memberships.read_seq, v.column3)
-             FROM (VALUES ${"(?,?,?),".repeat(chunk.length).slice(0, -1)}) AS v
-             WHERE memberships.room_id = v.column1 AND memberships.user_id = v.column2`,
-          ).run(...args);
-        }
-      })();
+      await writeReadPositions(positions);
     },
     async readPositions(userId) {
       const rows = db
