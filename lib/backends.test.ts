@@ -58,7 +58,7 @@ describe("processNeeds", () => {
       const backends = await createBackends(parseConfig({ DATA_DIR: join(dir, name) }), log, name);
       try {
         // Every port some process needs: this one must have opened exactly its own.
-        const ports = [...new Set(Object.values(processNeeds).flat())];
+        const ports: string[] = [...new Set(Object.values(processNeeds).flat())];
         expect(ports.filter((p) => p in backends).sort()).toEqual([...processNeeds[name]].sort());
         const ready = lines.find((l) => l.msg === "backends ready")!;
         expect(
