@@ -314,6 +314,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<MessageB
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // Each partition on its own: a batch the handler keeps refusing (a room whose history came from
+      // another log, retried until an operator acts) holds back its own partition, not the others'.
+      partitionsConsumedConcurrently: options.partitions,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const beats = new HeartbeatKeeper(heartbeat, HEARTBEAT_MS);
         const epoch = epochOf(batch.partition);
