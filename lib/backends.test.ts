@@ -11,6 +11,7 @@ import {
   openLimiters,
   processNeeds,
 } from "./backends.ts";
+import { BacklogWriterThread } from "./backlog/writer-thread.ts";
 import { newDraft, toChatMessage } from "./chat/message.ts";
 import { ConfigError, parseConfig } from "./config/index.ts";
 import { type Logger, silentLogger } from "./log/index.ts";
@@ -41,7 +42,9 @@ test("the backlog writer has a thread of its own exactly on Kafka and MongoDB (t
   expect(where(mongo)).toBe("inline");
   expect(where({})).toBe("inline");
   // The choice's name is the runner's: what the start-up line says is what runs.
-  expect(chooseBacklogWriter(parseConfig({ ...kafka, ...mongo }), silentLogger).open().where).toBe("thread");
+  expect(chooseBacklogWriter(parseConfig({ ...kafka, ...mongo }), silentLogger).open()).toBeInstanceOf(
+    BacklogWriterThread,
+  );
 });
 
 describe("processNeeds", () => {

@@ -96,8 +96,8 @@ export function chooseBacklog(config: Config, log: Logger = silentLogger): Choic
 /**
  * Where a ws-node's backlog writer runs. On Kafka and MongoDB (the cluster) in a thread of its own
  * that opens its own consumer and MongoDB client from these same settings (lib/backlog-writer-worker.ts):
- * decoding the writer group's fetches and encoding BSON took about half of a node's one JavaScript
- * thread, next to delivery (issue 16). Otherwise inline, on the node's bus and backlog: the SQLite
+ * the MongoDB driver and BSON were ~30% of a node's one JavaScript thread, next to delivery (3% with
+ * the thread; issue 16). Otherwise inline, on the node's bus and backlog: the SQLite
  * backlog commits on a thread of its own already (sqlite-append-worker.ts), and the SQLite bus's
  * groups live in this process.
  */

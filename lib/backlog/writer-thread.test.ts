@@ -64,6 +64,16 @@ async function cluster() {
   };
 }
 
+/** Runs `use` on a cluster of the test's own, cleaned up afterwards whatever happened. */
+async function withCluster(use: (c: Awaited<ReturnType<typeof cluster>>) => Promise<void>): Promise<void> {
+  const c = await cluster();
+  try {
+    await use(c);
+  } finally {
+    await c.cleanup();
+  }
+}
+
 const publish = (bus: MessageBus, rooms: string[], n: number, tag: string) =>
   Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -88,21 +98,17 @@ async function storedExactly(
 
 describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog writer in a thread", () => {
   test("writes what the bus carries into the backlog, without reading the node's own bus", async () => {
-    const c = await cluster();
-    try {
+    await withCluster(async (c) => {
       const rooms = ["t0", "t1", "t2", "t3"];
       await c.thread.start(c.unread, c.backlog, { log: c.log });
       expect(c.thread.worker).toBeDefined();
       const sent = await publish(c.bus, rooms, 40, "m");
       await eventually(() => storedExactly(c.backlog, rooms, sent), "the 40 messages in the backlog", 60_000);
-    } finally {
-      await c.cleanup();
-    }
+    });
   }, 90_000);
 
   test("a thread that was ended is started again; what was published meanwhile arrives once each", async () => {
-    const c = await cluster();
-    try {
+    await withCluster(async (c) => {
       const rooms = ["k0", "k1", "k2"];
       await c.thread.start(c.unread, c.backlog, { log: c.log });
       const first = await publish(c.bus, rooms, 30, "a");
@@ -127,9 +133,7 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
         "all 60 stored after the restart",
         60_000,
       );
-    } finally {
-      await c.cleanup();
-    }
+    });
   }, 120_000);
 
   test("a thread that cannot open its bus says why, ends, and is started again after a growing wait", async () => {
@@ -161,8 +165,7 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
   }, 120_000);
 
   test("stop leaves its consumer group at once and ends the thread", async () => {
-    const c = await cluster();
-    try {
+    await withCluster(async (c) => {
       await c.thread.start(c.unread, c.backlog, { log: c.log });
       const sent = await publish(c.bus, ["s0"], 5, "s");
       await eventually(() => storedExactly(c.backlog, ["s0"], sent), "the 5 stored", 60_000);
@@ -181,14 +184,11 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
       const { groups } = await admin.describeGroups([c.groupId]);
       await admin.disconnect();
       expect(groups[0]?.members).toEqual([]);
-    } finally {
-      await c.cleanup();
-    }
+    });
   }, 90_000);
 
   test("a stopped thread does not keep the process alive", async () => {
-    const c = await cluster();
-    try {
+    await withCluster(async (c) => {
       const child = Bun.spawn(
         ["bun", join(import.meta.dir, "../../testkit/fixtures/writer-thread-child.ts")],
         {
@@ -210,14 +210,11 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
       if (exited === "still running") child.kill();
       expect(exited).toBe(0);
       expect(await new Response(child.stdout).text()).toContain("stored; stopped");
-    } finally {
-      await c.cleanup();
-    }
+    });
   }, 90_000);
 
   test("its epoch refusals are counted in the node's EpochCheck and logged through the node's logger", async () => {
-    const c = await cluster();
-    try {
+    await withCluster(async (c) => {
       // The room's history came from another log (a topic created anew next to a kept backlog).
       await c.backlog.claimEpoch("e0", "kafka:another-log/0");
       const epochs = new EpochCheck(c.backlog, c.log);
@@ -233,8 +230,6 @@ describe.skipIf(skipWithout("kafka") || skipWithout("mongo"))("the backlog write
         during: "write",
       });
       expect(await c.backlog.after("e0", 0, 10)).toEqual([]);
-    } finally {
-      await c.cleanup();
-    }
+    });
   }, 90_000);
 });

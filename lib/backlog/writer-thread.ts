@@ -52,7 +52,6 @@ type RefWorker = Worker & { ref(): void; unref(): void };
  * itself, only while it is being stopped.
  */
 export class BacklogWriterThread implements BacklogWriterRunner {
-  readonly where = "thread";
   /** Threads started again after one died. */
   restarts = 0;
   private current: RefWorker | undefined;

@@ -15,13 +15,11 @@ export const BACKLOG_WRITER_GROUP = "chattalk-backlog-writer";
  * startBacklogWriter with these options, and the returned function stops it.
  */
 export interface BacklogWriterRunner {
-  readonly where: "inline" | "thread";
   start(bus: MessageBus, backlog: Backlog, options: BacklogWriterOptions): Promise<Unsubscribe>;
 }
 
 /** The writer on the caller's event loop: the embedded backends, whose backlog commits on a thread of its own. */
 export const inlineBacklogWriter: BacklogWriterRunner = {
-  where: "inline",
   start: (bus, backlog, options) => startBacklogWriter(bus, backlog, options),
 };
 

@@ -8,7 +8,7 @@ export type ToCheckpointer =
   | { kind: "add"; id: string; path: string; everyMs: number; maxWalBytes: number }
   | { kind: "remove"; id: string }
   | { kind: "close" };
-export type FromCheckpointer = { kind: "failed"; path: string; error: string } | { kind: "closed" };
+export type FromCheckpointer = { kind: "failed"; id: string; error: string } | { kind: "closed" };
 
 declare const self: Worker;
 
@@ -19,7 +19,7 @@ interface Watched {
 
 const watched = new Map<string, Watched>();
 
-function checkpoint(path: string, db: Database, frameBytes: number, maxWalBytes: number): void {
+function checkpoint(id: string, db: Database, frameBytes: number, maxWalBytes: number): void {
   try {
     // PASSIVE copies what it can without waiting: the writer goes on committing meanwhile.
     const r = db.query<{ log: number }, []>("PRAGMA wal_checkpoint(PASSIVE)").get()!;
@@ -27,7 +27,7 @@ function checkpoint(path: string, db: Database, frameBytes: number, maxWalBytes:
     // SQLite start it over; past the bound, TRUNCATE waits for the writer (once, briefly) to reset it.
     if (r.log * frameBytes > maxWalBytes) db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
   } catch (err) {
-    self.postMessage({ kind: "failed", path, error: String(err) } satisfies FromCheckpointer);
+    self.postMessage({ kind: "failed", id, error: String(err) } satisfies FromCheckpointer);
   }
 }
 
@@ -37,7 +37,7 @@ self.onmessage = (event: MessageEvent<ToCheckpointer>) => {
     const db = new Database(m.path, { strict: true });
     db.run("PRAGMA busy_timeout = 5000");
     const frameBytes = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size + 24;
-    const timer = setInterval(() => checkpoint(m.path, db, frameBytes, m.maxWalBytes), m.everyMs);
+    const timer = setInterval(() => checkpoint(m.id, db, frameBytes, m.maxWalBytes), m.everyMs);
     watched.set(m.id, { db, timer });
   } else if (m.kind === "remove") {
     const w = watched.get(m.id);
