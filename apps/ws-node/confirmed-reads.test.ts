@@ -125,8 +125,36 @@ describe("confirmed reads visit only rooms with news", () => {
     expect(saved.map((p) => p.roomId).sort()).toEqual(["a", "b", "c", "d"]);
   });
 
-  test("a drain (all) asks every connection at once, spread or not", async () => {
-    const { hub, reads, sessions } = setUp(["a", "b", "c"], { spreadMs: 10_000, sliceSessions: 1 });
+  test("a periodic pass pings at most maxPingsPerPass connections; those left over lead the next pass", async () => {
+    const { hub, reads, writer, saved, sessions } = setUp(["a", "b", "c", "d", "e"], { maxPingsPerPass: 2 });
+    await reads.confirmAll();
+    for (const roomId of ["a", "b", "c", "d", "e"]) hub.deliver(message(roomId, 1));
+    const pings = () => [...sessions.values()].map((s) => s.pings);
+    await reads.confirmAll();
+    expect(pings()).toEqual([1, 1, 0, 0, 0]);
+    hub.deliver(message("a", 2)); // news again for a pinged room: it waits behind those left over
+    await reads.confirmAll();
+    expect(pings()).toEqual([1, 1, 1, 1, 0]);
+    await reads.confirmAll();
+    expect(pings()).toEqual([2, 1, 1, 1, 1]);
+    await reads.confirmAll();
+    expect(pings()).toEqual([2, 1, 1, 1, 1]);
+    await writer.flush();
+    expect(saved.map((p) => [p.roomId, p.seq]).sort()).toEqual([
+      ["a", 2],
+      ["b", 1],
+      ["c", 1],
+      ["d", 1],
+      ["e", 1],
+    ]);
+  });
+
+  test("a drain (all) asks every connection at once, spread or capped or not", async () => {
+    const { hub, reads, sessions } = setUp(["a", "b", "c"], {
+      spreadMs: 10_000,
+      sliceSessions: 1,
+      maxPingsPerPass: 1,
+    });
     for (const roomId of ["a", "b", "c"]) hub.deliver(message(roomId, 1));
     await reads.confirmAll(true);
     expect([...sessions.values()].map((s) => s.pings)).toEqual([1, 1, 1]);

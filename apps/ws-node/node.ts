@@ -145,7 +145,11 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       .readPositionsSaved(saved)
       .catch((err) => log("warn", "read receipts not published", errorFields(err)));
   });
-  const reads = new ConfirmedReads(hub, readPositions, { spreadMs: 800, sliceSessions: 100 });
+  const reads = new ConfirmedReads(hub, readPositions, {
+    spreadMs: 800,
+    sliceSessions: 100,
+    maxPingsPerPass: config.READ_CONFIRM_PINGS_PER_SEC, // one pass a second (below)
+  });
   const signalHub = new SignalHub((topic, data) => endpoint?.publish(topic, data));
   const signals = new SignalsApp({
     chat,

@@ -161,6 +161,10 @@ export const configSchema = z.object({
   STOMP_PENDING_ACKS_PER_CONNECTION: int(1, 10_000_000).default(5_000),
   STOMP_PENDING_ACKS_PER_USER: int(1, 10_000_000).default(20_000),
   BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  // Read positions in ack:auto move when a connection answers a ping (a pong proves receipt). A node
+  // pings each connection with new messages about once a second, at most this many a second in all:
+  // past that, each is confirmed less often and an unclean drop replays a little more (duplicates).
+  READ_CONFIRM_PINGS_PER_SEC: int(10, 10_000_000).default(1_000),
   // Idempotent SEND (x-client-msg-id): a retry within this window of the stored copy is not stored
   // again; client message ids remembered per node, at most (the oldest go early past it).
   SEND_DEDUP_WINDOW_SEC: int(1, 86_400).default(300),
