@@ -11,8 +11,12 @@ import type { FromWriterThread, ToWriterThread } from "./backlog/writer-thread.t
 import type { LoggedMessage } from "./chat/message.ts";
 import type { Config } from "./config/index.ts";
 import { errorFields, type Logger } from "./log/index.ts";
+import { lowerThreadPriority } from "./threads/lower-priority.ts";
 
 declare const self: Worker;
+
+// Its work can wait a few milliseconds; the event loop's deliveries should not wait for it.
+lowerThreadPriority();
 
 const post = (m: FromWriterThread) => self.postMessage(m);
 

@@ -3,9 +3,6 @@
  * needed, each doing one job at a time. The WorkPool in front of them never runs more jobs than there
  * are threads; a thread that dies fails its job and is replaced by the next one needed.
  */
-/** Nice value of the hashing threads; the event loop stays at the process's own. */
-export const PASSWORD_THREAD_NICE = 10;
-
 export type ThreadJob =
   | { op: "hash"; password: string; memoryCost: number; timeCost: number }
   | { op: "verify"; password: string; hash: string };

@@ -3,29 +3,14 @@
  * priority than the process's other threads, so a login rush slows logins, not the event loop.
  * Driven by lib/auth/password-threads.ts; messages are PasswordJob in, PasswordResult out.
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
+import { lowerThreadPriority } from "../threads/lower-priority.ts";
+import type { PasswordJob, PasswordResult } from "./password-threads.ts";
 
 declare const self: Worker;
 
-export type PasswordJob =
-  | { id: number; op: "hash"; password: string; memoryCost: number; timeCost: number }
-  | { id: number; op: "verify"; password: string; hash: string };
-
-export type PasswordResult =
-  | { id: number; ok: true; value: string | boolean }
-  | { id: number; ok: false; error: string };
-
-/** Nice value of the hashing threads; the event loop stays at the process's own. */
-export const PASSWORD_THREAD_NICE = 10;
-
-try {
-  // Linux: /proc/thread-self names this thread's id, which setpriority takes like a process id.
-  const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, PASSWORD_THREAD_NICE);
-} catch {
-  // Elsewhere (or where priorities cannot be changed) the pool's bound alone protects the event loop.
-}
+// Elsewhere than Linux (or where priorities cannot be changed) the pool's bound alone protects the
+// event loop.
+lowerThreadPriority();
 
 self.onmessage = (event: MessageEvent<PasswordJob>) => {
   const job = event.data;

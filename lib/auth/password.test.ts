@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import { parseConfig } from "../config/index.ts";
 import { passwordHasherFromConfig } from "./index.ts";
 import { createPasswordHasher, PasswordBusyError } from "./password.ts";
-import { PASSWORD_THREAD_NICE } from "./password-threads.ts";
+import { BACKGROUND_NICE } from "../threads/lower-priority.ts";
 
 /** The argon2id parameters an encoded hash carries: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
 function params(hash: string): { m: number; t: number; p: number } {
@@ -99,7 +99,7 @@ describe("password pool", () => {
     const added = tids().filter((t) => !before.has(t));
     const nices = await Promise.all(added.map(niceOf));
     // One per worker (threads a worker starts itself inherit its priority).
-    expect(nices.filter((n) => n === PASSWORD_THREAD_NICE).length).toBeGreaterThanOrEqual(2);
+    expect(nices.filter((n) => n === BACKGROUND_NICE).length).toBeGreaterThanOrEqual(2);
     expect(await niceOf(String(process.pid))).toBe(0);
   });
 });

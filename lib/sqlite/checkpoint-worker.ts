@@ -3,6 +3,7 @@
  * given, copying each one's WAL back into the database file every `everyMs`.
  */
 import { Database } from "bun:sqlite";
+import { lowerThreadPriority } from "../threads/lower-priority.ts";
 
 export type ToCheckpointer =
   | { kind: "add"; id: string; path: string; everyMs: number; maxWalBytes: number }
@@ -11,6 +12,9 @@ export type ToCheckpointer =
 export type FromCheckpointer = { kind: "failed"; id: string; error: string } | { kind: "closed" };
 
 declare const self: Worker;
+
+// Its work can wait a few milliseconds; the event loop's deliveries should not wait for it.
+lowerThreadPriority();
 
 interface Watched {
   db: Database;

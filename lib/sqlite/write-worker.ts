@@ -4,6 +4,7 @@
  * once committed, or with the error that rolled it back.
  */
 import { Database } from "bun:sqlite";
+import { lowerThreadPriority } from "../threads/lower-priority.ts";
 
 export type ToWriter =
   | { kind: "open"; path: string }
@@ -16,6 +17,8 @@ declare const self: Worker;
 
 /** Serves a WriteThread: `prepare` gets the thread's connection and returns the write of one batch. */
 export function serveWrites<T>(prepare: (db: Database) => (batch: T[]) => void): void {
+  // Its writes can wait a few milliseconds; the event loop's deliveries should not wait for them.
+  lowerThreadPriority();
   let db: Database | undefined;
   let write: ((batch: T[]) => void) | undefined;
   self.onmessage = (event: MessageEvent<ToWriter>) => {
