@@ -130,8 +130,12 @@ describe("confirmed reads visit only rooms with news", () => {
     await reads.confirmAll();
     for (const roomId of ["a", "b", "c", "d", "e"]) hub.deliver(message(roomId, 1));
     const pings = () => [...sessions.values()].map((s) => s.pings);
+    const visited: string[] = [];
+    const subsOf = hub.subsOf.bind(hub);
+    hub.subsOf = (roomId) => (visited.push(roomId), subsOf(roomId));
     await reads.confirmAll();
     expect(pings()).toEqual([1, 1, 0, 0, 0]);
+    expect(visited).toEqual(["a", "b"]); // the others wait, not even visited
     hub.deliver(message("a", 2)); // news again for a pinged room: it waits behind those left over
     await reads.confirmAll();
     expect(pings()).toEqual([1, 1, 1, 1, 0]);

@@ -85,7 +85,12 @@ export class ConfirmedReads {
       this.hub.takeChanged();
       for (const [roomId, room] of this.hub.localRooms()) visit(roomId, room.subs);
     } else {
-      for (const roomId of this.hub.takeChanged()) visit(roomId, this.hub.subsOf(roomId));
+      // Once the pass has its fill of connections, the other rooms wait for the next one unvisited: a
+      // visit costs a few lookups per subscriber, ~5 ms for 5,000 of them.
+      for (const roomId of this.hub.takeChanged()) {
+        if (bySession.size >= this.maxPingsPerPass) this.hub.markChanged(roomId);
+        else visit(roomId, this.hub.subsOf(roomId));
+      }
     }
     const asks = [...bySession];
     if (!all && asks.length > this.maxPingsPerPass) {
