@@ -207,6 +207,8 @@ describe.skipIf(!haveChromium).concurrent("resilience", () => {
     await erin.createRoom("train");
     await erin.say("m: before the tunnel");
     await waitForText(erin.page, "m: before the tunnel");
+    // Its RECEIPT first: on a busy machine it could still be on its way, and two would wait below.
+    await erin.page.locator(".out-queued, .out-sending").first().waitFor({ state: "detached" });
     await erin.context.setOffline(true);
     await banner(erin.page).filter({ hasText: "You're offline." }).waitFor();
     await erin.say("m: in the tunnel");
