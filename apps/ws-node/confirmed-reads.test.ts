@@ -132,7 +132,10 @@ describe("confirmed reads visit only rooms with news", () => {
     const pings = () => [...sessions.values()].map((s) => s.pings);
     const visited: string[] = [];
     const subsOf = hub.subsOf.bind(hub);
-    hub.subsOf = (roomId) => (visited.push(roomId), subsOf(roomId));
+    hub.subsOf = (roomId) => {
+      visited.push(roomId);
+      return subsOf(roomId);
+    };
     await reads.confirmAll();
     expect(pings()).toEqual([1, 1, 0, 0, 0]);
     expect(visited).toEqual(["a", "b"]); // the others wait, not even visited

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { parseConfig } from "../config/index.ts";
+import { BACKGROUND_NICE } from "../threads/lower-priority.ts";
 import { passwordHasherFromConfig } from "./index.ts";
 import { createPasswordHasher, PasswordBusyError } from "./password.ts";
-import { BACKGROUND_NICE } from "../threads/lower-priority.ts";
 
 /** The argon2id parameters an encoded hash carries: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
 function params(hash: string): { m: number; t: number; p: number } {
