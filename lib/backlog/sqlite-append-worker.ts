@@ -7,4 +7,15 @@ import type { ChatMessage } from "../chat/message.ts";
 import { serveWrites } from "../sqlite/write-worker.ts";
 import { prepareAppend } from "./sqlite-append.ts";
 
-serveWrites<ChatMessage>(prepareAppend);
+/**
+ * The writer's page cache (SQLite's default is 2 MiB). Each message touches a leaf of three b-trees
+ * (the key and two indexes) in its room's part of each, so 1,000 active rooms keep ~12 MiB of pages
+ * hot: with the default the thread re-read pages and spilled dirty ones to the WAL mid-transaction
+ * (W2 at 5,000 members, 3 s of strace: 32k preads and 49k WAL writes; with this, 8k and 24k).
+ */
+const CACHE_KIB = 32 * 1024;
+
+serveWrites<ChatMessage>((db) => {
+  db.run(`PRAGMA cache_size = -${CACHE_KIB}`);
+  return prepareAppend(db);
+});
