@@ -39,7 +39,9 @@ export function parsePresenceDestination(destination: string): string | undefine
  * Whether the kind exists is the caller's question (lib/chat/signals).
  */
 export function parseSignalDestination(destination: string): { roomId: string; kind: string } | undefined {
-  if (!destination.startsWith(ROOM_PREFIX)) return undefined;
+  // A room's own destination (every chat SEND asks) has no second part: answered without the regex.
+  if (!destination.startsWith(ROOM_PREFIX) || destination.indexOf("/", ROOM_PREFIX.length) < 0)
+    return undefined;
   const m = SIGNAL.exec(destination.slice(ROOM_PREFIX.length));
   return m ? { roomId: m[1]!, kind: m[2]! } : undefined;
 }
