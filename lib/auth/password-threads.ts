@@ -3,6 +3,8 @@
  * needed, each doing one job at a time. The WorkPool in front of them never runs more jobs than there
  * are threads; a thread that dies fails its job and is replaced by the next one needed.
  */
+import type { RefWorker } from "../threads/ref-worker.ts";
+
 export type ThreadJob =
   | { op: "hash"; password: string; memoryCost: number; timeCost: number }
   | { op: "verify"; password: string; hash: string };
@@ -12,9 +14,6 @@ export type PasswordJob = ThreadJob & { id: number };
 export type PasswordResult =
   | { id: number; ok: true; value: string | boolean }
   | { id: number; ok: false; error: string };
-
-/** Bun's Worker, with the ref/unref its own docs describe (the DOM type lacks them). */
-type RefWorker = Worker & { ref(): void; unref(): void };
 
 interface Thread {
   worker: RefWorker;

@@ -1,6 +1,7 @@
 import type { MessageBus, Unsubscribe } from "../bus/types.ts";
 import type { DuplicateRule } from "../delivery/duplicates.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import type { RefWorker } from "../threads/ref-worker.ts";
 import type { Backlog } from "./types.ts";
 import type { BacklogWriterOptions, BacklogWriterRunner } from "./writer.ts";
 
@@ -36,15 +37,12 @@ export interface WriterThreadSpec {
   stopTimeoutMs?: number;
 }
 
-/** Bun's Worker, which can stop keeping the process alive (the DOM typing of Worker lacks it). */
-type RefWorker = Worker & { ref(): void; unref(): void };
-
 /**
  * The backlog writer in a thread of its own (a Bun Worker), for the cluster's backends. On Kafka and
- * MongoDB its work — decoding its consumer group's fetches, encoding BSON — was about half of a
- * ws-node's one JavaScript thread (issue 16), all of it competing with delivery. The thread opens its
- * own consumer and MongoDB client and runs startBacklogWriter there, so the guarantees are that
- * writer's: a batch is committed only after its append, else redelivered — to a new thread, or to
+ * MongoDB its work — decoding its consumer group's fetches, encoding BSON — was ~30% of a
+ * ws-node's one JavaScript thread (3% with this thread; issue 16), all of it competing with delivery.
+ * The thread opens its own consumer and MongoDB client and runs startBacklogWriter there, so the
+ * guarantees are that writer's: a batch is committed only after its append, else redelivered — to a new thread, or to
  * whichever replica the group gives the partitions to while this one is down. This side forwards the
  * thread's log lines to the process logger and its epoch refusals to the node's count (the metric),
  * starts a thread that died again after a backoff, and on stop lets its consumer leave the group

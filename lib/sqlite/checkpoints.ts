@@ -1,8 +1,6 @@
 import type { Database } from "bun:sqlite";
+import type { RefWorker } from "../threads/ref-worker.ts";
 import type { FromCheckpointer, ToCheckpointer } from "./checkpoint-worker.ts";
-
-/** Bun's Worker, which can stop keeping the process alive (the DOM typing of Worker lacks it). */
-type RefWorker = Worker & { ref(): void; unref(): void };
 
 export interface CheckpointSettings {
   /** How often the thread copies the WAL back into the database file. */

@@ -1,7 +1,5 @@
+import type { RefWorker } from "../threads/ref-worker.ts";
 import type { FromWriter, ToWriter } from "./write-worker.ts";
-
-/** Bun's Worker, which can stop keeping the process alive (the DOM typing of Worker lacks it). */
-type RefWorker = Worker & { ref(): void; unref(): void };
 
 /**
  * The main thread's side of a SQLite writer thread (a worker module that calls serveWrites, with a
