@@ -234,7 +234,7 @@ const TAIL_DIAGNOSIS = [
   "code, 17% in JavaScript; the background threads (SQLite writers, checkpoints) now run at nice 10",
   "(`lib/threads/lower-priority.ts`), so the event loop wins a contended core, and the backlog's writer",
   "thread keeps a 32 MiB page cache (with SQLite's 2 MiB it re-read pages and spilled dirty ones to the WAL",
-  "mid-transaction: 32k → 8k preads and 49k → 24k WAL writes in 3 s; written after this run). What is left is the",
+  "mid-transaction: 32k → 8k preads and 49k → 24k WAL writes in 3 s). What is left is the",
   "per-message work of one thread kept ~50% busy (the RECEIPT's write, the bus commit, the STOMP frames;",
   "Centrifugo's Go spreads over both cores).",
   "ChatTalk is one JavaScript thread: on a machine busy with",
