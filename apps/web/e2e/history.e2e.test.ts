@@ -39,6 +39,17 @@ describe.skipIf(!haveChromium)("history", () => {
     await page.getByRole("button", { name: "Join archive" }).click();
     await page.getByRole("heading", { level: 1, name: "archive" }).waitFor();
     await page.locator(".msg .text", { hasText: "entry 300" }).waitFor();
+    // Rows are measured after they show: within a few frames the list sits at its very end.
+    await page
+      .waitForFunction(
+        () => {
+          const s = document.querySelector(".messages")!;
+          return Math.abs(s.scrollHeight - s.clientHeight - s.scrollTop) < 4;
+        },
+        null,
+        { timeout: 2000 },
+      )
+      .catch(() => {});
 
     // The page itself never scrolls: only the message list does, and it opened at the bottom.
     const layout = await page.evaluate(() => {

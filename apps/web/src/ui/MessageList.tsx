@@ -110,6 +110,7 @@ function LoadedList({ view, s }: { view: RoomView; s: TimelineState }) {
         startReached={() => void client.loadOlder()}
         followOutput={(bottom) => (bottom || bottomRef.current ? "auto" : false)}
         rangeChanged={keepAnchor.soon}
+        totalListHeightChanged={() => keepAnchor.heightChanged(bottomRef.current)}
         atBottomThreshold={BOTTOM_SLACK_PX}
         increaseViewportBy={{ top: 600, bottom: 300 }}
         components={{ Scroller, Header }}

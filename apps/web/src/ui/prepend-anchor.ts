@@ -14,6 +14,8 @@ export const BOTTOM_SLACK_PX = 60;
  *
  * Whether the list is at the bottom, from the DOM: the last row rendered and its end on screen
  * (Virtuoso's own flag flickers to "at the bottom" while it lays out a list opened higher up).
+ * A list at the bottom stays at the very end when its rows are measured: Virtuoso scrolls to the
+ * end by its estimate of their height, and a taller last row (a join line) was left cut in half.
  */
 export function usePrependAnchor(
   firstItemIndex: number,
@@ -49,6 +51,19 @@ export function usePrependAnchor(
     return {
       soon,
       anchor: () => anchor,
+      /**
+       * The rows were measured: a list at the bottom goes back to the very end. Near the end counts
+       * too, since right after opening the last row may not be rendered yet when "at the bottom" is
+       * decided. In the next frame, because Virtuoso sets its own scroll position after this call.
+       */
+      heightChanged(wasAtBottom: boolean) {
+        if (!el) return;
+        const gap = el.scrollHeight - el.clientHeight - el.scrollTop;
+        if (gap < 1 || !(wasAtBottom || gap < BOTTOM_SLACK_PX)) return;
+        requestAnimationFrame(() => {
+          if (el) el.scrollTop = el.scrollHeight;
+        });
+      },
       restore(a: { index: number; top: number }) {
         const item = el?.querySelector<HTMLElement>(`[data-item-index="${a.index}"]`);
         if (!el || !item) return;
