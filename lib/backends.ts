@@ -74,6 +74,10 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
               1,
               Math.min(32, Math.floor(config.STOMP_QUEUED_FRAMES_PER_CONNECTION / 2)),
             ),
+            retentionMs:
+              config.BUS_LOG_RETENTION_HOURS === 0
+                ? 0
+                : Math.max(config.BUS_LOG_RETENTION_HOURS * 3_600_000, config.SEND_DEDUP_WINDOW_SEC * 1_000),
             log,
           }),
       };

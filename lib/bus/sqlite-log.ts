@@ -5,6 +5,7 @@ import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
 import { checkpointOffThread } from "../sqlite/checkpoints.ts";
+import { LogRetention } from "./sqlite-log-retention.ts";
 import { type BusListener, BusUnavailableError, type MessageBus, type Unsubscribe } from "./types.ts";
 
 export interface SqliteBusOptions {
@@ -25,6 +26,13 @@ export interface SqliteBusOptions {
    * client pipelining SENDs in separate WebSocket messages would be refused where it was not before.
    */
   turnGroupMax?: number;
+  /**
+   * How long a message stays in the log at least (by its sentAt); it goes once every consumer group
+   * has also committed past it. 0 keeps everything. The first handle opened on a file sets it.
+   */
+  retentionMs?: number;
+  /** How often the retention looks for expired rows (and deletes some when traffic is low). */
+  retentionCheckMs?: number;
   /** First and longest wait before a failed consume() batch is retried. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -80,11 +88,14 @@ class Log {
   refs = 0;
 
   private readonly stopCheckpoints: () => void;
+  private readonly retention: LogRetention | undefined;
+  private readonly retentionTimer: Timer | undefined;
 
   constructor(
     readonly path: string,
     private readonly key: string,
     log: Logger,
+    retention: { ms: number; checkMs: number },
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
@@ -120,12 +131,44 @@ class Log {
     this.commit = this.db.prepare(
       "INSERT INTO consumer_offsets (grp, seq) VALUES (?, ?) ON CONFLICT (grp) DO UPDATE SET seq = excluded.seq",
     );
-    this.insertAll = this.db.transaction((drafts: MessageDraft[]) =>
-      drafts.map((draft): LoggedMessage => {
+    if (retention.ms > 0) {
+      const kept = new LogRetention(this.db, retention.ms, (cutoff) => this.firstSeqSentSince(cutoff));
+      const deleteSome = this.db.transaction((max: number) => kept.deleteSome(max));
+      this.retention = kept;
+      this.retentionTimer = setInterval(() => {
+        try {
+          kept.refresh();
+          if (kept.pending) deleteSome(LogRetention.TIMER_CHUNK);
+        } catch (error) {
+          log("warn", "bus log: deleting expired messages failed", { path, ...errorFields(error) });
+        }
+      }, retention.checkMs);
+      this.retentionTimer.unref();
+    }
+    this.insertAll = this.db.transaction((drafts: MessageDraft[]) => {
+      const messages = drafts.map((draft): LoggedMessage => {
         const seq = Number(this.insert.run(draft.roomId, JSON.stringify(draft)).lastInsertRowid);
         return { ...draft, seq, epoch: this.epoch };
-      }),
-    );
+      });
+      this.retention?.deleteSome(LogRetention.commitShare(drafts.length));
+      return messages;
+    });
+  }
+
+  /**
+   * The first seq sent at or after `cutoff` (an ISO time), or the log's end + 1: a binary search over
+   * the log by sentAt, which rises with the seq in one process.
+   */
+  firstSeqSentSince(cutoff: string, end = this.lastSeq.get()?.seq ?? 0): number {
+    let lo = 1;
+    let hi = end + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.sentAtFrom.get(mid);
+      if (row && row.seq <= end && row.sentAt < cutoff) lo = row.seq + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -249,6 +292,7 @@ class Log {
     if (--this.refs > 0) return;
     this.flush(); // appends already queued are written (and answered) before the file closes
     openLogs.delete(this.key);
+    clearInterval(this.retentionTimer);
     this.stopCheckpoints();
     this.db.close();
   }
@@ -256,11 +300,11 @@ class Log {
 
 const openLogs = new Map<string, Log>();
 
-function openLog(path: string, logger: Logger): Log {
+function openLog(path: string, logger: Logger, retention: { ms: number; checkMs: number }): Log {
   const key = path === ":memory:" ? `:memory:${crypto.randomUUID()}` : resolve(path);
   let log = openLogs.get(key);
   if (!log) {
-    log = new Log(path === ":memory:" ? path : key, key, logger);
+    log = new Log(path === ":memory:" ? path : key, key, logger, retention);
     openLogs.set(key, log);
   }
   log.refs++;
@@ -313,9 +357,11 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     retryMinMs = 50,
     retryMaxMs = 5_000,
     turnGroupMax = 32,
+    retentionMs = 0,
+    retentionCheckMs = 1_000,
     log = silentLogger,
   } = options;
-  const shared = openLog(path, log);
+  const shared = openLog(path, log, { ms: retentionMs, checkMs: retentionCheckMs });
   const mine = new Set<Listener<LoggedMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
   /** Adds a listener to the shared log and to this handle's own set, so close() can drop just ours. */
@@ -343,17 +389,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
    */
   const handOverPast = (handler: BusListener, pastMs: number): number => {
     const end = shared.lastSeq.get()?.seq ?? 0;
-    const cutoff = new Date(Date.now() - pastMs).toISOString();
-    // The first seq sent at or after the cutoff, by binary search over the log.
-    let lo = 1;
-    let hi = end + 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const row = shared.sentAtFrom.get(mid);
-      if (row && row.seq <= end && row.sentAt < cutoff) lo = row.seq + 1;
-      else hi = mid;
-    }
-    let position = lo - 1;
+    let position = shared.firstSeqSentSince(new Date(Date.now() - pastMs).toISOString(), end) - 1;
     while (position < end) {
       const rows = shared.readFrom.all(position, batchSize);
       if (rows.length === 0) break;
