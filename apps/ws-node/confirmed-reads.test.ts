@@ -166,4 +166,21 @@ describe("confirmed reads visit only rooms with news", () => {
     await reads.confirmAll(true);
     expect([...sessions.values()].map((s) => s.pings)).toEqual([1, 1, 1]);
   });
+
+  test("a drain saves what a subscription still replaying has been sent so far", async () => {
+    const { hub, reads, writer, saved } = setUp([]);
+    const session = fakeSession("c-r");
+    const rs = hub.add(
+      session as unknown as RoomSub["session"],
+      { id: "sub-0", destination: "/topic/rooms/r", ack: "auto", headers: {} },
+      "r",
+      "u-r",
+    );
+    hub.deliver(message("r", 9)); // live meanwhile: held for it, not sent
+    for (const seq of [1, 2, 3]) hub.sendTo(rs, message("r", seq), true);
+    expect(rs.mode).toBe("replay");
+    await reads.confirmAll(true);
+    await writer.flush();
+    expect(saved.map((p) => [p.roomId, p.userId, p.seq])).toEqual([["r", "u-r", 3]]);
+  });
 });

@@ -67,17 +67,19 @@ export class ConfirmedReads {
     const bySession = new Map<AppSession<unknown>, Read[]>();
     const visit = (roomId: string, subs: Iterable<RoomSub>) => {
       const latest = this.hub.latestSeq(roomId);
-      if (latest === undefined) return;
       for (const rs of subs) {
-        if (rs.sub.ack !== "auto" || rs.mode !== "live" || latest <= (this.confirmedUpTo.get(rs) ?? 0))
-          continue;
+        if (rs.sub.ack !== "auto") continue;
+        // A live subscription was sent all the node has seen; one still replaying, what its replay has
+        // sent so far (a drain mid-replay must save that too, or the reconnect repeats all of it).
+        const sent = rs.mode === "live" ? latest : rs.lastSent;
+        if (sent === undefined || sent <= (this.confirmedUpTo.get(rs) ?? 0)) continue;
         if (!all && this.confirming.has(rs.session)) {
           // Its connection is still answering an earlier ping: this room comes up again next pass.
           this.hub.markChanged(roomId);
           continue;
         }
         const reads = bySession.get(rs.session) ?? [];
-        reads.push({ roomId, userId: rs.userId, seq: latest, rs });
+        reads.push({ roomId, userId: rs.userId, seq: sent, rs });
         bySession.set(rs.session, reads);
       }
     };
