@@ -183,4 +183,56 @@ describe("confirmed reads visit only rooms with news", () => {
     await writer.flush();
     expect(saved.map((p) => [p.roomId, p.userId, p.seq])).toEqual([["r", "u-r", 3]]);
   });
+
+  /** Rooms whose connections answer only when told; one message each, so each has something to confirm. */
+  function slowRooms(count: number) {
+    const rooms = Array.from({ length: count }, (_, i) => `s${i}`);
+    const setup = setUp(rooms);
+    for (const roomId of rooms) {
+      setup.sessions.get(roomId)!.slow = true;
+      setup.hub.deliver(message(roomId, 1));
+    }
+    return { ...setup, rooms };
+  }
+
+  test("a drain waits while answers keep coming, past its quiet time in all", async () => {
+    const { reads, writer, saved, sessions, rooms } = slowRooms(4);
+    let answered = 0;
+    let answeredAtEnd = -1;
+    const drained = reads.drain(600, 10_000).then(() => {
+      answeredAtEnd = answered;
+    });
+    for (const roomId of rooms) {
+      await Bun.sleep(250);
+      sessions.get(roomId)!.answer();
+      answered++;
+    }
+    await drained;
+    expect(answeredAtEnd).toBe(4); // a fixed 600 ms would have ended after two
+    await writer.flush();
+    expect(saved.map((p) => p.roomId).sort()).toEqual(rooms);
+  });
+
+  test("a drain gives up on connections that stay silent for its quiet time, and stops at maxMs", async () => {
+    const silent = slowRooms(1);
+    let start = performance.now();
+    await silent.reads.drain(200, 10_000);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(200);
+    expect(performance.now() - start).toBeLessThan(5_000);
+
+    const { reads, sessions, rooms } = slowRooms(10);
+    start = performance.now();
+    const drained = reads.drain(1_000, 300);
+    let stopped = false;
+    void drained.then(() => {
+      stopped = true;
+    });
+    for (const roomId of rooms) {
+      if (stopped) break;
+      await Bun.sleep(100);
+      sessions.get(roomId)!.answer();
+    }
+    await drained;
+    expect(performance.now() - start).toBeLessThan(900); // all ten would take 1 s
+  });
 });

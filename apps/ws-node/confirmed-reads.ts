@@ -44,6 +44,8 @@ export class ConfirmedReads {
   private readonly spreadMs: number;
   private readonly sliceSessions: number;
   private readonly maxPingsPerPass: number;
+  /** Confirmations settled so far (answered, or ended with their connection): a drain's progress. */
+  private settled = 0;
 
   constructor(
     private readonly hub: RoomHub,
@@ -119,11 +121,45 @@ export class ConfirmedReads {
     return Promise.all(done).then(() => {});
   }
 
+  /**
+   * A drain's confirmation: asks every connection at once (confirmAll(true)) and waits while answers
+   * keep coming — until all are in, none has come for `quietMs` (a client that does not answer
+   * replays the rest), or `maxMs` has passed. Quiet, not a fixed deadline: on a loaded machine a
+   * process may not run for a while, and then finds its timer and the answers due together.
+   */
+  async drain(quietMs: number, maxMs: number): Promise<void> {
+    let done = false;
+    const all = this.confirmAll(true).then(() => {
+      done = true;
+    });
+    const start = performance.now();
+    let seen = this.settled;
+    let quietFrom = start;
+    while (!done) {
+      await Promise.race([all, Bun.sleep(Math.min(50, quietMs))]);
+      if (done) return;
+      if (this.settled !== seen) {
+        seen = this.settled;
+        quietFrom = performance.now();
+        continue;
+      }
+      const now = performance.now();
+      if (now - start >= maxMs) return;
+      if (now - quietFrom < quietMs) continue;
+      // One more turn for answers that are already in the sockets, before giving up on them.
+      await Bun.sleep(1);
+      if (this.settled === seen) return;
+      seen = this.settled;
+      quietFrom = performance.now();
+    }
+  }
+
   /** Moves the positions once the connection confirms it received everything sent so far. */
   async confirm(session: AppSession<unknown>, reads: Read[]): Promise<void> {
     this.confirming.add(session);
     const received = await session.confirmReceived();
     this.confirming.delete(session);
+    this.settled++;
     if (!received) return;
     for (const r of reads) {
       this.positions.advance(r.roomId, r.userId, r.seq);

@@ -245,7 +245,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
       events.stop();
       if (deliveredTimer) clearInterval(deliveredTimer);
       // Each connection confirms what it received (bounded: one that does not answer replays the rest).
-      await Promise.race([reads.confirmAll(true), Bun.sleep(1_000)]);
+      await reads.drain(1_000, config.SHUTDOWN_GRACE_MS / 2);
       await readPositions.flush();
       await endpoint.shutdown(config.SHUTDOWN_GRACE_MS);
       await readPositions.stop();
