@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
 import { durableGroupId } from "../bus/kafka-support.ts";
 import type { Config } from "../config/index.ts";
 import { kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { sqliteLagProbe } from "./sqlite-lag.ts";
 
 export { parseExposition, type Sample, sumSamples } from "./exposition.ts";
 export { type ConsumerLag, kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
@@ -10,11 +12,18 @@ export { closeReason, createMetrics, type Metrics, type ObservedEndpoint } from 
 export { metricsMount } from "./mount.ts";
 
 /**
- * A lag probe for the backlog writers, when Kafka is configured: on the consumer group the Kafka bus
- * really commits under (durableGroupId; kafka-lag.test.ts pins it against the bus itself).
+ * A lag probe for the backlog writers: on Kafka, on the consumer group the Kafka bus really commits
+ * under (durableGroupId; kafka-lag.test.ts pins it against the bus itself); else on the embedded
+ * `bus.db` (the file lib/backends.ts opens).
  */
-export function backlogWriterLagProbe(config: Config): LagProbe | undefined {
-  if (!config.KAFKA_BROKERS) return undefined;
+export function backlogWriterLagProbe(config: Config): LagProbe {
+  if (!config.KAFKA_BROKERS) {
+    return sqliteLagProbe({
+      path: join(config.DATA_DIR, "bus.db"),
+      topic: "bus.db",
+      group: BACKLOG_WRITER_GROUP,
+    });
+  }
   return kafkaLagProbe({
     brokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
@@ -23,8 +32,8 @@ export function backlogWriterLagProbe(config: Config): LagProbe | undefined {
 }
 
 /**
- * Metrics for one app process. With Kafka configured, the backlog writer group's lag is included:
- * every process that writes the backlog (or wants to watch it) reports the same figure.
+ * Metrics for one app process. With `withLag`, the backlog writer group's lag is included: every
+ * process that writes the backlog (or wants to watch it) reports the same figure.
  */
 export function appMetrics(config: Config, app: string, node?: string, withLag = false): Metrics {
   const metrics = createMetrics({ app, node });

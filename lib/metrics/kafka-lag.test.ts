@@ -59,7 +59,7 @@ describe.skipIf(skipWithout("kafka"))("backlogWriterLagProbe", () => {
       KAFKA_PARTITIONS: "2",
     });
     const bus = await openBus(config, silentLogger);
-    const probe = backlogWriterLagProbe(config)!;
+    const probe = backlogWriterLagProbe(config);
     const admin = new Kafka({
       clientId: "lag-test",
       brokers: config.KAFKA_BROKERS!,

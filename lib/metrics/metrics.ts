@@ -277,8 +277,8 @@ export function createMetrics(opts: { app: string; node?: string; defaultMetrics
     registers,
   });
   new Gauge({
-    name: "chattalk_kafka_consumer_lag_messages",
-    help: "Messages a consumer group has not yet committed",
+    name: "chattalk_bus_consumer_lag_messages",
+    help: "Messages a consumer group has not yet committed (the Kafka topic, or the embedded bus.db)",
     labelNames: ["group", "topic"],
     registers,
     async collect() {

@@ -99,18 +99,18 @@ export async function clusterStatus(state: ClusterState): Promise<ClusterStatus>
   const supervised = supervisorAlive(state);
   const [processes, lag] = await Promise.all([
     Promise.all(ordered(state).map((p) => one(p, supervised))),
-    lagProbe?.measure().then(
+    lagProbe.measure().then(
       (l) => ({ lag: l }),
       (err) => ({ lagError: String(err instanceof Error ? err.message : err) }),
     ),
   ]);
-  await lagProbe?.close();
+  await lagProbe.close();
   return {
     url: `http://127.0.0.1:${ports.nginx(state.basePort)}/`,
     supervisor: state.supervisor ? { pid: state.supervisor.pid, alive: supervised } : undefined,
     upstream: state.upstream ?? [],
     processes,
-    lagGroup: lagProbe?.group,
+    lagGroup: lagProbe.group,
     ...lag,
   };
 }

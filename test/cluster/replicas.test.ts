@@ -231,7 +231,7 @@ describe.skipIf(skip)("ws-node replicas on Kafka", () => {
     const group = `${BACKLOG_WRITER_GROUP}.${env.KAFKA_TOPIC}`;
     const lagOf = async (node: AppProcess) => {
       const samples = parseExposition(await (await fetch(`${node.url}/metrics`)).text());
-      return samples.filter((s) => s.name === "chattalk_kafka_consumer_lag_messages");
+      return samples.filter((s) => s.name === "chattalk_bus_consumer_lag_messages");
     };
     let lags: Sample[][] = [];
     for (let i = 0; i < 60; i++) {
