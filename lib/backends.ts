@@ -48,6 +48,9 @@ export function chooseStores(config: Config, log: Logger = silentLogger): Choice
     : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db"), log) };
 }
 
+/** The embedded bus's log file (its lag is read there too: lib/metrics). */
+export const busLogPath = (config: Config): string => join(config.DATA_DIR, "bus.db");
+
 /** The message bus: Kafka between replicas, else the durable SQLite log at `${DATA_DIR}/bus.db`. */
 export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBus>> {
   const brokers = config.KAFKA_BROKERS;
@@ -68,7 +71,7 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
     : {
         adapter: "sqlite-log",
         open: async () =>
-          createSqliteBus(join(config.DATA_DIR, "bus.db"), {
+          createSqliteBus(busLogPath(config), {
             // Appends waiting for the turn's group commit are frames in flight: half a connection's bound.
             turnGroupMax: Math.max(
               1,

@@ -39,14 +39,14 @@ export interface WriterThreadSpec {
 
 /**
  * The backlog writer in a thread of its own (a Bun Worker), for the cluster's backends. On Kafka and
- * MongoDB its work — decoding its consumer group's fetches, encoding BSON — was ~30% of a
- * ws-node's one JavaScript thread (3% with this thread; issue 16), all of it competing with delivery.
- * The thread opens its own consumer and MongoDB client and runs startBacklogWriter there, so the
- * guarantees are that writer's: a batch is committed only after its append, else redelivered — to a new thread, or to
- * whichever replica the group gives the partitions to while this one is down. This side forwards the
- * thread's log lines to the process logger and its epoch refusals to the node's count (the metric),
- * starts a thread that died again after a backoff, and on stop lets its consumer leave the group
- * (Kafka moves the partitions at once) before ending it. The thread never keeps the process alive by
+ * MongoDB its work — decoding its consumer group's fetches, encoding BSON — was ~30% of a ws-node's
+ * one JavaScript thread (3% with this thread; issue 16), all of it competing with delivery. The
+ * thread opens its own consumer and MongoDB client and runs startBacklogWriter there, so the
+ * guarantees are that writer's: a batch is committed only after its append, else redelivered — to a
+ * new thread, or to whichever replica the group gives the partitions to while this one is down. This
+ * side forwards the thread's log lines to the process logger and its epoch refusals to the node's
+ * count (the metric), starts a thread that died again after a backoff, and on stop lets its consumer
+ * leave the group (Kafka moves the partitions at once) before ending it. The thread never keeps the process alive by
  * itself, only while it is being stopped.
  */
 export class BacklogWriterThread implements BacklogWriterRunner {

@@ -15,7 +15,6 @@ const COMMIT_CHUNK = 16;
  * pages are reused by later appends: the file stops growing rather than shrinking.
  */
 export class LogRetention {
-  private readonly oldest: Statement<{ seq: number | null }, []>;
   private readonly slowestGroup: Statement<{ seq: number | null }, []>;
   private readonly deleteBelow: Statement;
   /** The lowest seq that may still be in the log. */
@@ -30,10 +29,9 @@ export class LogRetention {
     /** The first seq sent at or after an ISO time, up to the log's end (binary search). */
     private readonly firstSeqSentSince: (cutoff: string) => number,
   ) {
-    this.oldest = db.prepare("SELECT MIN(seq) AS seq FROM log");
     this.slowestGroup = db.prepare("SELECT MIN(seq) AS seq FROM consumer_offsets");
     this.deleteBelow = db.prepare("DELETE FROM log WHERE seq < ?");
-    this.floor = this.oldest.get()?.seq ?? 0;
+    this.floor = db.query<{ seq: number | null }, []>("SELECT MIN(seq) AS seq FROM log").get()?.seq ?? 0;
   }
 
   /** Works out what has expired and been consumed by every group: a few indexed reads. */
@@ -49,12 +47,11 @@ export class LogRetention {
   }
 
   /** Deletes up to `max` expired rows, oldest first, in the caller's transaction (or its own). */
-  deleteSome(max: number): number {
-    if (!this.pending) return 0;
+  deleteSome(max: number): void {
+    if (!this.pending) return;
     const below = Math.min(this.deletableBelow, this.floor + max);
-    const { changes } = this.deleteBelow.run(below);
+    this.deleteBelow.run(below);
     this.floor = below;
-    return changes;
   }
 
   /** What a group commit of `appended` messages deletes with it. */

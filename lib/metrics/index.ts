@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { busLogPath } from "../backends.ts";
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
 import { durableGroupId } from "../bus/kafka-support.ts";
 import type { Config } from "../config/index.ts";
@@ -14,12 +14,12 @@ export { metricsMount } from "./mount.ts";
 /**
  * A lag probe for the backlog writers: on Kafka, on the consumer group the Kafka bus really commits
  * under (durableGroupId; kafka-lag.test.ts pins it against the bus itself); else on the embedded
- * `bus.db` (the file lib/backends.ts opens).
+ * `bus.db`.
  */
 export function backlogWriterLagProbe(config: Config): LagProbe {
   if (!config.KAFKA_BROKERS) {
     return sqliteLagProbe({
-      path: join(config.DATA_DIR, "bus.db"),
+      path: busLogPath(config),
       topic: "bus.db",
       group: BACKLOG_WRITER_GROUP,
     });
