@@ -6,8 +6,27 @@
  * Same socket options as the ws-node's defaults.
  *
  *   PORT=<port> bun bench/peers/bare-server.ts
+ *
+ * As a model of where a server's latency comes from (the peers bench passes the environment on):
+ * BARE_WORK_US=<µs> busy-waits that long in each SEND (a server's own per-message work, without its
+ * allocations); BARE_DEFER=1 publishes a turn's SENDs together in setImmediate (as a group commit
+ * does); BARE_THREADS=<n> serves from n threads on one port (reusePort), each SEND's frame handed to
+ * the other threads over a BroadcastChannel for their subscribers; BARE_LIVE_MB=<MiB> holds that much
+ * in small live objects and BARE_GARBAGE_KB=<KiB> allocates that much short-lived garbage in each SEND
+ * (the garbage collector's work, without what a real server's collections scan).
  */
+import type { ServerWebSocket } from "bun";
+
 const port = Number(process.env.PORT ?? 0);
+const workMs = Number(process.env.BARE_WORK_US ?? 0) / 1000;
+const defer = process.env.BARE_DEFER === "1";
+const threads = Number(process.env.BARE_THREADS ?? 1);
+/** Small objects are ~64 bytes each. */
+const garbageObjects = Math.round((Number(process.env.BARE_GARBAGE_KB ?? 0) * 1024) / 64);
+const live = Array.from({ length: (Number(process.env.BARE_LIVE_MB ?? 0) * 1024 * 1024) / 64 }, (_, i) => ({
+  i,
+  s: `live ${i}`,
+}));
 const CONNECTED = "CONNECTED\nversion:1.2\nheart-beat:0,0\nsession:bare\nserver:bare\nuser-name:bare\n\n\0";
 const seqs = new Map<string, number>();
 
@@ -18,9 +37,34 @@ const header = (frame: string, name: string): string => {
   return frame.slice(from, frame.indexOf("\n", from));
 };
 
+if (Bun.isMainThread) for (let i = 1; i < threads; i++) new Worker(import.meta.path);
+const others = threads > 1 ? new BroadcastChannel("bare-server") : undefined;
+if (others) others.onmessage = (e: MessageEvent<[string, string]>) => server.publish(e.data[0], e.data[1]);
+let deferred: (() => void)[] = [];
+
+/** The last SEND's garbage, kept until the next one so the allocation cannot be optimised away. */
+let _garbage: unknown;
+const makeGarbage = () => {
+  let list: unknown;
+  for (let i = 0; i < garbageObjects; i++) list = { next: list, i };
+  _garbage = list;
+};
+
+const busyWait = () => {
+  const until = performance.now() + workMs;
+  while (performance.now() < until) {}
+};
+
+function publish(ws: ServerWebSocket<undefined>, destination: string, message: string, receipt: string) {
+  server.publish(destination, message);
+  others?.postMessage([destination, message]);
+  ws.send(receipt);
+}
+
 const server = Bun.serve<undefined>({
   hostname: "127.0.0.1",
   port,
+  reusePort: threads > 1,
   fetch(req, srv) {
     if (new URL(req.url).pathname === "/healthz") return Response.json({ status: "ok" });
     const headers = { "Sec-WebSocket-Protocol": "v12.stomp" };
@@ -48,11 +92,18 @@ const server = Bun.serve<undefined>({
           sentAt: new Date().toISOString(),
           seq,
         });
-        server.publish(
-          destination,
-          `MESSAGE\ndestination:${destination}\nsubscription:sub-0\nmessage-id:${id}\ncontent-type:application/json\ncontent-length:${Buffer.byteLength(body)}\n\n${body}\0`,
-        );
-        ws.send(`RECEIPT\nreceipt-id:${header(frame, "receipt")}\n\n\0`);
+        if (workMs > 0) busyWait();
+        if (garbageObjects > 0) makeGarbage();
+        const message = `MESSAGE\ndestination:${destination}\nsubscription:sub-0\nmessage-id:${id}\ncontent-type:application/json\ncontent-length:${Buffer.byteLength(body)}\n\n${body}\0`;
+        const receipt = `RECEIPT\nreceipt-id:${header(frame, "receipt")}\n\n\0`;
+        if (!defer) publish(ws, destination, message, receipt);
+        else if (deferred.push(() => publish(ws, destination, message, receipt)) === 1) {
+          setImmediate(() => {
+            const due = deferred;
+            deferred = [];
+            for (const run of due) run();
+          });
+        }
       } else if (frame.startsWith("SUBSCRIBE")) {
         ws.subscribe(header(frame, "destination"));
         ws.send(`RECEIPT\nreceipt-id:${header(frame, "receipt")}\n\n\0`);
@@ -67,4 +118,4 @@ const server = Bun.serve<undefined>({
     perMessageDeflate: false,
   },
 });
-console.error(`bare server on ${server.port}`);
+console.error(`bare server on ${server.port}${live.length ? ` holding ${live.length} live objects` : ""}`);
