@@ -454,14 +454,13 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
   };
 
   return {
-    async publish(draft) {
-      if (closed) throw new BusUnavailableError("bus is closed", "not_written");
-      try {
-        return await shared.append(draft, turnGroupMax);
-      } catch (err) {
+    // Not async: every SEND passes through here (an async layer is a generator and a promise more).
+    publish(draft) {
+      if (closed) return Promise.reject(new BusUnavailableError("bus is closed", "not_written"));
+      return shared.append(draft, turnGroupMax).catch((err: unknown) => {
         // Its group's transaction failed and was rolled back: not written.
         throw new BusUnavailableError(`bus append failed: ${String(err)}`, "not_written");
-      }
+      });
     },
 
     async subscribe(handler, options) {

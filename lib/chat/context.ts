@@ -131,7 +131,6 @@ export class ChatContext {
     return room;
   }
 
-  /** Appends to the room's log: resolves with the stamped line once the bus holds it durably. */
   /**
    * Appends a member's message: once per client message id through the publisher when there is one,
    * refused as unavailable (saying whether it may have been stored) when the bus cannot take it.

@@ -115,6 +115,24 @@ export const sendBodySchema = (maxChars: number) =>
     })
     .strict();
 
+/** Anything but whitespace (the characters String.prototype.trim removes): a body that is not blank. */
+const NOT_BLANK = /\S/;
+
+/**
+ * True when `input` is a body sendBodySchema accepts, checked without it: `{ text }` and nothing else,
+ * a string neither blank nor too long. The schema's parse allocates ~20 objects, at every SEND; it
+ * still judges (and words the refusal of) anything this does not pass.
+ */
+export function isPlainTextBody(input: unknown, maxChars: number): input is { text: string } {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return false;
+  let keys = 0;
+  for (const key in input) {
+    if (key !== "text" || ++keys > 1) return false;
+  }
+  const text = (input as { text?: unknown }).text;
+  return keys === 1 && typeof text === "string" && text.length <= maxChars && NOT_BLANK.test(text);
+}
+
 export function newDraft(
   roomId: string,
   type: ChatMessageType,

@@ -4,6 +4,7 @@ import { ChatError } from "./errors.ts";
 import {
   type ChatMessage,
   CLIENT_MSG_ID,
+  isPlainTextBody,
   type LoggedMessage,
   type MessageDraft,
   newDraft,
@@ -137,6 +138,7 @@ export class Messages {
   }
 
   private text(input: unknown): string {
+    if (isPlainTextBody(input, this.c.settings.maxMessageChars)) return input.text;
     const parsed = this.bodySchema.safeParse(input);
     if (!parsed.success) {
       throw new ChatError("invalid", "invalid_message", parsed.error.issues.map((i) => i.message).join("; "));

@@ -9,6 +9,8 @@ export interface Published {
   duplicate: boolean;
 }
 
+const firstCopy = (logged: { seq: number }): Published => ({ seq: logged.seq, duplicate: false });
+
 /**
  * Appends messages to the bus once per client message id. A retry of a message this node's reader
  * has already seen kept is answered with that copy's seq without touching the bus (even while the
@@ -29,15 +31,17 @@ export class IdempotentPublisher {
     private readonly settleTimeoutMs: number,
   ) {}
 
-  async publish(draft: MessageDraft): Promise<Published> {
-    const published = await this.once(draft);
-    if (published.duplicate) this.retriesAnswered++;
-    return published;
+  /** Not async on the common path (no client message id): one SEND, one fewer generator and promise. */
+  publish(draft: MessageDraft): Promise<Published> {
+    const id = draft.clientMsgId;
+    if (id === undefined) return this.bus.publish(draft).then(firstCopy);
+    return this.once(draft, id).then((published) => {
+      if (published.duplicate) this.retriesAnswered++;
+      return published;
+    });
   }
 
-  private async once(draft: MessageDraft): Promise<Published> {
-    const id = draft.clientMsgId;
-    if (id === undefined) return { seq: (await this.bus.publish(draft)).seq, duplicate: false };
+  private async once(draft: MessageDraft, id: string): Promise<Published> {
     const known = this.kept.lookup(draft.roomId, draft.sender.id, id);
     if (known !== undefined) return { seq: known, duplicate: true };
     const key = duplicateKey(draft.roomId, draft.sender.id, id);
