@@ -46,8 +46,8 @@ export interface WriterThreadSpec {
  * new thread, or to whichever replica the group gives the partitions to while this one is down. This
  * side forwards the thread's log lines to the process logger and its epoch refusals to the node's
  * count (the metric), starts a thread that died again after a backoff, and on stop lets its consumer
- * leave the group (Kafka moves the partitions at once) before ending it. The thread never keeps the process alive by
- * itself, only while it is being stopped.
+ * leave the group (Kafka moves the partitions at once) before ending it. The thread never keeps the
+ * process alive by itself, only while it is being stopped.
  */
 export class BacklogWriterThread implements BacklogWriterRunner {
   /** Threads started again after one died. */

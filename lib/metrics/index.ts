@@ -1,6 +1,6 @@
-import { busLogPath } from "../backends.ts";
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
 import { durableGroupId } from "../bus/kafka-support.ts";
+import { busLogPath } from "../bus/sqlite-log-path.ts";
 import type { Config } from "../config/index.ts";
 import { kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -19,7 +19,7 @@ export { metricsMount } from "./mount.ts";
 export function backlogWriterLagProbe(config: Config): LagProbe {
   if (!config.KAFKA_BROKERS) {
     return sqliteLagProbe({
-      path: busLogPath(config),
+      path: busLogPath(config.DATA_DIR),
       topic: "bus.db",
       group: BACKLOG_WRITER_GROUP,
     });
