@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceUrl, skipWithout } from "../testkit/services.ts";
 import {
+  busLogRetentionMs,
   chooseBacklogWriter,
   createBackends,
   openBacklog,
@@ -30,6 +31,17 @@ test("without KAFKA_BROKERS or MONGO_URL, bus and backlog are the embedded files
   expect(existsSync(join(dir, "data", "backlog.db"))).toBe(true);
   await bus.close();
   await backlog.close();
+});
+
+test("the embedded log keeps messages the set hours, never less than a restart reads back for retried SENDs", () => {
+  const retention = (env: Record<string, string>) =>
+    busLogRetentionMs(parseConfig({ DATA_DIR: dir, ...env }));
+  expect(retention({})).toBe(24 * 3_600_000);
+  expect(retention({ BUS_LOG_RETENTION_HOURS: "0" })).toBe(0);
+  // A 2-hour dedup window: a restart reads twice that and a minute back.
+  expect(retention({ BUS_LOG_RETENTION_HOURS: "1", SEND_DEDUP_WINDOW_SEC: "7200" })).toBe(
+    2 * 7_200_000 + 60_000,
+  );
 });
 
 test("the backlog writer has a thread of its own exactly on Kafka and MongoDB (the cluster)", () => {

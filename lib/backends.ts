@@ -14,8 +14,10 @@ import { type BacklogWriterRunner, inlineBacklogWriter } from "./backlog/writer.
 import { BacklogWriterThread } from "./backlog/writer-thread.ts";
 import { createKafkaBus } from "./bus/kafka.ts";
 import { createSqliteBus } from "./bus/sqlite-log.ts";
+import { busLogPath } from "./bus/sqlite-log-path.ts";
 import type { MessageBus } from "./bus/types.ts";
 import { type Config, ConfigError } from "./config/index.ts";
+import { pastToRead } from "./delivery/duplicates.ts";
 import { type Logger, silentLogger } from "./log/index.ts";
 import { MemoryPresence } from "./presence/memory.ts";
 import {
@@ -48,8 +50,15 @@ export function chooseStores(config: Config, log: Logger = silentLogger): Choice
     : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db"), log) };
 }
 
-/** The embedded bus's log file (its lag is read there too: lib/metrics). */
-export const busLogPath = (config: Config): string => join(config.DATA_DIR, "bus.db");
+/**
+ * How long the embedded log keeps a message: BUS_LOG_RETENTION_HOURS, but never less than the past a
+ * restarting node reads to judge retried SENDs (pastToRead: twice the dedup window and a margin).
+ */
+export function busLogRetentionMs(config: Config): number {
+  if (config.BUS_LOG_RETENTION_HOURS === 0) return 0;
+  const rule = { windowMs: config.SEND_DEDUP_WINDOW_SEC * 1_000, maxKeys: config.SEND_DEDUP_MAX_KEYS };
+  return Math.max(config.BUS_LOG_RETENTION_HOURS * 3_600_000, pastToRead(rule));
+}
 
 /** The message bus: Kafka between replicas, else the durable SQLite log at `${DATA_DIR}/bus.db`. */
 export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBus>> {
@@ -71,16 +80,13 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
     : {
         adapter: "sqlite-log",
         open: async () =>
-          createSqliteBus(busLogPath(config), {
+          createSqliteBus(busLogPath(config.DATA_DIR), {
             // Appends waiting for the turn's group commit are frames in flight: half a connection's bound.
             turnGroupMax: Math.max(
               1,
               Math.min(32, Math.floor(config.STOMP_QUEUED_FRAMES_PER_CONNECTION / 2)),
             ),
-            retentionMs:
-              config.BUS_LOG_RETENTION_HOURS === 0
-                ? 0
-                : Math.max(config.BUS_LOG_RETENTION_HOURS * 3_600_000, config.SEND_DEDUP_WINDOW_SEC * 1_000),
+            retentionMs: busLogRetentionMs(config),
             log,
           }),
       };

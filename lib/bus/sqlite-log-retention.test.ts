@@ -87,6 +87,16 @@ test("a group that has not consumed expired messages holds them until it has", a
   await close();
 });
 
+test("while no group has committed, expired messages stay (nothing is known to be stored)", async () => {
+  const { texts, close } = await busWithOldAndNew("unconsumed.db", {
+    retentionMs: 60_000,
+    retentionCheckMs: 20,
+  });
+  await Bun.sleep(100); // five timer passes
+  expect(texts()).toEqual(["o1", "o2", "o3", "o4", "o5", "n1", "n2"]);
+  await close();
+});
+
 test("retention 0 (the default) keeps every message", async () => {
   const { bus, texts, close } = await busWithOldAndNew("keep.db", { retentionCheckMs: 20 });
   const stop = await consumeAll(bus, 7);

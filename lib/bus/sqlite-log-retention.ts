@@ -37,8 +37,10 @@ export class LogRetention {
   /** Works out what has expired and been consumed by every group: a few indexed reads. */
   refresh(now = Date.now()): void {
     const expiredBelow = this.firstSeqSentSince(new Date(now - this.retentionMs).toISOString());
+    // No group has committed yet (a backlog writer that never got a batch through): nothing is known
+    // to be stored, so nothing goes.
     const consumed = this.slowestGroup.get()?.seq;
-    this.deletableBelow = consumed == null ? expiredBelow : Math.min(expiredBelow, consumed + 1);
+    this.deletableBelow = consumed == null ? 0 : Math.min(expiredBelow, consumed + 1);
   }
 
   /** Whether expired rows are waiting to be deleted. */

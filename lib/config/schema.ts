@@ -162,8 +162,8 @@ export const configSchema = z.object({
   STOMP_PENDING_ACKS_PER_USER: int(1, 10_000_000).default(20_000),
   BUS_SEND_TIMEOUT_MS: int(100, 600_000).default(5_000),
   // The embedded bus log (bus.db) keeps a message at least this long, and until the backlog has
-  // stored it; 0 keeps every message. Never less than SEND_DEDUP_WINDOW_SEC (a restart reads that far
-  // back to know the recent client message ids). Kafka's topic has its own retention settings.
+  // stored it; 0 keeps every message. Never less than what a restart reads back to know the recent
+  // client message ids (twice SEND_DEDUP_WINDOW_SEC and a minute). Kafka's topic has its own retention.
   BUS_LOG_RETENTION_HOURS: int(0, 87_600).default(24),
   // Read positions in ack:auto move when a connection answers a ping (a pong proves receipt). A node
   // pings each connection with new messages about once a second, at most this many a second in all:
