@@ -99,8 +99,8 @@ function parseStompjs(bytes: Uint8Array | string, expected: number): () => numbe
 
 /**
  * A serialized frame's last character: the frame made flat. A frame is always sent, and sending
- * flattens it; our encoder's result may still be a rope of its pieces (joined lazily), which made
- * its serialize rows 2× too flattering before this was measured.
+ * flattens it; an encoder may return a lazy rope of its pieces (ours did until its heads were joined
+ * once), which made its serialize rows 2× too flattering before this was measured.
  */
 const flat = (frame: string | ArrayBuffer | Uint8Array): number =>
   typeof frame === "string" ? frame.charCodeAt(frame.length - 1) : frame.byteLength;
@@ -163,7 +163,7 @@ export default async function run(): Promise<string> {
     `on the same STOMP 1.2 frames (the MESSAGE: 8 headers, a ${chatBytes} B JSON body; header escaping on).`,
     "stompjs's parser stops at raw header lists; ours also unescapes and builds the header object.",
     "ops/s counts calls: one frame, or one 50-frame chunk for the batch rows. A serialized frame is made flat",
-    "(its last character read), as sending does: ours may still be a rope of its pieces until then.",
+    "(its last character read), as sending does: an encoder may return a lazy rope of its pieces.",
     "",
     "| case | ours ops/s | stompjs ops/s | ratio |",
     "| --- | ---: | ---: | ---: |",

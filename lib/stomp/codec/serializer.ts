@@ -33,7 +33,9 @@ export function encodeFrame(
     if (decoded === undefined) return encodeBinary(encodeHead(command, headers, version, bodyBytes), body);
     text = decoded;
   }
-  return `${encodeHead(command, headers, version, bodyBytes)}${text}\0`;
+  const parts = headParts(command, headers, version, bodyBytes);
+  parts.push(text, "\0");
+  return parts.join("");
 }
 
 /** Command, headers and the blank line. */
@@ -43,22 +45,36 @@ function encodeHead(
   version: StompVersion,
   bodyBytes: number,
 ): string {
+  return headParts(command, headers, version, bodyBytes).join("");
+}
+
+/**
+ * The head as pieces, joined once by the caller: appending a template per header made two rope
+ * strings per header, garbage for the collector at every frame (a MESSAGE and a RECEIPT per SEND).
+ */
+function headParts(
+  command: string,
+  headers: Headers | ReadonlyArray<readonly [string, string]>,
+  version: StompVersion,
+  bodyBytes: number,
+): string[] {
   const mode = escapeModeFor(command, version);
-  let head = `${command}\n`;
+  const parts = [command, "\n"];
   if (isPairs(headers)) {
     for (const [name, value] of headers) {
       if (name !== "content-length")
-        head += `${escapeHeader(name, mode, true)}:${escapeHeader(value, mode)}\n`;
+        parts.push(escapeHeader(name, mode, true), ":", escapeHeader(value, mode), "\n");
     }
   } else {
     for (const name in headers) {
       if (name !== "content-length") {
-        head += `${escapeHeader(name, mode, true)}:${escapeHeader(headers[name]!, mode)}\n`;
+        parts.push(escapeHeader(name, mode, true), ":", escapeHeader(headers[name]!, mode), "\n");
       }
     }
   }
-  if (bodyBytes > 0) head += `content-length:${bodyBytes}\n`;
-  return `${head}\n`;
+  if (bodyBytes > 0) parts.push("content-length:", String(bodyBytes), "\n");
+  parts.push("\n");
+  return parts;
 }
 
 function isPairs(
