@@ -41,8 +41,9 @@ kafka_fetch_libs() {
       rm -rf "$tmp"
       exit 1
     fi
-    # The storage tool is a Scala class inside kafka_2.13, not a separate tools jar.
-    if ! unzip -l "$tmp"/kafka_2.13-*.jar | grep -q 'kafka/tools/StorageTool.class'; then
+    # The storage tool is a Scala class inside kafka_2.13, not a separate tools jar. unzip looks for the
+    # entry itself: `unzip -l | grep -q` failed now and then under pipefail (grep quits, unzip gets SIGPIPE).
+    if ! unzip -l "$tmp"/kafka_2.13-*.jar kafka/tools/StorageTool.class >/dev/null 2>&1; then
       echo "kafka.tools.StorageTool is not in $(ls "$tmp"/kafka_2.13-*.jar)" >>"$(kafka_log)"
       rm -rf "$tmp"
       exit 1
