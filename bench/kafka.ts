@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { BACKLOG_WRITER_GROUP } from "../lib/backlog/writer.ts";
-import { durableGroupId } from "../lib/bus/kafka-support.ts";
+import { durableGroupId } from "../lib/bus/durable-group.ts";
 import { newDraft } from "../lib/chat/message.ts";
 import { kafkaLagProbe, type LagProbe } from "../lib/metrics/kafka-lag.ts";
 import { type ChattalkCluster, missingServices, startChattalkCluster } from "./peers/chattalk-cluster.ts";

@@ -3,16 +3,18 @@
  * line that decides: a service URL selects the real adapter, its absence the embedded one. Adapter
  * factories take typed options and never read settings themselves. `processNeeds` lists what each
  * process opens; createBackends opens exactly that.
+ *
+ * A real adapter's module is imported when it is opened, not before: the embedded default then never
+ * loads kafkajs, the MongoDB driver, postgres or redis (28 MB of heap, most of it the MongoDB driver,
+ * that every young collection of the JavaScript heap would otherwise step over; issue 16).
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type TokenService, tokenServiceFromConfig } from "./auth/index.ts";
-import { createMongoBacklog } from "./backlog/mongo.ts";
 import { createSqliteBacklog } from "./backlog/sqlite.ts";
 import type { Backlog } from "./backlog/types.ts";
 import { type BacklogWriterRunner, inlineBacklogWriter } from "./backlog/writer.ts";
 import { BacklogWriterThread } from "./backlog/writer-thread.ts";
-import { createKafkaBus } from "./bus/kafka.ts";
 import { createSqliteBus } from "./bus/sqlite-log.ts";
 import { busLogPath } from "./bus/sqlite-log-path.ts";
 import type { MessageBus } from "./bus/types.ts";
@@ -20,19 +22,11 @@ import { type Config, ConfigError } from "./config/index.ts";
 import { pastToRead } from "./delivery/duplicates.ts";
 import { type Logger, silentLogger } from "./log/index.ts";
 import { MemoryPresence } from "./presence/memory.ts";
-import {
-  DEFAULT_PREFIX as PRESENCE_PREFIX,
-  RedisPresenceReporter,
-  RedisPresenceView,
-} from "./presence/redis.ts";
 import type { PresenceReporter, PresenceTuning, PresenceView } from "./presence/types.ts";
 import { createMemoryLimiterFactory } from "./ratelimit/memory.ts";
-import { createRedisLimiterFactory, DEFAULT_PREFIX as RATELIMIT_PREFIX } from "./ratelimit/redis.ts";
 import type { LimiterFactory } from "./ratelimit/types.ts";
 import { createMemorySignalHub } from "./signals/memory.ts";
-import { createRedisSignalBus, DEFAULT_CHANNEL as SIGNALS_CHANNEL } from "./signals/redis.ts";
 import type { SignalBus } from "./signals/types.ts";
-import { createPostgresStores } from "./store/postgres/index.ts";
 import { createSqliteStores } from "./store/sqlite/index.ts";
 import type { Stores } from "./store/types.ts";
 
@@ -46,7 +40,10 @@ interface Choice<T> {
 export function chooseStores(config: Config, log: Logger = silentLogger): Choice<Promise<Stores>> {
   const url = config.DATABASE_URL;
   return url
-    ? { adapter: "postgres", open: () => createPostgresStores(url) }
+    ? {
+        adapter: "postgres",
+        open: async () => (await import("./store/postgres/index.ts")).createPostgresStores(url),
+      }
     : { adapter: "sqlite", open: async () => createSqliteStores(join(config.DATA_DIR, "chattalk.db"), log) };
 }
 
@@ -66,8 +63,8 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
   return brokers
     ? {
         adapter: "kafka",
-        open: () =>
-          createKafkaBus({
+        open: async () =>
+          (await import("./bus/kafka.ts")).createKafkaBus({
             brokers,
             topic: config.KAFKA_TOPIC,
             partitions: config.KAFKA_PARTITIONS,
@@ -98,7 +95,11 @@ export function chooseBacklog(config: Config, log: Logger = silentLogger): Choic
   const onReplace = (reason: string) =>
     log("warn", "backlog: MongoDB client replaced by a fresh one", { reason });
   return url
-    ? { adapter: "mongodb", open: async () => createMongoBacklog(url, config.MONGO_DB, { onReplace }) }
+    ? {
+        adapter: "mongodb",
+        open: async () =>
+          (await import("./backlog/mongo.ts")).createMongoBacklog(url, config.MONGO_DB, { onReplace }),
+      }
     : {
         adapter: "sqlite",
         // Its writes in a thread of their own: the commits never stall delivery on the event loop.
@@ -138,7 +139,7 @@ interface PresencePair {
  * Presence: Redis, shared by every node; else in-process (one object for reporter and view, so only
  * the one-process app can use it). The Redis reporter and view connect only once started.
  */
-export function choosePresence(config: Config, log: Logger): Choice<PresencePair> {
+export function choosePresence(config: Config, log: Logger): Choice<Promise<PresencePair>> {
   const url = config.REDIS_URL;
   const tuning: PresenceTuning = {
     coalesceMs: config.PRESENCE_COALESCE_MS,
@@ -146,19 +147,24 @@ export function choosePresence(config: Config, log: Logger): Choice<PresencePair
     sweepEveryMs: config.PRESENCE_SWEEP_MS,
   };
   if (url) {
-    const prefix = config.REDIS_KEY_PREFIX + PRESENCE_PREFIX;
     return {
       adapter: "redis",
-      open: () => ({
-        reporter: () =>
-          new RedisPresenceReporter({ url, prefix, nodeId: nodeIdFrom(config), log, ...tuning }),
-        view: () => new RedisPresenceView({ url, prefix, log, ...tuning }),
-      }),
+      open: async () => {
+        const { DEFAULT_PREFIX, RedisPresenceReporter, RedisPresenceView } = await import(
+          "./presence/redis.ts"
+        );
+        const prefix = config.REDIS_KEY_PREFIX + DEFAULT_PREFIX;
+        return {
+          reporter: () =>
+            new RedisPresenceReporter({ url, prefix, nodeId: nodeIdFrom(config), log, ...tuning }),
+          view: () => new RedisPresenceView({ url, prefix, log, ...tuning }),
+        };
+      },
     };
   }
   return {
     adapter: "memory",
-    open: () => {
+    open: async () => {
       const memory = new MemoryPresence(log, tuning);
       return { reporter: () => memory, view: () => memory };
     },
@@ -169,29 +175,34 @@ export function choosePresence(config: Config, log: Logger): Choice<PresencePair
  * Keyed rate limiters (login, sign-up): Redis, so a limit holds across replicas; else in-process
  * buckets, exact only for one replica. Redis connects only once a limiter is made (or on ready()).
  */
-export function chooseLimiters(config: Config, log: Logger): Choice<LimiterFactory> {
+export function chooseLimiters(config: Config, log: Logger): Choice<Promise<LimiterFactory>> {
   const url = config.REDIS_URL;
   return url
     ? {
         adapter: "redis",
-        open: () =>
-          createRedisLimiterFactory({ url, log, prefix: config.REDIS_KEY_PREFIX + RATELIMIT_PREFIX }),
+        open: async () => {
+          const { createRedisLimiterFactory, DEFAULT_PREFIX } = await import("./ratelimit/redis.ts");
+          return createRedisLimiterFactory({ url, log, prefix: config.REDIS_KEY_PREFIX + DEFAULT_PREFIX });
+        },
       }
-    : { adapter: "memory", open: () => createMemoryLimiterFactory() };
+    : { adapter: "memory", open: async () => createMemoryLimiterFactory() };
 }
 
 /**
  * Ephemeral signals (typing, read receipts): Redis Pub/Sub, so every replica hears them; else in
  * process, which is all the one-process app needs.
  */
-export function chooseSignals(config: Config, log: Logger): Choice<SignalBus> {
+export function chooseSignals(config: Config, log: Logger): Choice<Promise<SignalBus>> {
   const url = config.REDIS_URL;
   return url
     ? {
         adapter: "redis",
-        open: () => createRedisSignalBus({ url, channel: config.REDIS_KEY_PREFIX + SIGNALS_CHANNEL, log }),
+        open: async () => {
+          const { createRedisSignalBus, DEFAULT_CHANNEL } = await import("./signals/redis.ts");
+          return createRedisSignalBus({ url, channel: config.REDIS_KEY_PREFIX + DEFAULT_CHANNEL, log });
+        },
       }
-    : { adapter: "memory", open: () => createMemorySignalHub(log).handle() };
+    : { adapter: "memory", open: async () => createMemorySignalHub(log).handle() };
 }
 
 export const openStores = (config: Config) => chooseStores(config).open();
@@ -279,7 +290,7 @@ export async function createBackends<P extends ProcessName>(
     await open("limiters", chooseLimiters(config, log));
     await open("signals", chooseSignals(config, log));
     if (needs.has("presenceReporter") || needs.has("presenceView")) {
-      const pair = presence.open();
+      const pair = await presence.open();
       await open("presenceReporter", { adapter: presence.adapter, open: pair.reporter });
       await open("presenceView", { adapter: presence.adapter, open: pair.view });
     }

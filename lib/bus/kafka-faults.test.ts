@@ -4,8 +4,8 @@ import { eventually } from "../../testkit/eventually.ts";
 import { cuttableSockets, testTopic } from "../../testkit/kafka.ts";
 import { skipWithout } from "../../testkit/services.ts";
 import { type ChatMessage, type LoggedMessage, newDraft } from "../chat/message.ts";
+import { durableGroupId } from "./durable-group.ts";
 import { createKafkaBus, type KafkaBusOptions } from "./kafka.ts";
-import { durableGroupId } from "./kafka-support.ts";
 import type { MessageBus } from "./types.ts";
 
 /**

@@ -16,14 +16,6 @@ export function kafkaLogCreator(log: Logger) {
     };
 }
 
-/**
- * The Kafka consumer group of a durable reader (consume): per topic, so installations or test runs on
- * other topics never share a rebalance. The lag metrics measure the same name (lib/metrics).
- */
-export function durableGroupId(group: string, topic: string): string {
-  return `${group}.${topic}`;
-}
-
 export async function ensureTopics(
   admin: Admin,
   topics: string[],

@@ -3,18 +3,12 @@ import { type Consumer, type ISocketFactory, Kafka, logLevel, Partitioners } fro
 import { type ControlEvent, controlKey } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
+import { durableGroupId } from "./durable-group.ts";
 import { chunks, HeartbeatKeeper } from "./kafka-heartbeat.ts";
 import { LanedProducer } from "./kafka-producer.ts";
 import { ReaderProgress } from "./kafka-progress.ts";
 import { supervise } from "./kafka-supervisor.ts";
-import {
-  durableGroupId,
-  ensureTopics,
-  kafkaLogCreator,
-  kafkaSockets,
-  parseRecord,
-  retryRetriable,
-} from "./kafka-support.ts";
+import { ensureTopics, kafkaLogCreator, kafkaSockets, parseRecord, retryRetriable } from "./kafka-support.ts";
 import { startTopicTail } from "./kafka-tail.ts";
 import { fetchTopicIdOnceKnown } from "./kafka-topic-id.ts";
 import type { BusListener, MessageBus, Unsubscribe } from "./types.ts";

@@ -1,13 +1,13 @@
 import { BACKLOG_WRITER_GROUP } from "../backlog/writer.ts";
-import { durableGroupId } from "../bus/kafka-support.ts";
+import { durableGroupId } from "../bus/durable-group.ts";
 import { busLogPath } from "../bus/sqlite-log-path.ts";
 import type { Config } from "../config/index.ts";
-import { kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
+import type { LagProbe } from "./kafka-lag.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { sqliteLagProbe } from "./sqlite-lag.ts";
 
 export { parseExposition, type Sample, sumSamples } from "./exposition.ts";
-export { type ConsumerLag, kafkaLagProbe, type LagProbe } from "./kafka-lag.ts";
+export type { ConsumerLag, LagProbe } from "./kafka-lag.ts";
 export { closeReason, createMetrics, type Metrics, type ObservedEndpoint } from "./metrics.ts";
 export { metricsMount } from "./mount.ts";
 
@@ -24,11 +24,22 @@ export function backlogWriterLagProbe(config: Config): LagProbe {
       group: BACKLOG_WRITER_GROUP,
     });
   }
-  return kafkaLagProbe({
+  const opts = {
     brokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
     group: durableGroupId(BACKLOG_WRITER_GROUP, config.KAFKA_TOPIC),
-  });
+  };
+  // kafkajs is loaded at the first measurement, so a process on the embedded bus never loads it.
+  let probe: Promise<LagProbe> | undefined;
+  const kafka = () => (probe ??= import("./kafka-lag.ts").then((m) => m.kafkaLagProbe(opts)));
+  return {
+    group: opts.group,
+    topic: opts.topic,
+    measure: async () => (await kafka()).measure(),
+    close: async () => {
+      if (probe) await (await probe).close();
+    },
+  };
 }
 
 /**
