@@ -60,7 +60,7 @@ class Log {
   readonly lastSeq: Statement<{ seq: number | null }, []>;
   readonly sentAtFrom: Statement<{ seq: number; sentAt: string }, [number]>;
   readonly committed: Statement<{ seq: number }, [string]>;
-  readonly commit: Statement;
+  private readonly commit: Statement;
   /** One transaction for a batch of appends; their stamped messages, in order. */
   private readonly insertAll: (drafts: MessageDraft[]) => LoggedMessage[];
   /** A commit at the end of this turn is scheduled. */
@@ -73,6 +73,10 @@ class Log {
   }[] = [];
   /** The messages this process committed last (RECENT to 2 × RECENT of them), oldest first. */
   private recent: LoggedMessage[] = [];
+  /** The checkpoint thread is starting the WAL over: nothing writes (see checkpointOffThread). */
+  private held = false;
+  /** Consumer offsets committed while held, written on release (the last one per group). */
+  private readonly heldOffsets = new Map<string, number>();
   /** Woken after the next group commit (caughtUp). */
   private flushed: (() => void)[] = [];
   readonly listeners = new Set<Listener<LoggedMessage>>();
@@ -107,9 +111,22 @@ class Log {
     // broker gives with acks=all, as it does not fsync either); FULL would fsync every message.
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA busy_timeout = 5000");
-    this.stopCheckpoints = checkpointOffThread(this.db, path, (error) =>
-      log("warn", "bus log: WAL checkpoint failed", { path, error }),
-    );
+    this.stopCheckpoints = checkpointOffThread(this.db, path, {
+      onFailure: (error) => log("warn", "bus log: WAL checkpoint failed", { path, error }),
+      // While held, for the WAL to start over (see checkpointOffThread), nothing writes: appends wait
+      // in `pending`, consumer offsets in `heldOffsets`, the retention timer skips its turn.
+      writes: {
+        hold: () => {
+          this.held = true;
+        },
+        release: () => {
+          this.held = false;
+          for (const [group, seq] of this.heldOffsets) this.commitOffset(group, seq);
+          this.heldOffsets.clear();
+          this.flush();
+        },
+      },
+    });
     this.db.run(
       "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, body TEXT NOT NULL)",
     );
@@ -136,6 +153,7 @@ class Log {
       const deleteSome = this.db.transaction((max: number) => kept.deleteSome(max));
       this.retention = kept;
       this.retentionTimer = setInterval(() => {
+        if (this.held) return;
         try {
           kept.refresh();
           if (kept.pending) deleteSome(LogRetention.TIMER_CHUNK);
@@ -200,10 +218,16 @@ class Log {
     });
   }
 
+  /** Records how far a consumer group has handled the log (at once, or on release when held). */
+  commitOffset(group: string, seq: number): void {
+    if (this.held) this.heldOffsets.set(group, seq);
+    else this.commit.run(group, seq);
+  }
+
   /** Writes what was appended since the last flush in one transaction, then answers and delivers it. */
   flush(): void {
     const batch = this.pending;
-    if (batch.length === 0) return;
+    if (batch.length === 0 || this.held) return;
     this.pending = [];
     const flushed = this.flushed;
     this.flushed = [];
@@ -444,7 +468,7 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
       delay = retryMinMs;
       position = batch[batch.length - 1]!.seq;
       // Committed even when asked to stop meanwhile: the handler finished this batch.
-      shared.commit.run(group, position);
+      shared.commitOffset(group, position);
       // Not behind by a full batch: linger before the next read too, or a handler that awaits (the
       // backlog's writer thread) would take the few appends made meanwhile, batch after tiny batch.
       if (batch.length < batchSize && consumeLingerMs > 0 && !stop.stopped) {

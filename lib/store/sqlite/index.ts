@@ -21,9 +21,9 @@ export function createSqliteStores(path: string, log: Logger = silentLogger): St
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA synchronous = NORMAL");
   // Read positions, joins and sign-ups commit on the event loop; their checkpoints need not.
-  const stopCheckpoints = checkpointOffThread(db, path, (error) =>
-    log("warn", "stores: WAL checkpoint failed", { path, error }),
-  );
+  const stopCheckpoints = checkpointOffThread(db, path, {
+    onFailure: (error) => log("warn", "stores: WAL checkpoint failed", { path, error }),
+  });
   migrateSqlite(db);
   backfillSkeletons(db);
   // Read positions are saved every 100 ms from every connection's confirmations: off the event loop.
