@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busContract } from "../../testkit/contracts/bus.ts";
@@ -298,4 +298,37 @@ test("a consumer stopped while it lingers still hands over what was appended bef
   await stop();
   expect(got).toEqual([1]);
   await bus.close();
+});
+
+test("under steady appends and a group's commits the WAL starts over in held moments, and nothing is lost", async () => {
+  const path = join(dir, "restarts.db");
+  const options: SqliteBusOptions = { checkpoints: { everyMs: 20, restartWalBytes: 256 * 1024 } };
+  const bus = createSqliteBus(path, options);
+  let consumed = 0;
+  const stop = await bus.consume("g", async (batch) => {
+    consumed += batch.length;
+  });
+  const text = "x".repeat(500);
+  const appends: Promise<ChatMessage>[] = [];
+  let largestWal = 0;
+  const until = performance.now() + 1_500;
+  while (performance.now() < until) {
+    for (let i = 0; i < 8; i++) appends.push(bus.publish(newDraft("r", "message", alice, text)));
+    largestWal = Math.max(largestWal, statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+    await Bun.sleep(1);
+  }
+  const messages = await Promise.all(appends);
+  // Every append answered, in order, and the group handed every one of them.
+  expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => messages[0]!.seq + i));
+  await eventually(() => consumed === messages.length, "the group to have every message", 5_000);
+  // Megabytes appended, while the WAL kept starting over.
+  expect(messages.length * text.length).toBeGreaterThan(4 * 1024 * 1024);
+  expect(largestWal).toBeLessThan(2 * 1024 * 1024);
+  await stop();
+  await bus.close();
+  // The group's position was written, held or not.
+  const db = new Database(path, { readonly: true });
+  const committed = db.query<{ seq: number }, []>("SELECT seq FROM consumer_offsets WHERE grp = 'g'").get();
+  db.close();
+  expect(committed?.seq).toBe(messages.at(-1)!.seq);
 });

@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { ControlEvent } from "../chat/control.ts";
 import type { LoggedMessage, MessageDraft } from "../chat/message.ts";
 import { errorFields, type Logger, silentLogger } from "../log/index.ts";
-import { checkpointOffThread } from "../sqlite/checkpoints.ts";
+import { type CheckpointSettings, checkpointOffThread } from "../sqlite/checkpoints.ts";
 import { LogRetention } from "./sqlite-log-retention.ts";
 import { type BusListener, BusUnavailableError, type MessageBus, type Unsubscribe } from "./types.ts";
 
@@ -37,6 +37,8 @@ export interface SqliteBusOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   log?: Logger;
+  /** The WAL's checkpoints (the defaults of checkpointOffThread unless given; tests make them small). */
+  checkpoints?: CheckpointSettings;
 }
 
 type Listener<T> = (value: T) => void;
@@ -100,6 +102,7 @@ class Log {
     private readonly key: string,
     log: Logger,
     retention: { ms: number; checkMs: number },
+    checkpoints: CheckpointSettings | undefined,
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { create: true, strict: true });
@@ -112,6 +115,7 @@ class Log {
     this.db.run("PRAGMA synchronous = NORMAL");
     this.db.run("PRAGMA busy_timeout = 5000");
     this.stopCheckpoints = checkpointOffThread(this.db, path, {
+      settings: checkpoints,
       onFailure: (error) => log("warn", "bus log: WAL checkpoint failed", { path, error }),
       // While held, for the WAL to start over (see checkpointOffThread), nothing writes: appends wait
       // in `pending`, consumer offsets in `heldOffsets`, the retention timer skips its turn.
@@ -318,21 +322,27 @@ class Log {
 
   release(): void {
     if (--this.refs > 0) return;
+    // First: it ends a hold the checkpoint thread may have asked for, writing what waited for it.
+    this.stopCheckpoints();
     this.flush(); // appends already queued are written (and answered) before the file closes
     openLogs.delete(this.key);
     clearInterval(this.retentionTimer);
-    this.stopCheckpoints();
     this.db.close();
   }
 }
 
 const openLogs = new Map<string, Log>();
 
-function openLog(path: string, logger: Logger, retention: { ms: number; checkMs: number }): Log {
+function openLog(
+  path: string,
+  logger: Logger,
+  retention: { ms: number; checkMs: number },
+  checkpoints: CheckpointSettings | undefined,
+): Log {
   const key = path === ":memory:" ? `:memory:${crypto.randomUUID()}` : resolve(path);
   let log = openLogs.get(key);
   if (!log) {
-    log = new Log(path === ":memory:" ? path : key, key, logger, retention);
+    log = new Log(path === ":memory:" ? path : key, key, logger, retention, checkpoints);
     openLogs.set(key, log);
   }
   log.refs++;
@@ -388,8 +398,9 @@ export function createSqliteBus(path: string, options: SqliteBusOptions = {}): M
     retentionMs = 0,
     retentionCheckMs = 1_000,
     log = silentLogger,
+    checkpoints,
   } = options;
-  const shared = openLog(path, log, { ms: retentionMs, checkMs: retentionCheckMs });
+  const shared = openLog(path, log, { ms: retentionMs, checkMs: retentionCheckMs }, checkpoints);
   const mine = new Set<Listener<LoggedMessage>>();
   const mineControl = new Set<Listener<ControlEvent>>();
   /** Adds a listener to the shared log and to this handle's own set, so close() can drop just ours. */
