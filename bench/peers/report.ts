@@ -296,8 +296,10 @@ const TAIL_DIAGNOSIS = [
   "not shorten with the heap (p50 3.1 ms a collection against 3.3): one that visits almost nothing still",
   "holds the event loop 1-2 ms. On that machine the event loop's thread used 49% of a core (29% user, 20%",
   "system), one of its SQLite threads 20%, and ChatTalk's p99 was 4.3 / 5.8 ms at 200 / 1,000 members against",
-  "Centrifugo-with-history's 1.2 / 1.5 and bare Bun's 0.8 / 0.8. Next to test: whether that busy share,",
-  "above the model's 35%, is what the rest of the tail follows.",
+  "Centrifugo-with-history's 1.2 / 1.5 and bare Bun's 0.8 / 0.8. The model says the rest follows that busy",
+  "share there: with 130 or 200 µs of busy work a SEND (46-52% or 61-65% of a core) the bare server's p99 was",
+  "1.7-4.7 or 2.6-3.9 ms at 200 and 1,000 members, where the faster machine's had been near 1 ms. So on a",
+  "slower core the lever is the event loop's own work per message, which the next changes must cut.",
   "",
 ];
 
