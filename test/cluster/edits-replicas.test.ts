@@ -59,6 +59,15 @@ describe.skipIf(skip)("edits and deletes across replicas", () => {
       const r = await s.next((f) => f.command === "RECEIPT" && f.headers["receipt-id"] === text, 15_000);
       return Number(r.headers.seq);
     };
+    // Every subscription live before the lines under test. A SUBSCRIBE's RECEIPT precedes its replay,
+    // which waits (up to 2 s) for the replica's Kafka reader to catch up: on a busy machine a replay
+    // still under way would send helo and oops from memory already edited and deleted, their current
+    // state, rather than as they were said. A message that every member has received ends them.
+    const ready = await send(a, "ready");
+    const isReady = (s: RawStomp) => (f: Frame) => isMessage(f) && JSON.parse(s.body(f)).seq === ready;
+    await Promise.all([a.next(isReady(a), 15_000), b.next(isReady(b), 15_000)]);
+    await eventually(() => carolClient.texts().includes("ready"), "carol is live", 15_000);
+
     const helo = await send(a, "helo");
     const oops = await send(b, "oops");
     await eventually(() => carolClient.texts().includes("oops"), "carol has both messages", 15_000);
