@@ -126,3 +126,26 @@ test("a delete that fails holds back no append, and is tried again", async () =>
   await stop();
   await close();
 });
+
+test("the last message stays, however old, so the next seq follows it", async () => {
+  const path = join(dir, "last.db");
+  const bus = createSqliteBus(path, { retentionMs: 60_000, retentionCheckMs: 20 });
+  for (const text of ["o1", "o2", "o3"]) {
+    await bus.publish({ ...newDraft("r", "message", alice, text), sentAt: ago(600_000) });
+  }
+  const reader = new Database(path, { readonly: true });
+  const seqs = () =>
+    reader
+      .query<{ seq: number }, []>("SELECT seq FROM log ORDER BY seq")
+      .all()
+      .map((r) => r.seq);
+  const stop = await consumeAll(bus, 3);
+  await eventually(() => seqs().length <= 1, "the older messages deleted");
+  await Bun.sleep(100); // five more retention checks
+  expect(seqs()).toEqual([3]);
+  const next = await bus.publish(newDraft("r", "message", alice, "n1"));
+  expect(next.seq).toBe(4);
+  reader.close();
+  await stop();
+  await bus.close();
+});

@@ -12,11 +12,13 @@ const COMMIT_CHUNK = 16;
  * has committed past it (the backlog writer: nothing it has not stored is lost). The deletes ride on
  * the group commits — up to twice as many rows as each appends, so they keep pace with any rate
  * without a transaction of their own — and a timer clears what is left when traffic is low. Freed
- * pages are reused by later appends: the file stops growing rather than shrinking.
+ * pages are reused by later appends: the file stops growing rather than shrinking. The last message
+ * always stays: it is where the next seq comes from.
  */
 export class LogRetention {
   private readonly slowestGroup: Statement<{ seq: number | null }, []>;
   private readonly deleteBelow: Statement;
+  private readonly lastSeq: Statement<{ seq: number | null }, []>;
   /** The lowest seq that may still be in the log. */
   private floor: number;
   /** Rows below this seq may be deleted (set by refresh()). */
@@ -30,6 +32,7 @@ export class LogRetention {
     private readonly firstSeqSentSince: (cutoff: string) => number,
   ) {
     this.slowestGroup = db.prepare("SELECT MIN(seq) AS seq FROM consumer_offsets");
+    this.lastSeq = db.prepare("SELECT MAX(seq) AS seq FROM log");
     this.deleteBelow = db.prepare("DELETE FROM log WHERE seq < ?");
     this.floor = db.query<{ seq: number | null }, []>("SELECT MIN(seq) AS seq FROM log").get()?.seq ?? 0;
   }
@@ -40,7 +43,9 @@ export class LogRetention {
     // No group has committed yet (a backlog writer that never got a batch through): nothing is known
     // to be stored, so nothing goes.
     const consumed = this.slowestGroup.get()?.seq;
-    this.deletableBelow = consumed == null ? 0 : Math.min(expiredBelow, consumed + 1);
+    // The last row stays, however old: a log without AUTOINCREMENT would give its seq out again.
+    const last = this.lastSeq.get()?.seq ?? 0;
+    this.deletableBelow = consumed == null ? 0 : Math.min(expiredBelow, consumed + 1, last);
   }
 
   /** Whether expired rows are waiting to be deleted. */

@@ -131,8 +131,12 @@ class Log {
         },
       },
     });
+    // A plain rowid, not AUTOINCREMENT: that keeps the last seq in sqlite_sequence, a second page every
+    // commit writes to the WAL (4 writes a lone append instead of 2; 18 against 15 us here). The seq
+    // still never repeats, as the retention never deletes the last row (a file made before keeps its
+    // AUTOINCREMENT, which works the same).
     this.db.run(
-      "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, body TEXT NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, room_id TEXT NOT NULL, body TEXT NOT NULL)",
     );
     this.db.run("CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT PRIMARY KEY, seq INTEGER NOT NULL)");
     this.db.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");

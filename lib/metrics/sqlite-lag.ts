@@ -15,9 +15,8 @@ export function sqliteLagProbe(opts: { path: string; group: string; topic: strin
     topic: opts.topic,
     async measure(): Promise<ConsumerLag> {
       db ??= new Database(opts.path, { readonly: true });
-      // The last seq given out, even when retention has deleted every row.
-      const end =
-        db.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'log'").get()?.seq ?? 0;
+      // The last seq given out: the retention never deletes the last row.
+      const end = db.query<{ seq: number | null }, []>("SELECT MAX(seq) AS seq FROM log").get()?.seq ?? 0;
       const committed =
         db.query<{ seq: number }, [string]>("SELECT seq FROM consumer_offsets WHERE grp = ?").get(opts.group)
           ?.seq ?? -1;
