@@ -102,7 +102,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
   // A replay pauses above half the send-buffer limit; what it holds meanwhile is bounded by the
   // other half, so sending it all at once at the end stays within the limit.
   const pauseAboveBytes = config.SEND_BUFFER_LIMIT_BYTES / 2;
-  const hub = new RoomHub((topic, data) => endpoint?.publish(topic, data), {
+  const hub = new RoomHub((topic, frame, n) => endpoint?.publishMessage(topic, frame, n), {
     maxHeld: 10_000,
     maxHeldBytes: pauseAboveBytes,
     maxPending: config.STOMP_PENDING_ACKS_PER_SUBSCRIPTION,
@@ -150,7 +150,7 @@ export function createWsNode(d: WsNodeDeps): WsNode {
     sliceSessions: 100,
     maxPingsPerPass: config.READ_CONFIRM_PINGS_PER_SEC, // one pass a second (below)
   });
-  const signalHub = new SignalHub((topic, data) => endpoint?.publish(topic, data));
+  const signalHub = new SignalHub((topic, frame, n) => endpoint?.publishMessage(topic, frame, n));
   const signals = new SignalsApp({
     chat,
     hub: signalHub,

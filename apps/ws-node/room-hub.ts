@@ -93,8 +93,8 @@ export class RoomHub {
   delivered = 0;
 
   constructor(
-    /** Bun's server.publish for the node's endpoint. */
-    private readonly publish: (topic: string, data: string | Uint8Array) => void,
+    /** The node's endpoint's publishMessage: a MESSAGE frame to the topic's `subscribers` sockets. */
+    private readonly publish: (topic: string, frame: string | Uint8Array, subscribers: number) => void,
     private readonly opts: RoomHubOptions,
   ) {
     this.recent = new RecentMessages(opts.recent);
@@ -209,7 +209,7 @@ export class RoomHub {
         ack: g.withAck ? ackValue(g.subId, msg.seq) : undefined,
         extraHeaders,
       });
-      this.publish(g.topic, frame);
+      this.publish(g.topic, frame, g.members);
       this.delivered += g.members;
     }
     if (room.perMessage === 0) return;

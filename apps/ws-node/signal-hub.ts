@@ -52,8 +52,8 @@ export class SignalHub {
   delivered = 0;
 
   constructor(
-    /** Bun's server.publish for the node's endpoint. */
-    private readonly publish: (topic: string, data: string | Uint8Array) => void,
+    /** The node's endpoint's publishMessage: a MESSAGE frame to the topic's `subscribers` sockets. */
+    private readonly publish: (topic: string, frame: string | Uint8Array, subscribers: number) => void,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -172,7 +172,7 @@ export class SignalHub {
         body,
         version: g.version,
       });
-      this.publish(topic, frame);
+      this.publish(topic, frame, g.members);
       this.published++;
       this.delivered += g.members;
     }

@@ -2,7 +2,6 @@ import type { Server, ServerWebSocket } from "bun";
 import { jsonError } from "../../http/json-error.ts";
 import { originAllowed } from "../../http/origin.ts";
 import { errorFields } from "../../log/index.ts";
-import { peekCommand } from "../codec/peek.ts";
 import type { Principal, StompApp } from "./app.ts";
 import { CloseCode, StompError } from "./errors.ts";
 import { type HoldLedger, userLedger } from "./holdings.ts";
@@ -67,11 +66,14 @@ export class StompEndpoint<S> implements SessionHost, SocketOwner {
     return jsonError(426, "upgrade_required", "expected a WebSocket upgrade request");
   }
 
-  publish(topic: string, data: string | Uint8Array): void {
+  /**
+   * Publishes a MESSAGE frame to a topic's sockets. The caller says how many subscribe (its hub keeps
+   * the count): asking Bun (subscriberCount) on every publish was 1.6% of the chat benchmark's samples.
+   */
+  publishMessage(topic: string, frame: string | Uint8Array, subscribers: number): void {
     if (!this.server) return;
-    const subscribers = this.server.subscriberCount(topic);
-    if (this.server.publish(topic, data) === -1) this.stats.backpressure++;
-    count(this.stats.framesOut, peekCommand(data), subscribers);
+    if (this.server.publish(topic, frame) === -1) this.stats.backpressure++;
+    count(this.stats.framesOut, "MESSAGE", subscribers);
   }
 
   admit(userId: string): HoldLedger {
