@@ -314,7 +314,7 @@ const TAIL_DIAGNOSIS = [
   "looked costly at first: at 10 a second against 1,000, four alternated pairs gave a p99 of 3.3-4.4 ms",
   "against 5.2-14 and 49-52% of a core against 54-67%; but two more pairs, 250 against 1,000, gave",
   "5.2 and 3.0 ms against 4.1 and 3.9, so the difference is within this machine's noise and the default",
-  "stays (the confirmations move read positions, unread counts and \"seen by\" within a second). A paired run",
+  'stays (the confirmations move read positions, unread counts and "seen by" within a second). A paired run',
   "that hour: ChatTalk's p99 3.5 / 5.1 ms at 200 / 1,000 members against Centrifugo-with-history's 3.3 / 3.5",
   "(its own steps' p99 ranged 1.7-37.6 ms) and bare Bun's 1.1 / 0.8.",
   "",
