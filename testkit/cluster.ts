@@ -9,6 +9,7 @@ import { isAlive, portFree, supervisorAlive } from "../scripts/cluster.d/procs.t
 import { type ClusterState, loadState, REPO, wsNodes } from "../scripts/cluster.d/state.ts";
 import { TEST_PASSWORD } from "./credentials.ts";
 import { eventually } from "./eventually.ts";
+import "../lib/bus/kafka-request-queue.ts"; // kafkajs without a 1 ms timer spinning per connection
 
 /** A cluster of its own for one test file: own directory, base port, Kafka topic and MongoDB database. */
 export interface TestCluster {

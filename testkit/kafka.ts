@@ -3,6 +3,7 @@ import net from "node:net";
 import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
 import type { KafkaBusOptions } from "../lib/bus/kafka.ts";
 import { serviceUrl } from "./services.ts";
+import "../lib/bus/kafka-request-queue.ts"; // kafkajs without a 1 ms timer spinning per connection
 
 /** A fresh topic per run, deleted afterwards with its control topic. */
 export function testTopic() {
