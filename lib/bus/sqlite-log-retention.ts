@@ -18,7 +18,6 @@ const COMMIT_CHUNK = 16;
 export class LogRetention {
   private readonly slowestGroup: Statement<{ seq: number | null }, []>;
   private readonly deleteBelow: Statement;
-  private readonly lastSeq: Statement<{ seq: number | null }, []>;
   /** The lowest seq that may still be in the log. */
   private floor: number;
   /** Rows below this seq may be deleted (set by refresh()). */
@@ -28,23 +27,24 @@ export class LogRetention {
     db: Database,
     /** How long a message stays at least; > 0. */
     private readonly retentionMs: number,
-    /** The first seq sent at or after an ISO time, up to the log's end (binary search). */
-    private readonly firstSeqSentSince: (cutoff: string) => number,
+    /** The first seq sent at or after an ISO time, up to the log's end `end` (binary search). */
+    private readonly firstSeqSentSince: (cutoff: string, end: number) => number,
+    /** The log's last seq (0 when empty). */
+    private readonly lastSeq: () => number,
   ) {
     this.slowestGroup = db.prepare("SELECT MIN(seq) AS seq FROM consumer_offsets");
-    this.lastSeq = db.prepare("SELECT MAX(seq) AS seq FROM log");
     this.deleteBelow = db.prepare("DELETE FROM log WHERE seq < ?");
     this.floor = db.query<{ seq: number | null }, []>("SELECT MIN(seq) AS seq FROM log").get()?.seq ?? 0;
   }
 
   /** Works out what has expired and been consumed by every group: a few indexed reads. */
   refresh(now = Date.now()): void {
-    const expiredBelow = this.firstSeqSentSince(new Date(now - this.retentionMs).toISOString());
+    const last = this.lastSeq();
+    const expiredBelow = this.firstSeqSentSince(new Date(now - this.retentionMs).toISOString(), last);
     // No group has committed yet (a backlog writer that never got a batch through): nothing is known
     // to be stored, so nothing goes.
     const consumed = this.slowestGroup.get()?.seq;
     // The last row stays, however old: a log without AUTOINCREMENT would give its seq out again.
-    const last = this.lastSeq.get()?.seq ?? 0;
     this.deletableBelow = consumed == null ? 0 : Math.min(expiredBelow, consumed + 1, last);
   }
 
