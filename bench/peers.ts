@@ -9,7 +9,9 @@
  * (bench/peers/clients.ts). BENCH_PEERS=idle,fanout,chat picks workloads (default: all);
  * BENCH_QUICK=1 shrinks every workload for a quick look (not for the record); BENCH_ONLY=ChatTalk,bare
  * runs only the named servers; BENCH_CHAT_SIZES=1000 picks the chat sizes; BENCH_PROFILE=<dir> has
- * ChatTalk write a CPU profile there (summarise it with bench/support/cpu-profile.ts).
+ * ChatTalk write a CPU profile there (summarise it with bench/support/cpu-profile.ts);
+ * BENCH_LATENCY_DUMP=<file> has the chat clients write every copy's latency (bench/support/latency-dump.ts,
+ * read with bench/support/tail-episodes.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -25,6 +25,7 @@
  * With the plan's heartbeatMs set, every connection sends a STOMP heart-beat at that interval (spread
  * evenly over time) and counts those it receives.
  */
+import { LatencyDump } from "../support/latency-dump.ts";
 import { openAll, readLines, WireSocket, wireTotals, wireWatch } from "../support/ws-wire.ts";
 import type { Plan } from "./plan.ts";
 import { type ConnSpec, MARKER, messageText, type Protocol, protocols, type SetupStep } from "./protocols.ts";
@@ -263,6 +264,7 @@ class ChatStep {
   private receivedCount = 0;
   private duplicates = 0;
   private expectedCount = 0;
+  private readonly dump = LatencyDump.enabled() ? new LatencyDump() : undefined;
 
   received(text: string): void {
     const now = performance.now();
@@ -276,6 +278,7 @@ class ChatStep {
       }
       this.receivedCount++;
       this.latencies.push(now - this.sentAt[i]!);
+      this.dump?.add(this.sentAt[i]!, now - this.sentAt[i]!, i);
     }
   }
 
@@ -295,6 +298,7 @@ class ChatStep {
   }
 
   result(ackedInStep: number, cpu: number): string {
+    this.dump?.endStep();
     const sorted = Float64Array.from(this.latencies).sort();
     const pick = (q: number) =>
       sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
