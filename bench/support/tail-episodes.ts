@@ -11,8 +11,10 @@
  * An episode is the copies above the p99 (of those sent while perf recorded) whose arrivals lie
  * within 3 ms of each other; its window runs from the first one's publish to the last one's arrival.
  * `--server` names the ChatTalk process's pid (its event loop's thread; `pgrep -f apps/main.ts`); the
- * client's pid is in the dump's file name. Other threads are named by their thread name: Bun's worker
- * threads are all "Worker", JSC's JIT compiler "JITWorker", its GC helpers "HeapHelper".
+ * client's pid is in the dump's file name; with `--server` it also sums the time the event loop was
+ * preempted (switched out while ready to run), by what took its core. Other threads are named by
+ * their thread name: Bun's worker threads are all "Worker", JSC's JIT compiler "JITWorker", its GC
+ * helpers "HeapHelper".
  */
 import { basename } from "node:path";
 
@@ -43,17 +45,29 @@ const label = (pid: number, comm: string) =>
 
 // Each core's runs, from consecutive switches on it.
 const SWITCH =
-  /\[(\d+)\]\s+([\d.]+): sched:sched_switch: prev_comm=.*? prev_pid=\d+ .*?==> next_comm=(.*?) next_pid=(\d+)/;
+  /\[(\d+)\]\s+([\d.]+): sched:sched_switch: prev_comm=.*? prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)/;
 const runs: Run[] = [];
 const current = new Map<number, { start: number; who: string }>();
+/** Time the event loop spent preempted (switched out while runnable), by what took its core. */
+const preempted = new Map<string, { ms: number; times: number }>();
+let preemptedAt: { t: number; by: string } | undefined;
 for (const line of (await Bun.file(schedFile).text()).split("\n")) {
   const m = SWITCH.exec(line);
   if (!m) continue;
   const cpu = Number(m[1]);
   const t = Number(m[2]) * 1e3;
+  const next = label(Number(m[6]), m[5]!);
   const was = current.get(cpu);
   if (was) runs.push({ start: was.start, end: t, who: was.who, cpu });
-  current.set(cpu, { start: t, who: label(Number(m[4]), m[3]!) });
+  current.set(cpu, { start: t, who: next });
+  if (Number(m[3]) === serverPid) preemptedAt = m[4]!.startsWith("R") ? { t, by: next } : undefined;
+  else if (next === "EVENT-LOOP" && preemptedAt) {
+    const p = preempted.get(preemptedAt.by) ?? { ms: 0, times: 0 };
+    p.ms += t - preemptedAt.t;
+    p.times++;
+    preempted.set(preemptedAt.by, p);
+    preemptedAt = undefined;
+  }
 }
 if (runs.length === 0) throw new Error(`no sched_switch lines in ${schedFile}`);
 const from = Math.min(...runs.map((r) => r.start));
@@ -114,6 +128,17 @@ for (const ep of episodes) {
   counts.set(v, (counts.get(v) ?? 0) + 1);
 }
 for (const [v, n] of [...counts].sort((x, y) => y[1] - x[1])) console.log(`  ${String(n).padStart(4)}  ${v}`);
+if (preempted.size > 0) {
+  const all = [...preempted].sort((x, y) => y[1].ms - x[1].ms);
+  const total = all.reduce((sum, [, p]) => sum + p.ms, 0);
+  console.log(`the event loop was preempted for ${total.toFixed(0)} ms in all, by:`);
+  for (const [by, p] of all.slice(0, 8)) {
+    const each = (p.ms / p.times).toFixed(2);
+    console.log(
+      `  ${p.ms.toFixed(1).padStart(7)} ms  ${String(p.times).padStart(5)} times (${each} ms each)  ${by}`,
+    );
+  }
+}
 for (const ep of episodes.slice(0, show)) {
   const a = ep.start - 0.3;
   console.log(`episode at ${(a - from).toFixed(1)} ms, ${(ep.end - a).toFixed(1)} ms long:`);
