@@ -47,6 +47,9 @@ const label = (pid: number, comm: string) =>
 const SWITCH =
   /\[(\d+)\]\s+([\d.]+): sched:sched_switch: prev_comm=.*? prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)/;
 const runs: Run[] = [];
+/** The record's first and last switch: its window (no spread over `runs`, which can be millions long). */
+let from = Number.POSITIVE_INFINITY;
+let to = Number.NEGATIVE_INFINITY;
 const current = new Map<number, { start: number; who: string }>();
 /** Time the event loop spent preempted (switched out while runnable), by what took its core. */
 const preempted = new Map<string, { ms: number; times: number }>();
@@ -56,6 +59,8 @@ for (const line of (await Bun.file(schedFile).text()).split("\n")) {
   if (!m) continue;
   const cpu = Number(m[1]);
   const t = Number(m[2]) * 1e3;
+  from = Math.min(from, t);
+  to = Math.max(to, t);
   const next = label(Number(m[6]), m[5]!);
   const was = current.get(cpu);
   if (was) runs.push({ start: was.start, end: t, who: was.who, cpu });
@@ -70,8 +75,6 @@ for (const line of (await Bun.file(schedFile).text()).split("\n")) {
   }
 }
 if (runs.length === 0) throw new Error(`no sched_switch lines in ${schedFile}`);
-const from = Math.min(...runs.map((r) => r.start));
-const to = Math.max(...runs.map((r) => r.end));
 
 // Copies published while perf recorded: [sent, latency].
 const copies: [number, number][] = [];
