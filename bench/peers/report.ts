@@ -347,6 +347,22 @@ const TAIL_DIAGNOSIS = [
   "is the one event loop sharing two cores: whatever else runs there, the clients included, costs it a",
   "slice a few times a second, and every delivery waits.",
   "",
+  "Tried on 2026-12-02 (later), alternated with Centrifugo-with-history at 1,000 members: every server",
+  "thread but the event loop at a 0.1 ms scheduler slice (`sched_setattr`, so that a woken event loop",
+  "preempts them at once) 3.7-4.3 ms against 3.3-4.4 without (three pairs); the JavaScript engine's heap",
+  "growth factors raised 3-4× (`BUN_JSC_*HeapGrowthFactor`, for rarer eden collections; in JSC's own GC",
+  "log each paused the loop 0.9-3.4 ms) 3.6-4.9 against 4.2-5.0 (three pairs). With no disk at all (the",
+  "bus in memory and no backlog writes, a test build) ChatTalk's p99 was 2.7-3.2 ms at 30-32% of a core",
+  "and Centrifugo-with-history's 1.2-1.4 ms at 36-38% in the same runs, 2.0-2.8× apart; in the runs",
+  "between them, with the disk, 5.1-5.5 ms at 52-55% against 2.3 and 2.8, 1.8-2.4× apart: the gap is not",
+  "made of storage. `perf` of the event loop's thread: 58% of its time in the kernel, over a quarter of",
+  "that in loopback sendto waking the clients' sleeping threads. W1 the same: with no disk 0.78 and 0.86×",
+  "the bare publish by CPU per delivery, against 0.79 and 0.80 with it; `perf stat` counted as many",
+  "deliveries per sendto as for the bare server (within 3%), so the rest is JavaScript per message (about",
+  "9% of the loop) and the read confirmations' 1,000 pings a second (1,000 more recv, up to 2,000 more",
+  "sendto). What is left on both targets is one JavaScript event loop doing a chat server's work per",
+  "message on 2 shared cores; no scheduling, GC or storage setting moved it.",
+  "",
 ];
 
 function idleSection(runs: IdleRun[], s: PeersSettings): string[] {
