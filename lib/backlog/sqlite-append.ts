@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { type ChatMessage, DELETED_USER_NAME, toChatMessage } from "../chat/message.ts";
+import { type ChatMessage, toChatMessage } from "../chat/message.ts";
 
 /** Everything of a message beyond its columns, as stored in `extra`; null when there is nothing. */
 function extraOf(m: ChatMessage): string | null {
@@ -36,8 +36,10 @@ export function prepareAppend(db: Database): (messages: readonly ChatMessage[]) 
   const clearEdits = db.prepare(
     "UPDATE messages SET text = '' WHERE room_id = ? AND target_seq = ? AND type = 'edit'",
   );
-  const reattribute = db.prepare(
-    "UPDATE messages SET sender_name = ? WHERE room_id = ? AND sender_id = ? AND seq <= ?",
+  // Read back as the deleted user up to the leave line (sqlite.ts joins it on read); never lowered.
+  const markDeleted = db.prepare(
+    `INSERT INTO deleted_senders (room_id, sender_id, up_to_seq) VALUES (?, ?, ?)
+     ON CONFLICT (room_id, sender_id) DO UPDATE SET up_to_seq = MAX(up_to_seq, excluded.up_to_seq)`,
   );
   return db.transaction((messages: readonly ChatMessage[]) => {
     for (const m of messages) {
@@ -63,7 +65,7 @@ export function prepareAppend(db: Database): (messages: readonly ChatMessage[]) 
         tombstone.run({ roomId: m.roomId, target: m.target.seq, at: m.sentAt });
         clearEdits.run(m.roomId, m.target.seq);
       } else if (m.type === "leave" && m.accountDeleted) {
-        reattribute.run(DELETED_USER_NAME, m.roomId, m.sender.id, m.seq);
+        markDeleted.run(m.roomId, m.sender.id, m.seq);
       }
     }
   });

@@ -129,6 +129,34 @@ describe("sqlite backlog", () => {
     expect(await again.after("r", 0, 10)).toHaveLength(2);
     await again.close();
   });
+
+  test("a file with the index by sender loses it; a name rewritten by an earlier deletion stays", async () => {
+    const path = join(dir, "sender-index.db");
+    const before = new Database(path, { create: true });
+    before.run(`CREATE TABLE messages (
+      room_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+      sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL, sent_at TEXT NOT NULL,
+      client_msg_id TEXT, edited_at TEXT, deleted_at TEXT, extra TEXT, target_seq INTEGER,
+      amended_seq INTEGER, PRIMARY KEY (room_id, seq)) WITHOUT ROWID`);
+    before.run("CREATE INDEX messages_sender ON messages (room_id, sender_id)");
+    before.run("CREATE INDEX messages_chat ON messages (room_id, seq) WHERE type = 'message'");
+    before.run(`INSERT INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at)
+      VALUES ('r', 1, 'm1', 'message', 'u', 'deleted user', 'hi', '2026-01-01T00:00:00.000Z')`);
+    before.run("PRAGMA user_version = 2");
+    before.close();
+
+    const backlog = createSqliteBacklog(path);
+    expect((await backlog.after("r", 0, 10)).map((m) => m.sender.username)).toEqual(["deleted user"]);
+    await backlog.close();
+    const db = new Database(path, { readonly: true });
+    const indexes = db
+      .query<{ name: string }, []>("PRAGMA index_list(messages)")
+      .all()
+      .map((i) => i.name);
+    db.close();
+    expect(indexes).not.toContain("messages_sender");
+    expect(indexes).toContain("messages_chat");
+  });
 });
 
 test("every read is a search of the primary key: no table scan, no sort, whatever the table holds", async () => {
