@@ -45,8 +45,13 @@ launch() {
 record_pid() {
   local svc=$1 pid=$2
   echo "$pid" >"$(pid_file "$svc")"
-  sleep 0.2
-  running_pid "$svc" >/dev/null && return 0
+  # Looked at again while the process lives: nginx writes its own pid to the same file, which is empty
+  # for a moment while it does, and a busy machine caught that moment (a CI run failed on it).
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    sleep 0.2
+    running_pid "$svc" >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+  done
   fail "$svc" "process $pid exited right after it was started"
   return 1
 }
