@@ -9,6 +9,14 @@ import { createSqliteBacklog, READS } from "./sqlite.ts";
 const dir = mkdtempSync(join(tmpdir(), "chattalk-backlog-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The messages table as the first release made it, with the columns `added` since, for migration tests. */
+function createOldMessages(db: Database, added?: string): void {
+  db.run(`CREATE TABLE messages (
+    room_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+    sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL, sent_at TEXT NOT NULL,
+    ${added ? `${added},` : ""} PRIMARY KEY (room_id, seq)) WITHOUT ROWID`);
+}
+
 describe("sqlite backlog contract (:memory:)", () => {
   backlogContract({ open: async () => createSqliteBacklog(":memory:") });
 });
@@ -91,10 +99,7 @@ describe("sqlite backlog", () => {
   test("a file from before edits and deletes is migrated in place and keeps its messages", async () => {
     const path = join(dir, "old.db");
     const old = new Database(path, { create: true });
-    old.run(`CREATE TABLE messages (
-      room_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
-      sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL, sent_at TEXT NOT NULL,
-      PRIMARY KEY (room_id, seq)) WITHOUT ROWID`);
+    createOldMessages(old);
     old.run(
       "INSERT INTO messages VALUES ('r', 1, 'm1', 'message', 'u', 'ann', 'hi', '2026-01-01T00:00:00.000Z')",
     );
@@ -133,11 +138,10 @@ describe("sqlite backlog", () => {
   test("a file with the index by sender loses it; a name rewritten by an earlier deletion stays", async () => {
     const path = join(dir, "sender-index.db");
     const before = new Database(path, { create: true });
-    before.run(`CREATE TABLE messages (
-      room_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
-      sender_id TEXT NOT NULL, sender_name TEXT NOT NULL, text TEXT NOT NULL, sent_at TEXT NOT NULL,
-      client_msg_id TEXT, edited_at TEXT, deleted_at TEXT, extra TEXT, target_seq INTEGER,
-      amended_seq INTEGER, PRIMARY KEY (room_id, seq)) WITHOUT ROWID`);
+    createOldMessages(
+      before,
+      "client_msg_id TEXT, edited_at TEXT, deleted_at TEXT, extra TEXT, target_seq INTEGER, amended_seq INTEGER",
+    );
     before.run("CREATE INDEX messages_sender ON messages (room_id, sender_id)");
     before.run("CREATE INDEX messages_chat ON messages (room_id, seq) WHERE type = 'message'");
     before.run(`INSERT INTO messages (room_id, seq, id, type, sender_id, sender_name, text, sent_at)
