@@ -84,11 +84,6 @@ export function chooseBus(config: Config, log: Logger): Choice<Promise<MessageBu
               Math.min(32, Math.floor(config.STOMP_QUEUED_FRAMES_PER_CONNECTION / 2)),
             ),
             retentionMs: busLogRetentionMs(config),
-            // The backlog writer (the log's one consumer) gathers 200 ms of messages per transaction:
-            // each room's pages are then written once for several of its messages, not once each
-            // (W2 at 1,000 members: 26-28 MB/s written instead of 46-48, 5 points less CPU). History
-            // reads lag live delivery by that much; replays and edits wait for it (replay.ts).
-            consumeLingerMs: 200,
             log,
           }),
       };
