@@ -80,6 +80,7 @@ export function fanoutSection(
   if (runs.length === 0) return [];
   const stats = runs.map((r) => ({
     peer: r.peer,
+    trials: r.trials,
     rate: median(r.trials.map(rate)),
     rates: r.trials.map(rate),
     cpu: median(r.trials.map(cpuPer)),
@@ -117,12 +118,10 @@ export function fanoutSection(
     ...rows,
     "",
   ];
-  const oursRun = runs.find((r) => r.peer.startsWith("ChatTalk"));
-  const bareRun = runs.find((r) => r.peer.startsWith(BARE));
-  if (ours && bare && oursRun && bareRun) {
+  if (ours && bare) {
     // Each round's two trials ran back to back, so their ratio shows how far the machine's noise
     // moves the verdict between rounds.
-    const rounds = roundRatios(oursRun.trials, bareRun.trials);
+    const rounds = roundRatios(ours.trials, bare.trials);
     lines.push(
       `**ChatTalk over the wire: ${f2(ours.rate / bare.rate)}× the bare publish by deliveries/s, ${f2(
         bare.cpu / ours.cpu,
